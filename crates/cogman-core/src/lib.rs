@@ -1,0 +1,49 @@
+//! The vocabulary of cogman: what a task is, the states it moves through, what a handler
+//! looks like, and the two traits every backend implements. This crate does no I/O.
+//!
+//! # Layout
+//! - [`task`]: [`Task`] (the record), [`TaskSpec`] (what a caller sends), [`TaskId`], [`Priority`]
+//!   and the input limits that reject bad tasks before anything is written.
+//! - [`state`]: [`TaskState`] and the one function that decides which transitions are legal.
+//! - [`handler`]: the [`Handler`] trait, [`handler_fn`] for closures, [`TaskContext`], [`Output`].
+//! - [`outcome`]: [`TaskError`], whose kind decides what happens next (retry, retry later,
+//!   fail, cancel).
+//! - [`retry`]: [`Backoff`], exponential backoff with jitter between attempts.
+//! - [`broker`]: the [`Broker`] trait (publish, consume) and [`Delivery`], whose ack, requeue and
+//!   dead-letter methods consume it so nothing is acked twice.
+//! - [`task_log`]: the [`TaskLog`] trait (record a state change, get, list, count, purge) and its
+//!   typed filters and cursor paging.
+//! - [`outbox`]: the [`Outbox`] ability of durable logs (re-enqueue of tasks accepted while the
+//!   broker was unreachable).
+//! - [`workers`]: the [`WorkerRegistry`] ability (worker heartbeats).
+//! - [`workflow`]: the links that tie tasks of a chain, group or chord together.
+//!
+//! No lapin, redis, rusqlite or sqlx type appears here: backends live in their own crates.
+
+pub mod broker;
+pub mod handler;
+pub mod outbox;
+pub mod outcome;
+pub mod retry;
+pub mod state;
+pub mod task;
+pub mod task_log;
+pub mod workers;
+pub mod workflow;
+
+pub use broker::{
+    BoxError, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, DeliveryHandle, QueueStats,
+    QueueStatsSource,
+};
+pub use handler::{Handler, HandlerFn, Output, TaskContext, handler_fn};
+pub use outbox::Outbox;
+pub use outcome::{Disposition, TaskError};
+pub use retry::Backoff;
+pub use state::{TaskState, Transition};
+pub use task::{Limits, Priority, Task, TaskId, TaskSpec, ValidationError};
+pub use task_log::{
+    BucketCount, CountQuery, Cursor, Page, PageRequest, RecordOutcome, StateChange, StatusCounts,
+    TaskFilter, TaskLog, TaskLogError, apply_change,
+};
+pub use workers::{WorkerInfo, WorkerRegistry};
+pub use workflow::WorkflowLink;
