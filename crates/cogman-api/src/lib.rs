@@ -1,1 +1,50 @@
-//! placeholder
+//! The cogman REST API: an axum router over a [`cogman::Client`] (and optionally an
+//! in-process [`cogman::Worker`]), with an OpenAPI document generated from the handlers,
+//! bearer-token auth with two roles, Prometheus metrics, and [`remote::RemoteClient`] to call
+//! it over HTTP. Every route lives under `/api/v1`; `docs/api.md` describes each one.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use cogman_api::{ApiOptions, ApiState, Role, TokenEntry};
+//! let client = cogman::Client::connect(&cogman::Config::default()).await?;
+//! let options = ApiOptions::with_tokens(vec![TokenEntry::from_plain("a-long-random-admin-token", Role::Admin)]);
+//! cogman_api::serve(cogman_api::DEFAULT_LISTEN, ApiState::new(client, options), std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - `routes`: the route table ([`router`]) and the middleware stack; one file per group
+//!   of handlers (tasks, actions, overview, system).
+//! - [`model`]: request and response bodies with their schemas and core conversions.
+//! - [`error`]: [`ApiError`] → status and `{"error","message"}` body.
+//! - `extract`: extractors that turn bad input into 400/413/415/422.
+//! - [`token`] and `auth`: hashed tokens, roles, the constant-time check.
+//! - `layers`: request timeout and security headers.
+//! - `metrics`: the Prometheus registry and the worker observer.
+//! - [`openapi`]: the document's fixed parts and shared error responses.
+//! - `serve`: [`serve()`], binding (loopback unless tokens are set) and graceful stop.
+//! - [`remote`]: the HTTP client for the CLI.
+
+mod auth;
+pub mod error;
+mod extract;
+mod layers;
+mod metrics;
+pub mod model;
+pub mod openapi;
+mod options;
+pub mod remote;
+mod routes;
+mod serve;
+mod state;
+pub mod token;
+
+pub use error::{ApiError, ErrorBody};
+pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, MAX_TASK_NAMES};
+pub use openapi::openapi;
+pub use options::ApiOptions;
+pub use remote::{RemoteClient, RemoteError, RemoteTask};
+pub use routes::{PREFIX, router};
+pub use serve::{DEFAULT_LISTEN, ServeError, check_bind, serve, serve_listener};
+pub use state::ApiState;
+pub use token::{Role, TokenEntry, TokenError, hash_token, parse_tokens};

@@ -17,6 +17,7 @@
 //!   broker was unreachable).
 //! - [`workers`]: the [`WorkerRegistry`] ability (worker heartbeats).
 //! - [`workflow`]: the links that tie tasks of a chain, group or chord together.
+//! - [`redact`]: [`redact_uri`], which hides passwords in connection URIs.
 //!
 //! No lapin, redis, rusqlite or sqlx type appears here: backends live in their own crates.
 
@@ -24,6 +25,7 @@ pub mod broker;
 pub mod handler;
 pub mod outbox;
 pub mod outcome;
+pub mod redact;
 pub mod retry;
 pub mod state;
 pub mod task;
@@ -38,6 +40,7 @@ pub use broker::{
 pub use handler::{Handler, HandlerFn, Output, TaskContext, handler_fn};
 pub use outbox::Outbox;
 pub use outcome::{Disposition, TaskError};
+pub use redact::redact_uri;
 pub use retry::Backoff;
 pub use state::{TaskState, Transition};
 pub use task::{Limits, Priority, Task, TaskId, TaskSpec, ValidationError};

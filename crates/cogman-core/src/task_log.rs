@@ -373,6 +373,33 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
     fn worker_registry(&self) -> Option<&dyn crate::workers::WorkerRegistry> {
         None
     }
+
+    /// The (at most) `limit` oldest tasks matching `filter`, oldest first — for example the
+    /// oldest queued task, whose age the API exports as a metric. The default pages through
+    /// [`TaskLog::list`] to the end; logs that can read in ascending order should override it.
+    ///
+    /// # Errors
+    /// [`TaskLogError::Unavailable`] when the store cannot be reached.
+    async fn oldest(&self, filter: &TaskFilter, limit: u32) -> Result<Vec<Task>, TaskLogError> {
+        let keep = limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
+        let mut kept = std::collections::VecDeque::with_capacity(keep + 1);
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let got = self.list(filter, page).await?;
+            let empty = got.items.is_empty();
+            for task in got.items {
+                kept.push_back(task);
+                if kept.len() > keep {
+                    kept.pop_front();
+                }
+            }
+            match got.next {
+                Some(cursor) if !empty => page.after = Some(cursor),
+                _ => break,
+            }
+        }
+        Ok(kept.into_iter().rev().collect())
+    }
 }
 
 /// Applies `change` to an in-memory record under the transition rule; backends that read,

@@ -1,1 +1,49 @@
-//! placeholder
+//! The PostgreSQL task log of cogman: the durable log of the distributed mode. It keeps every
+//! task and every change of state (default TTL 30 days for final tasks), serves lists and
+//! counts from indexes, offers the re-enqueue [`Outbox`](cogman_core::Outbox) and the
+//! [`WorkerRegistry`](cogman_core::WorkerRegistry), and batches concurrent writes into shared
+//! transactions (group commit) without answering anyone before their write is committed.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cogman_core::TaskLogError> {
+//! use cogman_postgres::{PostgresConfig, PostgresLog};
+//! let log = PostgresLog::connect(PostgresConfig::new("postgres://postgres@127.0.0.1/app")).await?;
+//! # let _ = log; Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: [`PostgresConfig`] and [`GroupCommit`] (`Debug` hides passwords).
+//! - `migrate` and `migrations/`: numbered SQL migrations, applied under an advisory lock.
+//! - `log`: [`PostgresLog`], `connect`, and the `TaskLog` implementation.
+//! - `writer`: group commit of `create` and `record` through the `create_tasks` and
+//!   `record_changes` SQL functions.
+//! - `list`, `counts`, `purge`: listing with cursor paging, counts per bucket and state, and
+//!   the TTL purge ([`PostgresLog::spawn_purger`]).
+//! - `outbox`, `workers`: the optional abilities.
+//! - `row`, `bounds`, `error`: row decoding, timestamp bounds, error mapping and retries.
+//!
+//! # Guarantees
+//! - A write is answered only after its transaction committed.
+//! - `record` applies the rule in SQL (`UPDATE ... WHERE task_state_rank(status) <
+//!   task_state_rank(new)`), so concurrent and out-of-order writes never move a task back, and
+//!   each applied change is appended to `task_events` in the same transaction.
+//! - Calls cut by a lost connection, a deadlock or a serialization failure are retried; every
+//!   call is idempotent.
+//! - Outbox claims use `FOR UPDATE SKIP LOCKED` plus a lease: concurrent claimers get disjoint
+//!   sets, and a claim that is never published becomes claimable again when its lease ends.
+
+mod bounds;
+pub mod config;
+mod counts;
+mod error;
+mod list;
+mod log;
+mod migrate;
+mod outbox;
+mod purge;
+mod row;
+mod workers;
+mod writer;
+
+pub use config::{GroupCommit, PostgresConfig};
+pub use log::PostgresLog;

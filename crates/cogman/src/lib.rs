@@ -1,1 +1,110 @@
-//! placeholder
+//! cogman: a distributed task runner. Applications send named tasks with a byte payload;
+//! workers run the registered handler; every task's life is recorded and can be inspected,
+//! retried and cancelled.
+//!
+//! With no configuration cogman runs **embedded** on one SQLite file (queue and log); with an
+//! `amqp_uri` it uses RabbitMQ, and Redis and/or PostgreSQL for the task log.
+//!
+//! ```no_run
+//! use cogman::{Config, TaskSpec, Priority, TaskError, handler_fn};
+//! # async fn demo() -> Result<(), cogman::Error> {
+//! let cogman = cogman::start_background(Config::default()).await?;
+//! cogman.register("greet", handler_fn(|_ctx, payload: Vec<u8>| async move {
+//!     Ok::<_, TaskError>(format!("hello {}", String::from_utf8_lossy(&payload)))
+//! }))?;
+//! let receipt = cogman.send_task(TaskSpec::new("greet", b"world".to_vec()).priority(Priority::High), None).await?;
+//! println!("sent {}", receipt.id);
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - [`config`]: [`Config`] with the seed's defaults, validated.
+//! - [`client`]: [`Client`] — send, get, retry, cancel; relay of tasks accepted while the broker
+//!   was unreachable.
+//! - [`worker`]: [`Worker`] — consume, run handlers, settle.
+//! - [`registry`]: task name → handler.
+//! - [`backends`]: which broker and log a config means.
+//! - [`tiered_log`]: Redis in front of PostgreSQL.
+//! - this file: the seed's facade — [`start_background`], [`Cogman::send_task`],
+//!   [`Cogman::register`].
+
+pub mod backends;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod registry;
+// TEMP pub mod tiered_log;
+pub mod worker;
+
+pub use client::{Client, ClientOptions, SendReceipt, SendStatus};
+pub use cogman_core::*;
+pub use config::{Config, ConfigError};
+pub use error::Error;
+pub use registry::Registry;
+pub use worker::{StatsSnapshot, TaskObserver, Worker, WorkerOptions};
+
+/// A client and a worker running together in this process: what [`start_background`]
+/// returns. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Cogman {
+    client: Client,
+    worker: Worker,
+}
+
+/// Starts a client and a worker in the background (the seed's `StartBackground`).
+///
+/// # Errors
+/// [`Error::Config`] for a bad config; [`Error::Backend`] when a backend cannot be opened.
+pub async fn start_background(config: Config) -> Result<Cogman, Error> {
+    let backends = backends::Backends::open(&config).await?;
+    let client = backends.client(&config);
+    let worker = backends.worker_with(&config, client.clone());
+    worker.start().await?;
+    Ok(Cogman { client, worker })
+}
+
+impl Cogman {
+    /// Registers `handler` for `name` on the worker.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateHandler`] when the name is taken.
+    pub fn register(&self, name: &str, handler: impl Handler) -> Result<(), Error> {
+        self.worker.register(name, handler)
+    }
+
+    /// Sends a task (the seed's `SendTask(task, handler)`): with `Some(handler)` the handler is
+    /// registered first, which fails if the name already has one; with `None` the name must
+    /// already be registered.
+    ///
+    /// # Errors
+    /// [`Error::DuplicateHandler`], [`Error::UnknownTask`], or any [`Client::send_task`] error.
+    pub async fn send_task(
+        &self,
+        spec: TaskSpec,
+        handler: Option<std::sync::Arc<dyn Handler>>,
+    ) -> Result<SendReceipt, Error> {
+        self.client.validate(&spec)?;
+        match handler {
+            Some(handler) => self.worker.registry().register(&spec.name, handler)?,
+            None if !self.worker.registry().contains(&spec.name) => return Err(Error::UnknownTask(spec.name)),
+            None => {}
+        }
+        self.client.send_task(spec).await
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The worker.
+    pub fn worker(&self) -> &Worker {
+        &self.worker
+    }
+
+    /// Stops the worker gracefully, then the client's relay.
+    pub async fn stop(&self) {
+        self.worker.stop().await;
+        self.client.close().await;
+    }
+}

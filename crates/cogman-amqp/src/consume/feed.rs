@@ -1,0 +1,196 @@
+//! The feed task of one consumer: on every session of the consuming link it opens one channel
+//! per priority set (channel-wide prefetch), re-declares that set's work queues, subscribes to
+//! each of them and forwards deliveries to the consumer's buffers. When a subscription ends,
+//! errors, or its channel or connection stops being usable, it subscribes again from scratch
+//! (on the same connection if it is still up, else on the next one) — consumers never stay
+//! silently detached (lapin#389).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{self, BoxStream, SelectAll};
+use futures::{StreamExt as _, future};
+use lapin::Channel;
+use lapin::options::{BasicConsumeOptions, BasicQosOptions};
+use lapin::types::{FieldTable, ShortString};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use cogman_core::{ConsumeOptions, Priority};
+
+use super::Received;
+use crate::link::{Link, Session};
+use crate::topology::{Topology, short};
+
+/// Pause before subscribing again after a failed attempt.
+const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(500);
+/// How often channel and connection state are checked.
+const HEALTH_POLL: Duration = Duration::from_millis(250);
+
+/// One item of the merged subscriptions: a delivery, an error, or `None` when that
+/// subscription ended.
+type Item = (
+    Priority,
+    ShortString,
+    Option<lapin::Result<lapin::message::Delivery>>,
+);
+
+pub(super) struct Feed {
+    pub(super) link: Link,
+    pub(super) topology: Arc<Topology>,
+    pub(super) options: ConsumeOptions,
+    pub(super) high: mpsc::UnboundedSender<Received>,
+    pub(super) low: mpsc::UnboundedSender<Received>,
+    pub(super) cancel: CancellationToken,
+}
+
+/// The merged subscriptions of one priority set.
+type Items = SelectAll<BoxStream<'static, Item>>;
+
+/// The subscriptions of one session.
+struct Subscribed {
+    high: Channel,
+    low: Channel,
+    high_items: Items,
+    low_items: Items,
+}
+
+impl Feed {
+    pub(super) async fn run(self) {
+        loop {
+            let session = tokio::select! {
+                () = self.cancel.cancelled() => return,
+                session = self.link.session(None) => match session {
+                    Ok(session) => session,
+                    Err(_) => return,
+                },
+            };
+            match self.subscribe(&session).await {
+                Ok(subscribed) => {
+                    let Some(reason) = self.forward(&session, subscribed).await else {
+                        return;
+                    };
+                    tracing::warn!(%reason, generation = session.generation, "RabbitMQ subscriptions lost; subscribing again");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, generation = session.generation, "RabbitMQ subscribe failed; retrying");
+                    tokio::select! {
+                        () = self.cancel.cancelled() => return,
+                        () = tokio::time::sleep(RESUBSCRIBE_PAUSE) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn subscribe(&self, session: &Session) -> lapin::Result<Subscribed> {
+        let mut high_items = SelectAll::new();
+        let mut low_items = SelectAll::new();
+        // High first, so its subscriptions start filling before the low ones.
+        let high = self
+            .subscribe_set(session, Priority::High, &mut high_items)
+            .await?;
+        let low = self
+            .subscribe_set(session, Priority::Low, &mut low_items)
+            .await?;
+        Ok(Subscribed {
+            high,
+            low,
+            high_items,
+            low_items,
+        })
+    }
+
+    async fn subscribe_set(
+        &self,
+        session: &Session,
+        priority: Priority,
+        items: &mut Items,
+    ) -> lapin::Result<Channel> {
+        let channel = session.connection.create_channel().await?;
+        channel
+            .basic_qos(
+                self.options.prefetch.max(1),
+                BasicQosOptions { global: true },
+            )
+            .await?;
+        self.topology
+            .declare_work_queues(&channel, priority)
+            .await?;
+        for queue in self.topology.queues(priority) {
+            let tag = short(&format!("{}.{queue}", truncate(&self.options.consumer_tag)));
+            let consumer = channel
+                .basic_consume(
+                    queue.clone(),
+                    tag,
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            let queue = queue.clone();
+            let end_queue = queue.clone();
+            let stream = consumer
+                .map(move |d| (priority, queue.clone(), Some(d)))
+                .chain(stream::once(future::ready((priority, end_queue, None))));
+            items.push(stream.boxed());
+        }
+        Ok(channel)
+    }
+
+    /// Forwards deliveries until something breaks (returns why) or the feed is cancelled
+    /// (returns `None`).
+    async fn forward(&self, session: &Session, mut subscribed: Subscribed) -> Option<String> {
+        let mut poll = tokio::time::interval(HEALTH_POLL);
+        loop {
+            // Biased: when both sets have deliveries waiting, high ones are forwarded first.
+            let item = tokio::select! {
+                biased;
+                () = self.cancel.cancelled() => return None,
+                item = subscribed.high_items.next() => item,
+                item = subscribed.low_items.next() => item,
+                _ = poll.tick() => {
+                    if !session.is_connected() {
+                        return Some("connection lost".into());
+                    }
+                    if !subscribed.high.status().connected() || !subscribed.low.status().connected() {
+                        return Some("a consuming channel was closed".into());
+                    }
+                    continue;
+                }
+            };
+            let Some((priority, queue, delivery)) = item else {
+                return Some("every subscription ended".into());
+            };
+            let delivery = match delivery {
+                Some(Ok(delivery)) => delivery,
+                Some(Err(e)) => return Some(format!("subscription to {queue} failed: {e}")),
+                None => return Some(format!("subscription to {queue} was cancelled")),
+            };
+            let (channel, buffer) = match priority {
+                Priority::High => (&subscribed.high, &self.high),
+                Priority::Low => (&subscribed.low, &self.low),
+            };
+            let message = Received {
+                acker: delivery.acker,
+                _channel: channel.clone(),
+                queue,
+                redelivered: delivery.redelivered,
+                properties: delivery.properties,
+                body: delivery.data,
+            };
+            if buffer.send(message).is_err() {
+                // The consumer is gone.
+                return None;
+            }
+        }
+    }
+}
+
+/// Consumer tags are short strings; keep the caller's part well under the limit.
+fn truncate(tag: &str) -> &str {
+    let mut end = tag.len().min(64);
+    while !tag.is_char_boundary(end) {
+        end -= 1;
+    }
+    &tag[..end]
+}

@@ -1,0 +1,52 @@
+//! [`AmqpDeliveryHandle`]: how a worker settles a task it received from RabbitMQ. `ack` is a
+//! checked basic.ack, `requeue` a basic.nack with requeue (the redelivery is counted, see
+//! `consume::screen`), `dead_letter` copies the message to the dead-letter queue with the
+//! reason and then acks it, so it never comes back.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use cogman_core::{BrokerError, DeliveryHandle};
+
+use crate::consume::{ConsumeContext, Received};
+use crate::courier::{Settlement, settle};
+
+/// Settles one RabbitMQ delivery.
+pub(crate) struct AmqpDeliveryHandle {
+    message: Received,
+    context: Arc<ConsumeContext>,
+}
+
+impl AmqpDeliveryHandle {
+    pub(crate) fn new(message: Received, context: Arc<ConsumeContext>) -> Self {
+        AmqpDeliveryHandle { message, context }
+    }
+}
+
+impl fmt::Debug for AmqpDeliveryHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AmqpDeliveryHandle")
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl DeliveryHandle for AmqpDeliveryHandle {
+    async fn ack(self: Box<Self>) -> Result<(), BrokerError> {
+        settle(&self.message.acker, Settlement::Ack).await
+    }
+
+    async fn requeue(self: Box<Self>) -> Result<(), BrokerError> {
+        settle(&self.message.acker, Settlement::Requeue).await
+    }
+
+    async fn dead_letter(self: Box<Self>, reason: &str) -> Result<(), BrokerError> {
+        self.context
+            .courier
+            .dead_letter(&self.message, reason)
+            .await
+    }
+}

@@ -1,0 +1,194 @@
+//! [`Publisher`]: durable publishing on the publishing [`Link`]. Every message is published
+//! persistent and `mandatory` on a confirm-mode channel, and the call returns only after the
+//! broker's ack (each confirm bounded by `confirm_timeout`). When the connection or channel
+//! fails before the ack, the message is published again once the link is back (up to
+//! `connection_timeout`): a retried message may be stored twice, never lost.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::types::ShortString;
+use lapin::{BasicProperties, Channel, Confirmation};
+use tokio::time::Instant;
+
+use cogman_core::BrokerError;
+
+use crate::error;
+use crate::link::Link;
+
+/// Pause between attempts after a failed publish, so a dying connection is not hammered.
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// One message to publish.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing<'a> {
+    /// Exchange (`""` for the default exchange, which routes to the queue named by the key).
+    pub(crate) exchange: ShortString,
+    /// Routing key.
+    pub(crate) routing_key: ShortString,
+    /// Properties and headers.
+    pub(crate) properties: BasicProperties,
+    /// Body.
+    pub(crate) body: &'a [u8],
+}
+
+/// Publishes with confirms; cheap to clone (all clones share one channel).
+#[derive(Clone, Debug)]
+pub(crate) struct Publisher {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    link: Link,
+    channel: Mutex<Option<Channel>>,
+    opening: tokio::sync::Mutex<()>,
+    connection_timeout: Duration,
+    confirm_timeout: Duration,
+}
+
+/// How one attempt ended, when it did not succeed.
+enum Failure {
+    /// Try again (after a pause) until the deadline.
+    Retry(BrokerError),
+    /// Give up now.
+    Fatal(BrokerError),
+}
+
+impl Publisher {
+    pub(crate) fn new(link: Link, connection_timeout: Duration, confirm_timeout: Duration) -> Self {
+        Publisher {
+            inner: Arc::new(Inner {
+                link,
+                channel: Mutex::new(None),
+                opening: tokio::sync::Mutex::new(()),
+                connection_timeout,
+                confirm_timeout,
+            }),
+        }
+    }
+
+    /// The link this publisher publishes on.
+    pub(crate) fn link(&self) -> &Link {
+        &self.inner.link
+    }
+
+    /// Publishes `message` and waits for the broker's ack.
+    ///
+    /// # Errors
+    /// [`BrokerError::Unavailable`] when no connection came back within `connection_timeout`;
+    /// [`BrokerError::ConfirmTimeout`] when the broker (connected) did not confirm in time;
+    /// [`BrokerError::Refused`] when it nacked or returned the message as unroutable;
+    /// [`BrokerError::Closed`] after the broker was closed.
+    pub(crate) async fn publish(&self, message: &Outgoing<'_>) -> Result<(), BrokerError> {
+        let deadline = Instant::now() + self.inner.connection_timeout;
+        loop {
+            match self.attempt(message, deadline).await {
+                Ok(()) => return Ok(()),
+                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Retry(e)) => {
+                    if Instant::now() >= deadline {
+                        return Err(e);
+                    }
+                    tracing::debug!(error = %e, routing_key = %message.routing_key, "publish failed; retrying");
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, message: &Outgoing<'_>, deadline: Instant) -> Result<(), Failure> {
+        let channel = self.channel(deadline).await.map_err(|e| match e {
+            BrokerError::Closed => Failure::Fatal(e),
+            e if Instant::now() >= deadline => Failure::Fatal(e),
+            e => Failure::Retry(e),
+        })?;
+        let confirm = channel
+            .basic_publish(
+                message.exchange.clone(),
+                message.routing_key.clone(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    immediate: false,
+                },
+                message.body,
+                message.properties.clone(),
+            )
+            .await
+            .map_err(|e| {
+                self.forget(&channel);
+                Failure::Retry(error::unavailable(e))
+            })?;
+        let confirmation = tokio::time::timeout(self.inner.confirm_timeout, confirm)
+            .await
+            .map_err(|_| Failure::Fatal(BrokerError::ConfirmTimeout(self.inner.confirm_timeout)))?
+            .map_err(|e| {
+                self.forget(&channel);
+                Failure::Retry(error::unavailable(e))
+            })?;
+        match confirmation {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(returned)) => {
+                Err(Failure::Fatal(BrokerError::Refused(format!(
+                    "unroutable: exchange {:?} has no queue for routing key {:?} ({} {})",
+                    message.exchange.as_str(),
+                    message.routing_key.as_str(),
+                    returned.reply_code,
+                    returned.reply_text
+                ))))
+            }
+            Confirmation::Nack(_) => Err(Failure::Fatal(BrokerError::Refused(
+                "the broker nacked the publish".into(),
+            ))),
+            Confirmation::NotRequested => Err(Failure::Fatal(BrokerError::Other(Box::new(
+                error::Message("publisher confirms are not enabled on the channel".into()),
+            )))),
+        }
+    }
+
+    /// The open confirm-mode channel, opening one on the current connection if needed.
+    async fn channel(&self, deadline: Instant) -> Result<Channel, BrokerError> {
+        if let Some(channel) = self.cached() {
+            return Ok(channel);
+        }
+        let _opening = self.inner.opening.lock().await;
+        if let Some(channel) = self.cached() {
+            return Ok(channel);
+        }
+        let session = self.inner.link.session(Some(deadline)).await?;
+        let channel = session
+            .connection
+            .create_channel()
+            .await
+            .map_err(error::unavailable)?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(error::unavailable)?;
+        *self.lock() = Some(channel.clone());
+        Ok(channel)
+    }
+
+    fn cached(&self) -> Option<Channel> {
+        self.lock()
+            .as_ref()
+            .filter(|c| c.status().connected())
+            .cloned()
+    }
+
+    /// Drops the cached channel if it is `failed`, so the next attempt opens a new one.
+    fn forget(&self, failed: &Channel) {
+        let mut cached = self.lock();
+        if cached.as_ref().is_some_and(|c| c.id() == failed.id()) {
+            *cached = None;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Channel>> {
+        self.inner
+            .channel
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,257 @@
+//! [`Topology`]: the stable names and arguments of every queue and exchange cogman uses on
+//! RabbitMQ, and the idempotent declaration of all of them (same arguments every time, so any
+//! number of clients and workers can declare concurrently). Documented in
+//! `docs/wire-format.md`.
+
+use lapin::options::{
+    ExchangeBindOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{Channel, ExchangeKind};
+
+use cogman_core::Priority;
+
+use crate::config::{AmqpConfig, ConfigError};
+use crate::ladder::{self, DELAY_LEVELS};
+
+/// Every name cogman uses on the broker, derived from an [`AmqpConfig`].
+#[derive(Debug, Clone)]
+pub struct Topology {
+    high: Vec<ShortString>,
+    low: Vec<ShortString>,
+    dead_letter: ShortString,
+    delay_levels: Vec<ShortString>,
+    delay_deliver: ShortString,
+}
+
+impl Topology {
+    /// The names for `config`.
+    ///
+    /// # Errors
+    /// When the config is invalid (see [`AmqpConfig::validate`]).
+    pub fn new(config: &AmqpConfig) -> Result<Topology, ConfigError> {
+        config.validate()?;
+        let prefix = &config.queue_prefix;
+        let name = |suffix: String| -> ShortString {
+            ShortString::try_new(format!("{prefix}{suffix}"))
+                .expect("invariant: names are short, checked by AmqpConfig::validate")
+        };
+        Ok(Topology {
+            high: (0..config.high_queue_count)
+                .map(|i| name(format!("high_priority_queue_{i}")))
+                .collect(),
+            low: (0..config.low_queue_count)
+                .map(|i| name(format!("low_priority_queue_{i}")))
+                .collect(),
+            dead_letter: name("cogman_dead_letter".into()),
+            delay_levels: (0..DELAY_LEVELS)
+                .map(|level| name(format!("cogman_delay_{level}")))
+                .collect(),
+            delay_deliver: name("cogman_delay_deliver".into()),
+        })
+    }
+
+    /// The queues of one priority set, in index order.
+    pub fn queues(&self, priority: Priority) -> &[ShortString] {
+        match priority {
+            Priority::High => &self.high,
+            Priority::Low => &self.low,
+        }
+    }
+
+    /// Every work queue: the high set, then the low set.
+    pub fn work_queues(&self) -> impl Iterator<Item = (Priority, &ShortString)> {
+        self.high
+            .iter()
+            .map(|q| (Priority::High, q))
+            .chain(self.low.iter().map(|q| (Priority::Low, q)))
+    }
+
+    /// The queue that holds dead-lettered messages: `{prefix}cogman_dead_letter`.
+    pub fn dead_letter_queue(&self) -> &ShortString {
+        &self.dead_letter
+    }
+
+    /// The delay ladder: level `L` is both a topic exchange and a queue named
+    /// `{prefix}cogman_delay_{L}`, holding messages for 2^L seconds.
+    pub fn delay_levels(&self) -> &[ShortString] {
+        &self.delay_levels
+    }
+
+    /// The topic exchange that takes messages off the ladder to their work queue:
+    /// `{prefix}cogman_delay_deliver`.
+    pub fn delay_deliver_exchange(&self) -> &ShortString {
+        &self.delay_deliver
+    }
+
+    /// The exchange a delayed message is published to (the highest level).
+    pub fn delay_entry_exchange(&self) -> &ShortString {
+        self.delay_levels
+            .last()
+            .expect("invariant: the ladder has DELAY_LEVELS > 0 levels")
+    }
+
+    /// The work queue at `index` (modulo the set size) of a priority set, for round-robin.
+    pub(crate) fn queue_at(&self, priority: Priority, index: usize) -> &ShortString {
+        let set = self.queues(priority);
+        &set[index % set.len()]
+    }
+
+    /// Declares every exchange, queue and binding. Idempotent.
+    ///
+    /// # Errors
+    /// The channel's error; a `PRECONDITION_FAILED` means a queue of the same name already
+    /// exists with other arguments (and closes the channel).
+    pub(crate) async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        let exchange_options = ExchangeDeclareOptions {
+            durable: true,
+            ..ExchangeDeclareOptions::default()
+        };
+        for exchange in self.delay_levels.iter().chain([&self.delay_deliver]) {
+            channel
+                .exchange_declare(
+                    exchange.clone(),
+                    ExchangeKind::Topic,
+                    exchange_options,
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        for priority in [Priority::High, Priority::Low] {
+            self.declare_work_queues(channel, priority).await?;
+        }
+        declare_queue(channel, &self.dead_letter, queue_mode("lazy")).await?;
+        for (level, queue) in (0_u32..).zip(&self.delay_levels) {
+            let next = self.next_exchange(level);
+            let mut args = FieldTable::default();
+            args.insert(
+                "x-message-ttl".into(),
+                AMQPValue::LongLongInt(ladder::level_ttl_ms(level)),
+            );
+            args.insert(
+                "x-dead-letter-exchange".into(),
+                AMQPValue::LongString(LongString::from(next.as_str())),
+            );
+            declare_queue(channel, queue, args).await?;
+            channel
+                .queue_bind(
+                    queue.clone(),
+                    queue.clone(),
+                    short(&ladder::level_pattern(level, '1')),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            channel
+                .exchange_bind(
+                    next.clone(),
+                    queue.clone(),
+                    short(&ladder::level_pattern(level, '0')),
+                    ExchangeBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        for (_, queue) in self.work_queues() {
+            channel
+                .queue_bind(
+                    queue.clone(),
+                    self.delay_deliver.clone(),
+                    short(&format!("#.{queue}")),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Declares the work queues of one priority set (before consuming them, in case a queue
+    /// was deleted while cogman ran).
+    pub(crate) async fn declare_work_queues(
+        &self,
+        channel: &Channel,
+        priority: Priority,
+    ) -> lapin::Result<()> {
+        for queue in self.queues(priority) {
+            declare_queue(channel, queue, work_queue_arguments(priority)).await?;
+        }
+        Ok(())
+    }
+
+    /// Where level `level` sends messages on: the level below, or the deliver exchange.
+    fn next_exchange(&self, level: u32) -> &ShortString {
+        match level.checked_sub(1) {
+            Some(below) => &self.delay_levels[below as usize],
+            None => &self.delay_deliver,
+        }
+    }
+}
+
+/// The arguments of a work queue: the seed's `x-queue-mode` (`default` for high, `lazy` for
+/// low).
+pub(crate) fn work_queue_arguments(priority: Priority) -> FieldTable {
+    match priority {
+        Priority::High => queue_mode("default"),
+        Priority::Low => queue_mode("lazy"),
+    }
+}
+
+fn queue_mode(mode: &str) -> FieldTable {
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-mode".into(),
+        AMQPValue::LongString(LongString::from(mode)),
+    );
+    args
+}
+
+async fn declare_queue(
+    channel: &Channel,
+    queue: &ShortString,
+    args: FieldTable,
+) -> lapin::Result<()> {
+    channel
+        .queue_declare(queue.clone(), QueueDeclareOptions::durable(), args)
+        .await
+        .map(|_| ())
+}
+
+/// A short string from a name the topology built (always under 255 bytes).
+pub(crate) fn short(text: &str) -> ShortString {
+    ShortString::try_new(text).expect("invariant: names are short, checked by AmqpConfig::validate")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_seeds_and_prefixed() {
+        let mut config = AmqpConfig::new("amqp://localhost");
+        config.queue_prefix = "t1.".into();
+        config.high_queue_count = 2;
+        let topology = Topology::new(&config).expect("valid config");
+        let names: Vec<&str> = topology.work_queues().map(|(_, q)| q.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "t1.high_priority_queue_0",
+                "t1.high_priority_queue_1",
+                "t1.low_priority_queue_0"
+            ]
+        );
+        assert_eq!(
+            topology.dead_letter_queue().as_str(),
+            "t1.cogman_dead_letter"
+        );
+        assert_eq!(
+            topology.delay_entry_exchange().as_str(),
+            "t1.cogman_delay_22"
+        );
+        assert_eq!(
+            topology.queue_at(Priority::High, 3).as_str(),
+            "t1.high_priority_queue_1"
+        );
+    }
+}

@@ -1,0 +1,370 @@
+//! Reading the wire format: message properties and body back into a [`Task`], checking every
+//! field. Anything that does not match `docs/wire-format.md` is a [`DecodeError`] whose text
+//! becomes the dead-letter reason.
+
+use chrono::{DateTime, Utc};
+use lapin::BasicProperties;
+
+use cogman_core::task::validate_name;
+use cogman_core::{Limits, Priority, Task, TaskId, TaskState, WorkflowLink};
+
+use super::fields::{int, required_string, string, u32_field};
+use super::{WIRE_VERSION, headers};
+
+/// A task read off the wire, with cogman's delivery bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The task (state `queued`).
+    pub task: Task,
+    /// Deliveries of this message that ended without being settled, as recorded in the
+    /// `x-cogman-deliveries` header (0 when absent).
+    pub prior_deliveries: u32,
+}
+
+/// Why a message is not a valid cogman task.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The body is larger than `max_payload_bytes`.
+    #[error("body is {len} bytes; the limit is {max} bytes")]
+    BodyTooLarge {
+        /// Body length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// No `message_id` property.
+    #[error("message_id is missing (it must be the task id, a UUID)")]
+    MissingMessageId,
+    /// `message_id` is not a UUID.
+    #[error("message_id {0:?} is not a UUID")]
+    BadMessageId(String),
+    /// No headers at all.
+    #[error(
+        "the message has no headers (cogman-version, cogman-task-name, cogman-priority are required)"
+    )]
+    NoHeaders,
+    /// A required header is missing.
+    #[error("header {0} is missing")]
+    MissingHeader(&'static str),
+    /// A header has the wrong AMQP type.
+    #[error("header {header} must be {expected}")]
+    WrongType {
+        /// Header name.
+        header: &'static str,
+        /// What it must be.
+        expected: &'static str,
+    },
+    /// A header has the right type but an unacceptable value.
+    #[error("header {header} is invalid: {reason}")]
+    InvalidValue {
+        /// Header name.
+        header: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A `cogman-version` this crate does not read.
+    #[error("unknown cogman-version {0} (this worker reads version {WIRE_VERSION})")]
+    UnknownVersion(i64),
+}
+
+/// Reads a task from a message. `limits` bounds the body size, name and retry budget; `now`
+/// stands in for a missing `cogman-created-at`.
+///
+/// # Errors
+/// A [`DecodeError`] naming the first problem found. The body size is checked first, before
+/// anything else is parsed.
+pub fn decode(
+    properties: &BasicProperties,
+    body: &[u8],
+    limits: &Limits,
+    now: DateTime<Utc>,
+) -> Result<Decoded, DecodeError> {
+    if body.len() > limits.max_payload_bytes {
+        return Err(DecodeError::BodyTooLarge {
+            len: body.len(),
+            max: limits.max_payload_bytes,
+        });
+    }
+    let id = properties
+        .message_id()
+        .as_ref()
+        .ok_or(DecodeError::MissingMessageId)?;
+    let id: TaskId = id
+        .as_str()
+        .parse()
+        .map_err(|_| DecodeError::BadMessageId(id.as_str().chars().take(64).collect()))?;
+    let table = properties
+        .headers()
+        .as_ref()
+        .ok_or(DecodeError::NoHeaders)?;
+
+    let version =
+        int(table, headers::VERSION)?.ok_or(DecodeError::MissingHeader(headers::VERSION))?;
+    if version != WIRE_VERSION {
+        return Err(DecodeError::UnknownVersion(version));
+    }
+    let name = required_string(table, headers::TASK_NAME)?;
+    validate_name(name, limits).map_err(|e| invalid(headers::TASK_NAME, e))?;
+    let priority: Priority = required_string(table, headers::PRIORITY)?
+        .parse()
+        .map_err(|e| invalid(headers::PRIORITY, e))?;
+    let retry = u32_field(table, headers::RETRY)?.unwrap_or(0);
+    if retry > limits.max_retry {
+        return Err(DecodeError::InvalidValue {
+            header: headers::RETRY,
+            reason: format!("{retry} is above the limit of {}", limits.max_retry),
+        });
+    }
+    let attempt = u32_field(table, headers::ATTEMPT)?.unwrap_or(0);
+    let original_task_id = match string(table, headers::ORIGINAL_TASK_ID)? {
+        Some(s) => s
+            .parse::<TaskId>()
+            .map_err(|e| invalid(headers::ORIGINAL_TASK_ID, e))?,
+        None => id,
+    };
+    let primary_key = string(table, headers::PRIMARY_KEY)?.map(str::to_owned);
+    if let Some(key) = &primary_key
+        && (key.len() > limits.max_name_bytes || key.chars().any(char::is_control))
+    {
+        return Err(DecodeError::InvalidValue {
+            header: headers::PRIMARY_KEY,
+            reason: format!(
+                "longer than {} bytes or holds a control character",
+                limits.max_name_bytes
+            ),
+        });
+    }
+    let created_at = time(table, headers::CREATED_AT)?.unwrap_or(now);
+    let run_at = time(table, headers::RUN_AT)?;
+    let timeout_ms = match int(table, headers::TIMEOUT_MS)? {
+        None => None,
+        Some(ms) if ms > 0 => Some(ms.unsigned_abs()),
+        Some(ms) => {
+            return Err(DecodeError::InvalidValue {
+                header: headers::TIMEOUT_MS,
+                reason: format!("{ms} is not greater than zero"),
+            });
+        }
+    };
+    let workflow = string(table, headers::WORKFLOW)?
+        .map(serde_json::from_str::<WorkflowLink>)
+        .transpose()
+        .map_err(|e| invalid(headers::WORKFLOW, e))?;
+    let prior_deliveries = u32_field(table, headers::DELIVERIES)?.unwrap_or(0);
+
+    Ok(Decoded {
+        task: Task {
+            id,
+            name: name.to_owned(),
+            payload: body.to_vec(),
+            priority,
+            retry,
+            attempt,
+            original_task_id,
+            primary_key,
+            status: TaskState::Queued,
+            fail_error: None,
+            result: None,
+            duration: None,
+            created_at,
+            updated_at: created_at,
+            run_at,
+            timeout_ms,
+            workflow,
+        },
+        prior_deliveries,
+    })
+}
+
+fn time(
+    table: &lapin::types::FieldTable,
+    key: &'static str,
+) -> Result<Option<DateTime<Utc>>, DecodeError> {
+    string(table, key)?
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| invalid(key, e))
+        })
+        .transpose()
+}
+
+fn invalid(header: &'static str, e: impl std::fmt::Display) -> DecodeError {
+    DecodeError::InvalidValue {
+        header,
+        reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+
+    use super::*;
+    use crate::wire::encode;
+    use cogman_core::TaskSpec;
+
+    fn sample() -> Task {
+        let now = Utc::now();
+        let mut task = Task::from_spec(
+            TaskSpec::new("email.send", b"\x00\xffpayload".to_vec())
+                .priority(Priority::High)
+                .retry(3)
+                .primary_key("order-42")
+                .timeout(std::time::Duration::from_millis(1500))
+                .run_at(now + chrono::Duration::seconds(30)),
+            now,
+        );
+        task.status = TaskState::Queued;
+        task
+    }
+
+    fn with_header(props: &BasicProperties, key: &str, value: AMQPValue) -> BasicProperties {
+        let mut table = props.headers().clone().unwrap_or_default();
+        table.insert(ShortString::from(key), value);
+        props.clone().with_headers(table)
+    }
+
+    fn round_trip_equal(a: &Task, b: &Task) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.name, b.name);
+        assert_eq!(a.payload, b.payload);
+        assert_eq!(a.priority, b.priority);
+        assert_eq!((a.retry, a.attempt), (b.retry, b.attempt));
+        assert_eq!(a.original_task_id, b.original_task_id);
+        assert_eq!(a.primary_key, b.primary_key);
+        assert_eq!(a.timeout_ms, b.timeout_ms);
+        // Times travel with millisecond precision.
+        assert_eq!(
+            a.created_at.timestamp_millis(),
+            b.created_at.timestamp_millis()
+        );
+        assert_eq!(
+            a.run_at.map(|t| t.timestamp_millis()),
+            b.run_at.map(|t| t.timestamp_millis())
+        );
+    }
+
+    #[test]
+    fn tasks_round_trip() {
+        let task = sample();
+        let props = encode(&task);
+        let decoded = decode(&props, &task.payload, &Limits::default(), Utc::now()).expect("valid");
+        round_trip_equal(&decoded.task, &task);
+        assert_eq!(decoded.prior_deliveries, 0);
+        assert_eq!(decoded.task.status, TaskState::Queued);
+    }
+
+    #[test]
+    fn foreign_integer_widths_and_short_strings_are_accepted() {
+        let task = sample();
+        let props = with_header(&encode(&task), headers::RETRY, AMQPValue::ShortShortUInt(2));
+        let props = with_header(&props, headers::VERSION, AMQPValue::LongInt(1));
+        let props = with_header(&props, headers::PRIMARY_KEY, AMQPValue::Void);
+        let decoded = decode(&props, b"", &Limits::default(), Utc::now()).expect("valid");
+        assert_eq!(decoded.task.retry, 2);
+        assert_eq!(decoded.task.primary_key, None);
+    }
+
+    #[test]
+    fn malformed_messages_say_why() {
+        let task = sample();
+        let good = encode(&task);
+        let limits = Limits {
+            max_payload_bytes: 4,
+            ..Limits::default()
+        };
+        let now = Utc::now();
+        let check =
+            |props: &BasicProperties, body: &[u8]| decode(props, body, &limits, now).map(|_| ());
+
+        assert_eq!(
+            check(&good, b"12345"),
+            Err(DecodeError::BodyTooLarge { len: 5, max: 4 })
+        );
+        assert_eq!(
+            check(&good.clone().with_message_id("nope".into()), b""),
+            Err(DecodeError::BadMessageId("nope".into()))
+        );
+        assert_eq!(
+            check(&BasicProperties::default(), b""),
+            Err(DecodeError::MissingMessageId)
+        );
+        assert_eq!(
+            check(
+                &with_header(&good, headers::VERSION, AMQPValue::LongLongInt(7)),
+                b""
+            ),
+            Err(DecodeError::UnknownVersion(7))
+        );
+        assert_eq!(
+            check(
+                &with_header(
+                    &good,
+                    headers::RETRY,
+                    AMQPValue::LongString(LongString::from("3"))
+                ),
+                b""
+            ),
+            Err(DecodeError::WrongType {
+                header: headers::RETRY,
+                expected: "an integer"
+            })
+        );
+        assert!(matches!(
+            check(
+                &with_header(
+                    &good,
+                    headers::PRIORITY,
+                    AMQPValue::LongString("urgent".into())
+                ),
+                b""
+            ),
+            Err(DecodeError::InvalidValue {
+                header: headers::PRIORITY,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(
+                &with_header(&good, headers::RETRY, AMQPValue::LongLongInt(-1)),
+                b""
+            ),
+            Err(DecodeError::InvalidValue {
+                header: headers::RETRY,
+                ..
+            })
+        ));
+        assert!(matches!(
+            check(
+                &with_header(
+                    &good,
+                    headers::RUN_AT,
+                    AMQPValue::LongString("tomorrow".into())
+                ),
+                b""
+            ),
+            Err(DecodeError::InvalidValue {
+                header: headers::RUN_AT,
+                ..
+            })
+        ));
+        let no_name: FieldTable = good
+            .headers()
+            .as_ref()
+            .map(|h| {
+                h.inner()
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != headers::TASK_NAME)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<std::collections::BTreeMap<_, _>>()
+                    .into()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            check(&good.clone().with_headers(no_name), b""),
+            Err(DecodeError::MissingHeader(headers::TASK_NAME))
+        );
+    }
+}

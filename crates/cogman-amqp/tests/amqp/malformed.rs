@@ -1,0 +1,118 @@
+//! Malformed messages put on cogman's queues by foreign clients never reach a worker: each is
+//! dead-lettered with its reason, and `next()` goes on to the next good task.
+
+use std::time::Duration;
+
+use cogman_amqp::wire::{self, headers};
+use cogman_core::{Broker, ConsumeOptions, Priority};
+use cogman_testkit::{expect_no_delivery, next_within};
+use lapin::BasicProperties;
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+
+use crate::common::{Fixture, Raw, URI, config, header, task};
+
+fn with(properties: &BasicProperties, key: &str, value: AMQPValue) -> BasicProperties {
+    let mut table = properties.headers().clone().unwrap_or_default();
+    table.insert(ShortString::from(key), value);
+    properties.clone().with_headers(table)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_messages_are_dead_lettered_and_good_ones_still_flow() {
+    let mut cfg = config("malformed");
+    cfg.max_payload_bytes = 64;
+    let fx = Fixture::start(cfg).await;
+    let queue = fx.topology().queues(Priority::Low)[0].to_string();
+    let template = task("malformed.template", Priority::Low);
+    let good_props = wire::encode(&template);
+
+    // (properties, body, expected words in the dead-letter reason)
+    let bad: Vec<(BasicProperties, Vec<u8>, &str)> = vec![
+        (
+            BasicProperties::default().with_message_id(ShortString::from(template.id.to_string())),
+            b"no headers".to_vec(),
+            "no headers",
+        ),
+        (
+            with(&good_props, headers::VERSION, AMQPValue::LongLongInt(99)),
+            b"future".to_vec(),
+            "unknown cogman-version 99",
+        ),
+        (good_props.clone(), vec![0; 65], "body is 65 bytes"),
+        (
+            good_props.clone().with_message_id("not-a-uuid".into()),
+            b"x".to_vec(),
+            "is not a UUID",
+        ),
+        (
+            with(
+                &good_props,
+                headers::RETRY,
+                AMQPValue::LongString(LongString::from("3")),
+            ),
+            b"x".to_vec(),
+            "cogman-retry must be an integer",
+        ),
+        (
+            with(
+                &good_props,
+                headers::TASK_NAME,
+                AMQPValue::FieldTable(FieldTable::default()),
+            ),
+            b"x".to_vec(),
+            "cogman-task-name must be a string",
+        ),
+    ];
+    let raw = Raw::open(URI).await;
+    for (props, body, _) in &bad {
+        raw.publish(&queue, props.clone(), body).await;
+    }
+    let good = task("malformed.good", Priority::Low);
+    fx.broker
+        .publish(&good)
+        .await
+        .expect("publish the good task");
+
+    let mut consumer = fx
+        .broker
+        .consume(ConsumeOptions::default())
+        .await
+        .expect("consume");
+    let delivery = next_within(&mut *consumer, Duration::from_secs(10))
+        .await
+        .expect("the good task gets through");
+    assert_eq!(delivery.task().id, good.id);
+    delivery.ack().await.expect("ack");
+    expect_no_delivery(&mut *consumer, Duration::from_millis(500))
+        .await
+        .expect("no malformed message is handed out");
+
+    let dead_letter_queue = fx.topology().dead_letter_queue().to_string();
+    let dead = raw
+        .take(
+            &dead_letter_queue,
+            bad.len() as u32,
+            Duration::from_secs(10),
+        )
+        .await;
+    let reasons: Vec<String> = dead
+        .iter()
+        .map(|m| header(&m.delivery.properties, headers::DEAD_LETTER_REASON).unwrap_or_default())
+        .collect();
+    for (_, _, expected) in &bad {
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.starts_with("malformed: ") && r.contains(expected)),
+            "a dead letter says {expected:?}; reasons: {reasons:?}"
+        );
+    }
+    for message in &dead {
+        assert_eq!(
+            header(&message.delivery.properties, headers::DEAD_LETTER_QUEUE).as_deref(),
+            Some(queue.as_str())
+        );
+    }
+    assert_eq!(raw.ready(&queue).await, 0, "nothing was requeued");
+    raw.close().await;
+}

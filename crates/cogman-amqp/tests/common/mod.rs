@@ -1,0 +1,309 @@
+//! Helpers shared by the RabbitMQ integration tests: isolated configs (a unique queue prefix
+//! and connection name per test), a [`Fixture`] that deletes the test's queues and exchanges
+//! when dropped, raw lapin access (publish anything, read the dead-letter queue) and
+//! `rabbitmqctl` wrappers to cut only this test's connections.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cogman_amqp::{AmqpBroker, AmqpConfig, Topology};
+use cogman_core::{Broker, Priority, Task, TaskState};
+use cogman_testkit::BrokerFixture;
+use lapin::message::BasicGetMessage;
+use lapin::options::{
+    BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
+
+/// The shared test broker.
+pub(crate) const URI: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// A name no other test (or test run) uses.
+pub(crate) fn unique(label: &str) -> String {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    format!("t.{label}.{}", &id[id.len() - 12..])
+}
+
+/// A config on `uri` with a unique prefix and connection name.
+pub(crate) fn config_on(uri: &str, label: &str) -> AmqpConfig {
+    let name = unique(label);
+    let mut config = AmqpConfig::new(uri);
+    config.queue_prefix = format!("{name}.");
+    config.connection_name = name;
+    config
+}
+
+/// A config on the shared broker with a unique prefix and connection name.
+pub(crate) fn config(label: &str) -> AmqpConfig {
+    config_on(URI, label)
+}
+
+/// A broker under test; its queues and exchanges are deleted when the fixture is dropped.
+pub(crate) struct Fixture {
+    pub(crate) broker: Arc<AmqpBroker>,
+    _cleanup: Cleanup,
+}
+
+impl Fixture {
+    /// Connects a broker with `config`.
+    pub(crate) async fn start(config: AmqpConfig) -> Fixture {
+        let broker = AmqpBroker::connect(config)
+            .await
+            .unwrap_or_else(|e| panic!("connect: {e} ({e:?})"));
+        let cleanup = Cleanup::of(&broker);
+        Fixture {
+            broker: Arc::new(broker),
+            _cleanup: cleanup,
+        }
+    }
+
+    pub(crate) fn topology(&self) -> &Topology {
+        self.broker.topology()
+    }
+}
+
+impl BrokerFixture for Fixture {
+    fn broker(&self) -> Arc<dyn Broker> {
+        Arc::clone(&self.broker) as Arc<dyn Broker>
+    }
+}
+
+/// Deletes a topology's queues and exchanges on drop (from a helper thread with its own
+/// runtime, after the broker's consumers are gone).
+pub(crate) struct Cleanup {
+    uri: String,
+    work_queues: Vec<String>,
+    other_queues: Vec<String>,
+    exchanges: Vec<String>,
+}
+
+impl Cleanup {
+    pub(crate) fn of(broker: &AmqpBroker) -> Cleanup {
+        let topology = broker.topology();
+        let names = |list: &[ShortString]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let mut exchanges = names(topology.delay_levels());
+        exchanges.push(topology.delay_deliver_exchange().to_string());
+        let mut other_queues = names(topology.delay_levels());
+        other_queues.push(topology.dead_letter_queue().to_string());
+        Cleanup {
+            uri: broker.config().uri.clone(),
+            work_queues: topology.work_queues().map(|(_, q)| q.to_string()).collect(),
+            other_queues,
+            exchanges,
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let uri = std::mem::take(&mut self.uri);
+        let work = std::mem::take(&mut self.work_queues);
+        let other = std::mem::take(&mut self.other_queues);
+        let exchanges = std::mem::take(&mut self.exchanges);
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for cleanup");
+            runtime.block_on(delete_all(&uri, &work, &other, &exchanges))
+        })
+        .join();
+        if let Ok(Err(e)) = deleted {
+            eprintln!("cleanup failed (harmless): {e}");
+        }
+    }
+}
+
+async fn delete_all(
+    uri: &str,
+    work: &[String],
+    other: &[String],
+    exchanges: &[String],
+) -> Result<(), lapin::Error> {
+    let connection = Connection::connect(uri, ConnectionProperties::default()).await?;
+    let channel = connection.create_channel().await?;
+    // Let the broker's consumers go first, so no feed redeclares a deleted queue.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    for queue in work {
+        while tokio::time::Instant::now() < deadline {
+            match passive(&channel, queue).await {
+                Ok((_, 0)) | Err(_) => break,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+    let channel = connection.create_channel().await?;
+    for queue in work.iter().chain(other) {
+        channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await?;
+    }
+    for exchange in exchanges {
+        channel
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .await?;
+    }
+    connection.close(200, "cleanup".into()).await
+}
+
+/// Ready messages and consumers of `queue` (a missing queue closes the channel).
+pub(crate) async fn passive(channel: &Channel, queue: &str) -> Result<(u32, u32), lapin::Error> {
+    let q = channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok((q.message_count(), q.consumer_count()))
+}
+
+/// A plain queued task.
+pub(crate) fn task(name: &str, priority: Priority) -> Task {
+    let mut task = cogman_testkit::sample::task(name);
+    task.priority = priority;
+    task.status = TaskState::Queued;
+    task
+}
+
+/// A raw connection and confirm-mode channel to poke at queues directly.
+pub(crate) struct Raw {
+    pub(crate) connection: Connection,
+    pub(crate) channel: Channel,
+}
+
+impl Raw {
+    pub(crate) async fn open(uri: &str) -> Raw {
+        let connection = Connection::connect(uri, ConnectionProperties::default())
+            .await
+            .expect("raw connection");
+        let channel = connection.create_channel().await.expect("raw channel");
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .expect("confirm mode");
+        Raw {
+            connection,
+            channel,
+        }
+    }
+
+    /// Publishes anything to `queue` through the default exchange and waits for the ack.
+    pub(crate) async fn publish(&self, queue: &str, properties: BasicProperties, body: &[u8]) {
+        let confirm = self
+            .channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    immediate: false,
+                },
+                body,
+                properties,
+            )
+            .await
+            .expect("raw publish");
+        assert_eq!(
+            confirm.await.expect("raw confirm"),
+            Confirmation::Ack(None),
+            "raw publish to {queue} acked"
+        );
+    }
+
+    /// Ready messages of `queue`.
+    pub(crate) async fn ready(&self, queue: &str) -> u32 {
+        passive(&self.channel, queue)
+            .await
+            .expect("passive declare")
+            .0
+    }
+
+    /// Waits until `queue` holds `n` ready messages, then takes (and acks) them.
+    pub(crate) async fn take(
+        &self,
+        queue: &str,
+        n: u32,
+        timeout: Duration,
+    ) -> Vec<BasicGetMessage> {
+        cogman_testkit::wait_until(&format!("{n} messages in {queue}"), timeout, || async {
+            self.ready(queue).await >= n
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut taken = Vec::new();
+        for _ in 0..n {
+            let message = self
+                .channel
+                .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+                .await
+                .expect("basic_get")
+                .expect("a message is ready");
+            taken.push(message);
+        }
+        taken
+    }
+
+    pub(crate) async fn close(self) {
+        let _ = self.connection.close(200, "done".into()).await;
+    }
+}
+
+/// A string header of a received message.
+pub(crate) fn header(properties: &BasicProperties, key: &str) -> Option<String> {
+    match properties.headers().as_ref()?.inner().get(key)? {
+        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        AMQPValue::ShortString(s) => Some(s.to_string()),
+        other => Some(format!("{other:?}")),
+    }
+}
+
+/// Closes, with `rabbitmqctl close_connection`, every connection whose client-provided
+/// connection name starts with `name` (this test's connections only). Returns how many.
+pub(crate) async fn close_connections(node: Option<&str>, name: &str) -> usize {
+    let mut list = tokio::process::Command::new("rabbitmqctl");
+    if let Some(node) = node {
+        list.args(["-n", node]);
+    }
+    let output = list
+        .args([
+            "list_connections",
+            "pid",
+            "client_properties",
+            "--no-table-headers",
+            "-q",
+        ])
+        .output()
+        .await
+        .expect("rabbitmqctl list_connections runs");
+    assert!(output.status.success(), "list_connections: {output:?}");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let marker = format!("{{\"connection_name\",\"{name}/");
+    let pids: Vec<String> = text
+        .lines()
+        .filter(|line| line.contains(&marker))
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect();
+    for pid in &pids {
+        let mut close = tokio::process::Command::new("rabbitmqctl");
+        if let Some(node) = node {
+            close.args(["-n", node]);
+        }
+        let status = close
+            .args(["close_connection", pid, "cogman test: cut"])
+            .output()
+            .await
+            .expect("rabbitmqctl close_connection runs");
+        assert!(
+            status.status.success(),
+            "close_connection {pid}: {status:?}"
+        );
+    }
+    pids.len()
+}

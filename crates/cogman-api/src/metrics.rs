@@ -1,0 +1,231 @@
+//! Prometheus metrics served at `/api/v1/metrics` (OpenMetrics text, prometheus-client).
+//! Gauges are read from the backends at scrape time: tasks per state (task log counts), queue
+//! depth per queue (broker queue stats), the age of the oldest pending task (task log) and
+//! live workers. The task duration histogram per task name and outcome is fed by a
+//! [`cogman::TaskObserver`] registered on an in-process worker.
+
+use std::collections::HashSet;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use cogman::{Client, CountQuery, StatusCounts, Task, TaskFilter, TaskLog, TaskObserver, TaskState};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::error::ApiError;
+
+/// The content type of the metrics response.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Most distinct task names in the duration histogram; later names are counted as `_other`.
+pub const MAX_TASK_NAMES: usize = 500;
+
+/// Scheduled tasks looked at for the oldest-pending age (the oldest by creation).
+const SCHEDULED_SAMPLE: u32 = 100;
+
+/// How far back workers count as alive.
+pub(crate) const WORKER_ALIVE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabel {
+    queue: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DurationLabel {
+    name: String,
+    state: String,
+}
+
+type HistogramFamily = Family<DurationLabel, Histogram, fn() -> Histogram>;
+
+fn new_histogram() -> Histogram {
+    // 1 ms to about 9 minutes.
+    Histogram::new(exponential_buckets(0.001, 2.0, 20))
+}
+
+/// The metric registry of one API instance (no global state).
+pub(crate) struct Metrics {
+    registry: Registry,
+    tasks: Family<StateLabel, Gauge>,
+    durations: HistogramFamily,
+    queue_depth: Family<QueueLabel, Gauge>,
+    queue_scheduled: Family<QueueLabel, Gauge>,
+    queue_in_flight: Family<QueueLabel, Gauge>,
+    oldest_pending: Gauge<f64, AtomicU64>,
+    workers: Gauge,
+    /// Task names seen by the histogram (bounded by [`MAX_TASK_NAMES`]).
+    names: Mutex<HashSet<String>>,
+    /// One scrape at a time: each refreshes the gauges, then encodes them.
+    scrape: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("cogman");
+        let tasks = Family::<StateLabel, Gauge>::default();
+        registry.register("tasks", "Tasks in the task log by current state", tasks.clone());
+        let durations: HistogramFamily = Family::new_with_constructor(new_histogram);
+        registry.register_with_unit(
+            "task_duration",
+            "Handler run time per task name and outcome (in-process worker only)",
+            Unit::Seconds,
+            durations.clone(),
+        );
+        let queue_depth = Family::<QueueLabel, Gauge>::default();
+        registry.register("queue_depth", "Tasks ready to run per queue", queue_depth.clone());
+        let queue_scheduled = Family::<QueueLabel, Gauge>::default();
+        registry.register("queue_scheduled", "Tasks waiting for their run time per queue", queue_scheduled.clone());
+        let queue_in_flight = Family::<QueueLabel, Gauge>::default();
+        registry.register("queue_in_flight", "Tasks delivered and not yet settled per queue", queue_in_flight.clone());
+        let oldest_pending = Gauge::<f64, AtomicU64>::default();
+        registry.register_with_unit(
+            "oldest_pending_task_age",
+            "How long the oldest queued (or due scheduled) task has been waiting; 0 when none",
+            Unit::Seconds,
+            oldest_pending.clone(),
+        );
+        let workers = Gauge::default();
+        registry.register("workers_alive", "Workers that reported in the last 30 seconds", workers.clone());
+        Metrics {
+            registry,
+            tasks,
+            durations,
+            queue_depth,
+            queue_scheduled,
+            queue_in_flight,
+            oldest_pending,
+            workers,
+            names: Mutex::new(HashSet::new()),
+            scrape: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Records one settled attempt.
+    fn observe(&self, name: &str, state: TaskState, ran_for: Duration) {
+        let name = {
+            let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
+            if names.contains(name) {
+                name.to_owned()
+            } else if names.len() < MAX_TASK_NAMES {
+                names.insert(name.to_owned());
+                name.to_owned()
+            } else {
+                "_other".to_owned()
+            }
+        };
+        let label = DurationLabel { name, state: state.as_str().to_owned() };
+        self.durations.get_or_create(&label).observe(ran_for.as_secs_f64());
+    }
+
+    /// Refreshes the gauges from the backends and encodes every metric.
+    pub(crate) async fn render(&self, client: &Client) -> Result<String, ApiError> {
+        let _one_at_a_time = self.scrape.lock().await;
+        let now = Utc::now();
+        let log = client.log();
+        let mut totals = StatusCounts::default();
+        for bucket in log.counts(&CountQuery::all()).await? {
+            for (state, n) in bucket.counts.0 {
+                totals.add(state, n);
+            }
+        }
+        for state in TaskState::ALL {
+            let n = i64::try_from(totals.get(state)).unwrap_or(i64::MAX);
+            self.tasks.get_or_create(&StateLabel { state: state.as_str().to_owned() }).set(n);
+        }
+        self.refresh_queues(client).await?;
+        self.oldest_pending.set(oldest_pending_age(log.as_ref(), now).await?);
+        if let Some(registry) = log.worker_registry() {
+            let alive = registry.workers(now - WORKER_ALIVE_WINDOW).await?;
+            self.workers.set(i64::try_from(alive.len()).unwrap_or(i64::MAX));
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(|e| ApiError::internal(&e))?;
+        Ok(out)
+    }
+
+    async fn refresh_queues(&self, client: &Client) -> Result<(), ApiError> {
+        let Some(source) = client.broker().queue_stats_source() else { return Ok(()) };
+        let stats = source.queue_stats().await?;
+        self.queue_depth.clear();
+        self.queue_scheduled.clear();
+        self.queue_in_flight.clear();
+        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        for queue in stats {
+            let label = QueueLabel { queue: queue.name.clone() };
+            self.queue_depth.get_or_create(&label).set(gauge(queue.ready));
+            self.queue_scheduled.get_or_create(&label).set(gauge(queue.scheduled));
+            self.queue_in_flight.get_or_create(&label).set(gauge(queue.in_flight));
+        }
+        Ok(())
+    }
+}
+
+/// Since when a task may run: its creation, or its run time if later.
+fn runnable_since(task: &Task) -> DateTime<Utc> {
+    task.run_at.map_or(task.created_at, |at| at.max(task.created_at))
+}
+
+/// Seconds the oldest pending task has been runnable: the oldest queued task, and scheduled
+/// tasks whose run time has passed (the oldest [`SCHEDULED_SAMPLE`] by creation).
+async fn oldest_pending_age(log: &dyn TaskLog, now: DateTime<Utc>) -> Result<f64, ApiError> {
+    let only = |state| TaskFilter { statuses: vec![state], ..TaskFilter::default() };
+    let queued = log.oldest(&only(TaskState::Queued), 1).await?;
+    let scheduled = log.oldest(&only(TaskState::Scheduled), SCHEDULED_SAMPLE).await?;
+    let due = scheduled.iter().filter(|t| t.run_at.is_none_or(|at| at <= now));
+    let since = queued.iter().chain(due).map(runnable_since).min();
+    Ok(since.map_or(0.0, |since| (now - since).num_milliseconds().max(0) as f64 / 1000.0))
+}
+
+/// Feeds the duration histogram from a worker.
+pub(crate) struct DurationObserver(pub(crate) Arc<Metrics>);
+
+impl TaskObserver for DurationObserver {
+    fn settled(&self, name: &str, state: TaskState, ran_for: Duration) {
+        self.0.observe(name, state, ran_for);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_bucketed_per_name_with_a_bounded_label_set() {
+        let metrics = Metrics::new();
+        metrics.observe("email", TaskState::Success, Duration::from_millis(3));
+        for i in 0..=MAX_TASK_NAMES {
+            metrics.observe(&format!("n{i}"), TaskState::Failed, Duration::from_millis(1));
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &metrics.registry).expect("encodes");
+        assert!(out.contains("cogman_task_duration_seconds_count{name=\"email\",state=\"success\"} 1"), "{out}");
+        assert!(out.contains("name=\"_other\""), "names past the limit share one label");
+        assert!(out.trim_end().ends_with("# EOF"));
+    }
+
+    #[test]
+    fn a_delayed_task_is_runnable_from_its_run_time() {
+        let now = Utc::now();
+        let mut task = Task::from_spec(cogman::TaskSpec::new("t", vec![]), now);
+        assert_eq!(runnable_since(&task), now);
+        task.run_at = Some(now + chrono::TimeDelta::seconds(5));
+        assert_eq!(runnable_since(&task), now + chrono::TimeDelta::seconds(5));
+    }
+}

@@ -1,0 +1,20 @@
+//! The request and response bodies of the API, each with its OpenAPI schema, and their
+//! conversions to and from the core types.
+//!
+//! - [`names`]: string enums (task state, priority, send status).
+//! - [`task`]: tasks, history, pages.
+//! - [`send`]: send and retry requests, and their answer.
+//! - [`list`]: the query of `GET /tasks`.
+//! - [`overview`]: queues, workers, counts, health.
+
+pub mod list;
+pub mod names;
+pub mod overview;
+pub mod send;
+pub mod task;
+
+pub use list::ListParams;
+pub use names::{PriorityName, SendStatusName, StatusName};
+pub use overview::{BucketView, CountsParams, CountsResponse, Health, QueueList, QueueView, WorkerList, WorkerView};
+pub use send::{RetryRequest, SendResponse, SendTaskRequest};
+pub use task::{StateChangeView, TaskDetails, TaskPage, TaskView, ViewError};

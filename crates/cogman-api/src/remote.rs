@@ -1,0 +1,249 @@
+//! [`RemoteClient`]: the API over HTTP, for the CLI's `--server` mode. It speaks the same
+//! bodies as the server ([`crate::model`]) and hands back core types (`Task`, `Page`,
+//! `SendReceipt`), so callers print remote and local results the same way.
+
+use std::fmt;
+use std::time::Duration;
+
+use cogman::{Page, PageRequest, SendReceipt, StateChange, Task, TaskFilter, TaskId, TaskSpec};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+
+use crate::error::ErrorBody;
+use crate::model::{RetryRequest, SendResponse, SendTaskRequest, TaskDetails, TaskPage, TaskView, ViewError};
+use crate::routes::PREFIX;
+
+/// How long one call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a remote call failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RemoteError {
+    /// The server URL is not `http://` or `https://`.
+    #[error("invalid server URL {0:?}: expected http://host:port or https://host:port")]
+    InvalidUrl(String),
+    /// The server could not be reached, or the connection failed.
+    #[error("cannot reach the cogman API")]
+    Http(#[source] reqwest::Error),
+    /// The server answered with an error.
+    #[error("the API answered {status}: {message} ({code})")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The error code (`not_found`, `invalid_field`, …).
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// The answer could not be read.
+    #[error("unexpected answer from the API: {0}")]
+    Decode(String),
+}
+
+impl RemoteError {
+    /// The HTTP status of an [`RemoteError::Api`] error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            RemoteError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl From<ViewError> for RemoteError {
+    fn from(error: ViewError) -> Self {
+        RemoteError::Decode(error.to_string())
+    }
+}
+
+/// A task with its attempts and history, as [`RemoteClient::get`] returns it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteTask {
+    /// The task.
+    pub task: Task,
+    /// Every attempt sharing its `original_task_id`, newest first.
+    pub attempts: Vec<Task>,
+    /// Its recorded state changes, oldest first.
+    pub history: Vec<StateChange>,
+}
+
+/// A client of a running cogman API. Cheap to clone.
+#[derive(Clone)]
+pub struct RemoteClient {
+    http: reqwest::Client,
+    /// `scheme://host[:port]` plus the API prefix, without a trailing slash.
+    base: String,
+    token: Option<String>,
+}
+
+impl fmt::Debug for RemoteClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteClient")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "****"))
+            .finish()
+    }
+}
+
+impl RemoteClient {
+    /// A client of the API at `server` (e.g. `http://127.0.0.1:8080`; a trailing `/api/v1`
+    /// is allowed), sending `token` as a bearer token when given.
+    ///
+    /// # Errors
+    /// [`RemoteError::InvalidUrl`]; [`RemoteError::Http`] when the HTTP client cannot start.
+    pub fn new(server: &str, token: Option<String>) -> Result<Self, RemoteError> {
+        let trimmed = server.trim().trim_end_matches('/');
+        let host = trimmed.strip_prefix("http://").or_else(|| trimmed.strip_prefix("https://"));
+        if host.is_none_or(str::is_empty) {
+            return Err(RemoteError::InvalidUrl(server.chars().take(200).collect()));
+        }
+        let base = if trimmed.ends_with(PREFIX) { trimmed.to_owned() } else { format!("{trimmed}{PREFIX}") };
+        let http = reqwest::Client::builder()
+            .timeout(CALL_TIMEOUT)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(RemoteError::Http)?;
+        Ok(RemoteClient { http, base, token })
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let builder = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    /// Sends the request and reads a JSON answer, or the error body.
+    async fn call<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, RemoteError> {
+        let response = builder.send().await.map_err(RemoteError::Http)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(RemoteError::Http)?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| RemoteError::Decode(e.to_string()));
+        }
+        Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => RemoteError::Api { status: status.as_u16(), code: body.error, message: body.message },
+            Err(_) => RemoteError::Api {
+                status: status.as_u16(),
+                code: "unknown".into(),
+                message: status.canonical_reason().unwrap_or("error").into(),
+            },
+        })
+    }
+
+    /// Sends a task (`POST /tasks`).
+    ///
+    /// # Errors
+    /// [`RemoteError::Api`] with 422 for an invalid task (nothing was written), or any
+    /// transport error.
+    pub async fn send(&self, spec: &TaskSpec) -> Result<SendReceipt, RemoteError> {
+        let builder = self.request(Method::POST, "/tasks").json(&SendTaskRequest::from_spec(spec));
+        Ok(Self::call::<SendResponse>(builder).await?.into())
+    }
+
+    /// A task, its attempts and history (`GET /tasks/{id}`).
+    ///
+    /// # Errors
+    /// [`RemoteError::Api`] with 404 when there is no such task.
+    pub async fn get(&self, id: TaskId) -> Result<RemoteTask, RemoteError> {
+        let details: TaskDetails = Self::call(self.request(Method::GET, &format!("/tasks/{id}"))).await?;
+        Ok(RemoteTask {
+            task: details.task.try_into()?,
+            attempts: details.attempts.into_iter().map(Task::try_from).collect::<Result<_, _>>()?,
+            history: details.history.into_iter().map(StateChange::try_from).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// One page of tasks (`GET /tasks`).
+    ///
+    /// # Errors
+    /// [`RemoteError::Api`] with 400 for a bad filter.
+    pub async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, RemoteError> {
+        let page: TaskPage = Self::call(self.request(Method::GET, "/tasks").query(&list_query(filter, page))).await?;
+        Ok(page.try_into()?)
+    }
+
+    /// Runs a finished task again with `retry` retries of its own (`POST /tasks/{id}/retry`).
+    ///
+    /// # Errors
+    /// [`RemoteError::Api`] with 404, or 409 when the task has not finished.
+    pub async fn retry(&self, id: TaskId, retry: u32) -> Result<SendReceipt, RemoteError> {
+        let builder =
+            self.request(Method::POST, &format!("/tasks/{id}/retry")).json(&RetryRequest { retry: Some(retry) });
+        Ok(Self::call::<SendResponse>(builder).await?.into())
+    }
+
+    /// Cancels a task that has not finished (`POST /tasks/{id}/cancel`); returns it.
+    ///
+    /// # Errors
+    /// [`RemoteError::Api`] with 404, or 409 when the task already finished.
+    pub async fn cancel(&self, id: TaskId) -> Result<Task, RemoteError> {
+        let view: TaskView = Self::call(self.request(Method::POST, &format!("/tasks/{id}/cancel"))).await?;
+        Ok(view.try_into()?)
+    }
+
+    /// Checks that the server answers (`GET /healthz`).
+    ///
+    /// # Errors
+    /// Any transport error, or an unexpected status.
+    pub async fn health(&self) -> Result<(), RemoteError> {
+        let response = self.request(Method::GET, "/healthz").send().await.map_err(RemoteError::Http)?;
+        match response.status() {
+            StatusCode::OK => Ok(()),
+            status => Err(RemoteError::Decode(format!("healthz answered {status}"))),
+        }
+    }
+}
+
+/// The query string of `GET /tasks` for a filter and page.
+fn list_query(filter: &TaskFilter, page: PageRequest) -> Vec<(&'static str, String)> {
+    let mut query: Vec<(&'static str, String)> =
+        filter.statuses.iter().map(|s| ("status", s.as_str().to_owned())).collect();
+    let optional = [
+        ("name", filter.name.clone()),
+        ("primary_key", filter.primary_key.clone()),
+        ("original_task_id", filter.original_task_id.map(|id| id.to_string())),
+        ("created_from", filter.created_from.map(|t| t.to_rfc3339())),
+        ("created_to", filter.created_to.map(|t| t.to_rfc3339())),
+        ("after", page.after.map(|c| c.to_string())),
+    ];
+    query.extend(optional.into_iter().filter_map(|(key, value)| value.map(|v| (key, v))));
+    query.push(("limit", page.limit.clamp(1, PageRequest::MAX_LIMIT).to_string()));
+    query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ListParams;
+
+    #[test]
+    fn urls_are_checked_and_normalised() {
+        let plain = RemoteClient::new("http://127.0.0.1:8080/", None).expect("valid");
+        assert_eq!(plain.base, "http://127.0.0.1:8080/api/v1");
+        let prefixed = RemoteClient::new("https://h/api/v1", Some("secret-token".into())).expect("valid");
+        assert_eq!(prefixed.base, "https://h/api/v1");
+        assert!(!format!("{prefixed:?}").contains("secret-token"));
+        for bad in ["127.0.0.1:8080", "ftp://h", "http://"] {
+            assert!(matches!(RemoteClient::new(bad, None), Err(RemoteError::InvalidUrl(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_list_query_is_what_the_server_parses() {
+        let filter = TaskFilter {
+            statuses: vec![cogman::TaskState::Queued, cogman::TaskState::Failed],
+            name: Some("n".into()),
+            primary_key: Some("k".into()),
+            original_task_id: Some(TaskId::new()),
+            created_from: Some(chrono::Utc::now()),
+            created_to: None,
+        };
+        let page = PageRequest { limit: 9, after: Some(cogman::Cursor(TaskId::new())) };
+        let pairs = list_query(&filter, page).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        let parsed = ListParams::from_pairs(pairs).and_then(ListParams::into_query).expect("valid");
+        assert_eq!(parsed, (filter, page));
+    }
+}

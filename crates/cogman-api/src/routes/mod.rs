@@ -1,0 +1,69 @@
+//! The route table. Every route is registered through utoipa-axum's `routes!`, which takes
+//! the path and method from the handler's `#[utoipa::path]`, so the router and the OpenAPI
+//! document are built from the same list ([`documented`]). [`router`] adds the token check,
+//! body limit, timeout, security headers and JSON 404/405 answers.
+//!
+//! - [`tasks`]: send, get, list.
+//! - [`actions`]: retry, cancel.
+//! - [`overview`]: queues, workers, counts.
+//! - [`system`]: health, metrics, the OpenAPI document, fallbacks.
+
+mod actions;
+mod overview;
+mod system;
+mod tasks;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::ApiDoc;
+use crate::state::ApiState;
+
+/// Where every route lives.
+pub const PREFIX: &str = "/api/v1";
+
+/// Routes that need a token (when tokens are configured).
+fn protected() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new()
+        .routes(routes!(tasks::send_task, tasks::list_tasks))
+        .routes(routes!(tasks::get_task))
+        .routes(routes!(actions::retry_task))
+        .routes(routes!(actions::cancel_task))
+        .routes(routes!(overview::queues))
+        .routes(routes!(overview::workers))
+        .routes(routes!(overview::counts))
+        .routes(routes!(system::metrics))
+        .routes(routes!(system::openapi_json))
+}
+
+/// Routes open to all.
+fn open() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(system::healthz))
+}
+
+/// Every route with its documentation, without middleware.
+pub(crate) fn documented() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(PREFIX, protected().merge(open()))
+}
+
+/// The API as an axum router.
+pub fn router(state: ApiState) -> Router {
+    let protected = protected().route_layer(from_fn_with_state(state.clone(), crate::auth::require_token));
+    let (router, _) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest(PREFIX, protected.merge(open()))
+        .split_for_parts();
+    router
+        .method_not_allowed_fallback(system::method_not_allowed)
+        .fallback(system::not_found)
+        .layer(DefaultBodyLimit::max(state.options().body_limit))
+        .layer(from_fn_with_state(state.clone(), crate::layers::declared_size))
+        .layer(from_fn_with_state(state.clone(), crate::layers::timeout))
+        .layer(TraceLayer::new_for_http())
+        .layer(from_fn(crate::layers::security_headers))
+        .with_state(state)
+}

@@ -1,0 +1,53 @@
+//! [`ApiState`]: what every request handler shares — the cogman client, an optional worker
+//! running in the same process, the options and the metric registry. Cheap to clone.
+
+use std::sync::Arc;
+
+use cogman::{Client, Worker};
+
+use crate::metrics::{DurationObserver, Metrics};
+use crate::options::ApiOptions;
+
+/// The state behind the router.
+#[derive(Debug, Clone)]
+pub struct ApiState {
+    client: Client,
+    worker: Option<Worker>,
+    options: Arc<ApiOptions>,
+    metrics: Arc<Metrics>,
+}
+
+impl ApiState {
+    /// An API over `client` (its task log and broker answer every request).
+    pub fn new(client: Client, options: ApiOptions) -> Self {
+        ApiState { client, worker: None, options: Arc::new(options), metrics: Arc::new(Metrics::new()) }
+    }
+
+    /// Adds a worker running in this process: its settled attempts feed the task duration
+    /// histogram of `/metrics`. The worker is not started or stopped by the API.
+    #[must_use]
+    pub fn with_worker(mut self, worker: Worker) -> Self {
+        worker.observe(Arc::new(DurationObserver(Arc::clone(&self.metrics))));
+        self.worker = Some(worker);
+        self
+    }
+
+    /// The client requests act through.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The in-process worker, if any.
+    pub fn worker(&self) -> Option<&Worker> {
+        self.worker.as_ref()
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ApiOptions {
+        &self.options
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}

@@ -1,0 +1,13 @@
+//! The API's integration tests, in one binary: each module covers one concern against a real
+//! backend (the embedded SQLite file, and Redis + PostgreSQL in `distributed`).
+
+mod actions;
+mod auth;
+mod bad_input;
+mod common;
+mod distributed;
+mod metrics;
+mod openapi;
+mod overview;
+mod remote;
+mod tasks;

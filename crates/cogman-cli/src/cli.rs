@@ -1,0 +1,157 @@
+//! The command line: every subcommand and flag, with its help text.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// cogman: a distributed task runner. With no configuration it runs on a local SQLite file
+/// (`./cogman.db`); set `amqp_uri` (and `redis_uri`/`postgres_uri`) to run distributed.
+#[derive(Debug, Parser)]
+#[command(name = "cogman", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
+    /// Log more (or set COGMAN_LOG, e.g. COGMAN_LOG=debug).
+    #[arg(short, long, global = true)]
+    pub(crate) verbose: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Where the configuration comes from: defaults, then the file, then `COGMAN_<FIELD>`
+/// environment variables, then these flags.
+#[derive(Debug, Args)]
+pub(crate) struct ConfigArgs {
+    /// A TOML config file (fields as in docs/configuration.md).
+    #[arg(long, global = true, env = "COGMAN_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// The SQLite file of the embedded mode [default: cogman.db].
+    #[arg(long, global = true)]
+    pub(crate) db: Option<PathBuf>,
+    /// RabbitMQ URI: run distributed.
+    #[arg(long, global = true)]
+    pub(crate) amqp: Option<String>,
+    /// Redis URI for the task log.
+    #[arg(long, global = true)]
+    pub(crate) redis: Option<String>,
+    /// PostgreSQL URI for the durable task log.
+    #[arg(long, global = true)]
+    pub(crate) postgres: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the demo: a worker and a mix of tasks (priorities, failures and retries, delays),
+    /// with a progress bar and a summary.
+    Demo(DemoArgs),
+    /// Run a worker whose handlers are shell commands (payload on stdin, stdout = result,
+    /// non-zero exit = failure).
+    Worker(WorkerArgs),
+    /// Send a task and print its id.
+    Send(SendArgs),
+    /// Show one task, its attempts and its history.
+    Status(StatusArgs),
+    /// List tasks, newest first.
+    Tasks(TasksArgs),
+    /// Measure throughput and latency against a raw baseline of the same backend.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// How many tasks to send.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) tasks: usize,
+    /// Tasks the worker runs at once.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) concurrency: u32,
+    /// Print the summary as JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    /// A handler: NAME=COMMAND, run with `sh -c`. Repeat for more names.
+    #[arg(long = "handler", value_name = "NAME=COMMAND", required = true)]
+    pub(crate) handlers: Vec<String>,
+    /// Tasks run at once (overrides the config's concurrency).
+    #[arg(long)]
+    pub(crate) concurrency: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// The task name (a handler registered on some worker).
+    pub(crate) name: String,
+    /// The payload, as text. Use --payload-file for bytes, or `-` to read stdin.
+    #[arg(long, default_value = "")]
+    pub(crate) payload: String,
+    /// Read the payload from this file.
+    #[arg(long, conflicts_with = "payload")]
+    pub(crate) payload_file: Option<PathBuf>,
+    /// High or Low.
+    #[arg(long, default_value = "low")]
+    pub(crate) priority: String,
+    /// Run no earlier than this from now (e.g. 30s, 5m).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) delay: Option<Duration>,
+    /// Retries after a failure.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) retry: u32,
+    /// A key to trace the task by.
+    #[arg(long)]
+    pub(crate) primary_key: Option<String>,
+    /// Handler timeout (e.g. 30s).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) timeout: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The task id.
+    pub(crate) id: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TasksArgs {
+    /// Only tasks in this state (repeatable): initiated, scheduled, queued, in_progress, retry,
+    /// success, failed, cancelled.
+    #[arg(long)]
+    pub(crate) status: Vec<String>,
+    /// Only tasks with this name.
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Only tasks with this primary key.
+    #[arg(long)]
+    pub(crate) primary_key: Option<String>,
+    /// How many.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: u32,
+    /// Continue after this cursor (printed under the table).
+    #[arg(long)]
+    pub(crate) after: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// No-op tasks to run.
+    #[arg(long, default_value_t = 5000)]
+    pub(crate) tasks: usize,
+    /// Worker instances.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) workers: usize,
+    /// Concurrency of each worker.
+    #[arg(long, default_value_t = 32)]
+    pub(crate) concurrency: u32,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}

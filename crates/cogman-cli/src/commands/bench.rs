@@ -1,0 +1,174 @@
+//! `cogman bench`: measures cogman on the configured backends — enqueue rate, drain rate,
+//! end-to-end rate with latency percentiles, peak memory — and, in the same run, a raw
+//! baseline of the same broker doing the same row/message work with no cogman logic. Figures
+//! are reported as ratios of the baseline because the machines are shared and noisy.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use cogman::backends::Backends;
+use cogman::{Client, Config, TaskError, TaskSpec, Worker, handler_fn};
+use futures::{StreamExt, stream};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::report;
+use crate::cli::BenchArgs;
+use crate::table;
+
+/// Sends in flight at once while enqueueing.
+const SEND_CONCURRENCY: usize = 64;
+
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    mode: String,
+    tasks: usize,
+    workers: usize,
+    concurrency: u32,
+    enqueue_per_s: f64,
+    drain_per_s: f64,
+    end_to_end_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    peak_memory_mib: f64,
+    baseline_per_s: f64,
+    ratio_end_to_end: f64,
+    ratio_drain: f64,
+}
+
+async fn send_all(client: &Client, n: usize, tag: &str) -> Result<Duration> {
+    let started = Instant::now();
+    let client = Arc::new(client.clone());
+    let failures = stream::iter(0..n)
+        .map(|i| {
+            let client = Arc::clone(&client);
+            let spec = TaskSpec::new("bench.noop", Vec::new()).primary_key(format!("{tag}-{i}"));
+            async move { client.send_task(spec).await }
+        })
+        .buffer_unordered(SEND_CONCURRENCY)
+        .filter(|r| std::future::ready(r.is_err()))
+        .count()
+        .await;
+    if failures > 0 {
+        bail!("{failures} sends failed");
+    }
+    Ok(started.elapsed())
+}
+
+async fn wait_succeeded(workers: &[Worker], target: u64, bar: &ProgressBar) -> Result<Duration> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(600);
+    loop {
+        let done: u64 = workers.iter().map(|w| w.stats().succeeded).sum();
+        bar.set_position(done);
+        if done >= target {
+            return Ok(started.elapsed());
+        }
+        if Instant::now() > deadline {
+            bail!("only {done} of {target} tasks finished in 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn rate(n: usize, elapsed: Duration) -> f64 {
+    n as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// The raw baseline of the configured broker: tasks per second.
+async fn baseline(config: &Config, dir: &std::path::Path, n: usize) -> Result<f64> {
+    Ok(match &config.amqp_uri {
+        Some(uri) => {
+            let report = cogman_amqp::baseline::raw_roundtrip(uri, n, config.prefetch).await?;
+            rate(n, report.publish_elapsed + report.consume_elapsed)
+        }
+        None => {
+            let path = dir.join("baseline.db");
+            let report = tokio::task::spawn_blocking(move || cogman_sqlite::baseline::raw_roundtrip(&path, n)).await??;
+            rate(n, report.enqueue + report.process)
+        }
+    })
+}
+
+pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
+    if args.tasks == 0 || args.workers == 0 {
+        bail!("--tasks and --workers must be at least 1");
+    }
+    let dir = tempfile::tempdir().context("creating a temporary directory")?;
+    config.db = dir.path().join("bench.db");
+    config.concurrency = args.concurrency;
+    config.queue_prefix = format!("bench{}_", std::process::id());
+    config.validate()?;
+    let mode = if config.is_distributed() { "rabbitmq" } else { "embedded sqlite" }.to_owned();
+    let backends = Backends::open(&config).await?;
+    let client = backends.client(&config);
+    let workers: Vec<Worker> = (0..args.workers).map(|_| backends.worker_with(&config, client.clone())).collect();
+    for worker in &workers {
+        worker.register("bench.noop", handler_fn(|_ctx, _payload| async { Ok::<_, TaskError>(()) }))?;
+    }
+    let bar = ProgressBar::new((args.tasks * 2) as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("enqueue");
+    let enqueue = send_all(&client, args.tasks, "fill").await?;
+    bar.set_message("drain");
+    for worker in &workers {
+        worker.start().await?;
+    }
+    let drain = wait_succeeded(&workers, args.tasks as u64, &bar).await?;
+    bar.set_message("end to end");
+    let since = Utc::now();
+    let started = Instant::now();
+    let sending = send_all(&client, args.tasks, "e2e");
+    let finishing = wait_succeeded(&workers, (args.tasks * 2) as u64, &bar);
+    let (sent, finished) = tokio::join!(sending, finishing);
+    sent?;
+    finished?;
+    let end_to_end = started.elapsed();
+    bar.set_message("baseline");
+    let summary = report::read(backends.log.as_ref(), since).await?;
+    for worker in &workers {
+        worker.stop().await;
+    }
+    client.close().await;
+    let baseline_rate = baseline(&config, dir.path(), args.tasks).await?;
+    bar.finish_and_clear();
+    let e2e_rate = rate(args.tasks, end_to_end);
+    let drain_rate = rate(args.tasks, drain);
+    let out = BenchReport {
+        mode,
+        tasks: args.tasks,
+        workers: args.workers,
+        concurrency: args.concurrency,
+        enqueue_per_s: rate(args.tasks, enqueue),
+        drain_per_s: drain_rate,
+        end_to_end_per_s: e2e_rate,
+        p50_ms: summary.p50.as_secs_f64() * 1e3,
+        p99_ms: summary.p99.as_secs_f64() * 1e3,
+        peak_memory_mib: report::peak_memory().unwrap_or(0) as f64 / (1024.0 * 1024.0),
+        baseline_per_s: baseline_rate,
+        ratio_end_to_end: e2e_rate / baseline_rate,
+        ratio_drain: drain_rate / baseline_rate,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let rows = vec![
+        vec!["enqueue".into(), format!("{:.0} tasks/s", out.enqueue_per_s), String::new()],
+        vec!["drain (queue pre-filled)".into(), format!("{:.0} tasks/s", out.drain_per_s), format!("{:.2}", out.ratio_drain)],
+        vec!["end to end".into(), format!("{:.0} tasks/s", out.end_to_end_per_s), format!("{:.2}", out.ratio_end_to_end)],
+        vec!["latency p50 / p99".into(), format!("{:.1} / {:.1} ms", out.p50_ms, out.p99_ms), String::new()],
+        vec!["peak memory".into(), format!("{:.1} MiB", out.peak_memory_mib), String::new()],
+        vec!["raw baseline".into(), format!("{:.0} tasks/s", out.baseline_per_s), "1.00".into()],
+    ];
+    println!(
+        "cogman bench: {} no-op tasks, {} workers x {} concurrency, {}\n",
+        out.tasks, out.workers, out.concurrency, out.mode
+    );
+    println!("{}", table::render(&["measure", "value", "x baseline"], &rows));
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! `cogman worker`: a worker host whose handlers are shell commands, running until Ctrl-C or
+//! SIGTERM, then stopping gracefully.
+
+use anyhow::{Context, Result, bail};
+use cogman::{Config, Worker};
+
+use super::shell_handler::ShellHandler;
+use crate::cli::WorkerArgs;
+
+/// Splits `NAME=COMMAND`.
+fn parse_handler(spec: &str) -> Result<(&str, &str)> {
+    match spec.split_once('=') {
+        Some((name, command)) if !name.is_empty() && !command.trim().is_empty() => Ok((name, command)),
+        _ => bail!("--handler expects NAME=COMMAND, got {spec:?}"),
+    }
+}
+
+pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
+    if let Some(concurrency) = args.concurrency {
+        config.concurrency = concurrency;
+        config.validate()?;
+    }
+    let worker = Worker::connect(&config).await.context("starting the worker")?;
+    for spec in &args.handlers {
+        let (name, command) = parse_handler(spec)?;
+        worker.register(name, ShellHandler::new(command.to_owned()))?;
+    }
+    eprintln!(
+        "cogman worker {} running {} (concurrency {}); Ctrl-C to stop",
+        worker.id(),
+        worker.registry().names().join(", "),
+        config.concurrency
+    );
+    worker.run_until(super::shutdown_signal()).await?;
+    let stats = worker.stats();
+    eprintln!("stopped: {} succeeded, {} failed, {} retried", stats.succeeded, stats.failed, stats.retried);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn handler_specs_parse() {
+        assert_eq!(super::parse_handler("a=echo x=1").expect("valid"), ("a", "echo x=1"));
+        assert!(super::parse_handler("=echo").is_err());
+        assert!(super::parse_handler("a=").is_err());
+        assert!(super::parse_handler("a").is_err());
+    }
+}

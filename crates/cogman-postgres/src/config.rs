@@ -1,0 +1,202 @@
+//! [`PostgresConfig`]: where the durable task log lives, how long it keeps tasks, the pool
+//! size, and the group-commit batching of writes ([`GroupCommit`]). `Debug` never shows a
+//! password.
+
+use std::fmt;
+use std::time::Duration;
+
+use cogman_core::{TaskLogError, redact_uri};
+
+/// Settings of a [`crate::PostgresLog`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresConfig {
+    /// Connection URI, e.g. `postgres://user:secret@127.0.0.1:5432/app`.
+    pub uri: String,
+    /// How long final tasks are kept (see [`crate::PostgresLog::spawn_purger`]). Default 30
+    /// days (the seed's `MongoTTL`).
+    pub ttl: Duration,
+    /// The schema that holds every table and function; created (and migrated) on connect.
+    /// Lowercase letters, digits and `_`, starting with a letter or `_`. Default `cogman`.
+    pub schema: String,
+    /// Most pooled connections. Default 10.
+    pub max_connections: u32,
+    /// Longest wait for a pooled connection. Default 5 s.
+    pub acquire_timeout: Duration,
+    /// `application_name` of every connection (shown in `pg_stat_activity`). Default `cogman`.
+    pub application_name: String,
+    /// How concurrent writes are batched into shared transactions.
+    pub group_commit: GroupCommit,
+    /// How many times a call cut by a lost connection, a deadlock or a serialization failure
+    /// is retried (every write is idempotent). Default 6.
+    pub retries: u32,
+}
+
+/// Group commit: `create` and `record` calls are queued to a background writer that applies
+/// whatever is waiting as one batch, in one transaction, and answers every caller only after
+/// the commit. Under load, many writes share one round trip and one fsync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupCommit {
+    /// Most writes in one batch. Default 512.
+    pub max_batch: usize,
+    /// Most payload and result bytes in one batch. Default 8 MiB.
+    pub max_batch_bytes: usize,
+    /// How long a batch waits for more writes after the first, when nothing else is in
+    /// flight. Default 0: a lone write goes at once, and batches form while earlier ones
+    /// commit.
+    pub linger: Duration,
+    /// Batches committing at the same time (each holds one connection). Default 2.
+    pub writers: usize,
+}
+
+impl Default for GroupCommit {
+    fn default() -> Self {
+        GroupCommit {
+            max_batch: 512,
+            max_batch_bytes: 8 * 1024 * 1024,
+            linger: Duration::ZERO,
+            writers: 2,
+        }
+    }
+}
+
+impl PostgresConfig {
+    /// The default TTL: 30 days.
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+    /// Defaults for the database at `uri`.
+    pub fn new(uri: impl Into<String>) -> Self {
+        PostgresConfig {
+            uri: uri.into(),
+            ttl: Self::DEFAULT_TTL,
+            schema: "cogman".to_owned(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            application_name: "cogman".to_owned(),
+            group_commit: GroupCommit::default(),
+            retries: 6,
+        }
+    }
+
+    /// Sets the schema.
+    #[must_use]
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// Sets the TTL.
+    #[must_use]
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Sets the pool size.
+    #[must_use]
+    pub fn max_connections(mut self, max: u32) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Sets the `application_name` of the connections.
+    #[must_use]
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+
+    /// Sets the group-commit settings.
+    #[must_use]
+    pub fn group_commit(mut self, group_commit: GroupCommit) -> Self {
+        self.group_commit = group_commit;
+        self
+    }
+
+    /// Checks the fields that are put into SQL or sizes.
+    ///
+    /// # Errors
+    /// [`TaskLogError::InvalidQuery`] naming the bad field.
+    pub fn validate(&self) -> Result<(), TaskLogError> {
+        if !is_identifier(&self.schema) {
+            return Err(TaskLogError::InvalidQuery(format!(
+                "schema {:?} must be 1 to 63 lowercase letters, digits or '_', not starting with a digit",
+                self.schema
+            )));
+        }
+        if self.max_connections == 0 || self.group_commit.writers == 0 {
+            return Err(TaskLogError::InvalidQuery(
+                "max_connections and group_commit.writers must be at least 1".into(),
+            ));
+        }
+        if self.group_commit.max_batch == 0 {
+            return Err(TaskLogError::InvalidQuery(
+                "group_commit.max_batch must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for PostgresConfig {
+    fn default() -> Self {
+        PostgresConfig::new("postgres://postgres@127.0.0.1:5432/postgres")
+    }
+}
+
+impl fmt::Debug for PostgresConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresConfig")
+            .field("uri", &redact_uri(&self.uri))
+            .field("ttl", &self.ttl)
+            .field("schema", &self.schema)
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("application_name", &self.application_name)
+            .field("group_commit", &self.group_commit)
+            .field("retries", &self.retries)
+            .finish()
+    }
+}
+
+/// A plain, unquoted-safe SQL identifier.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_password() {
+        let config = PostgresConfig::new("postgres://app:hunter2@db:5432/x");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://app:***@db:5432/x"), "{shown}");
+    }
+
+    #[test]
+    fn schemas_must_be_plain_identifiers() {
+        let ok = |s: &str| PostgresConfig::default().schema(s).validate().is_ok();
+        assert!(ok("cogman"));
+        assert!(ok("_t_123"));
+        assert!(!ok(""));
+        assert!(!ok("9x"));
+        assert!(!ok("Cogman"));
+        assert!(!ok("a\"; drop table x; --"));
+        assert!(!ok(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn defaults_match_the_seed() {
+        let config = PostgresConfig::default();
+        assert_eq!(config.ttl, Duration::from_secs(2_592_000));
+        assert_eq!(config.schema, "cogman");
+        assert_eq!(config.max_connections, 10);
+    }
+}

@@ -1,0 +1,104 @@
+//! How sqlx errors become [`TaskLogError`]s, and the retry loop for calls cut by a lost
+//! connection, a deadlock or a serialization failure (every call of this crate is
+//! idempotent, so retrying cannot apply a change twice).
+
+use std::future::Future;
+use std::time::Duration;
+
+use cogman_core::{Backoff, TaskLogError};
+use sqlx_core::Error;
+
+/// True when the same call may succeed on a new connection or a little later.
+pub(crate) fn is_transient(error: &Error) -> bool {
+    match error {
+        Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::WorkerCrashed => true,
+        Error::Protocol(_) => true,
+        Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot
+            // connect now; 40001 serialization failure; 40P01 deadlock; 53300 too many
+            // connections.
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "53300"
+                )
+        }),
+        _ => false,
+    }
+}
+
+/// Transient errors are [`TaskLogError::Unavailable`]; anything else is
+/// [`TaskLogError::Other`].
+pub(crate) fn into_log_error(error: Error) -> TaskLogError {
+    if is_transient(&error) {
+        TaskLogError::Unavailable(Box::new(error))
+    } else {
+        TaskLogError::Other(Box::new(error))
+    }
+}
+
+/// The wait before retry number `attempt` (1-based): at once, then 25 ms, 50 ms ... up to
+/// 1 s, with jitter.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    const BACKOFF: Backoff = Backoff {
+        base: Duration::from_millis(25),
+        max: Duration::from_secs(1),
+    };
+    if attempt <= 1 {
+        Duration::ZERO
+    } else {
+        BACKOFF.delay(attempt - 2)
+    }
+}
+
+/// Runs `op`, retrying it up to `retries` times while it fails transiently.
+pub(crate) async fn retry<T, F, Fut>(what: &'static str, retries: u32, mut op: F) -> Result<T, TaskLogError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let mut attempt = 0;
+    loop {
+        match op().await {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt < retries && is_transient(&error) => {
+                attempt += 1;
+                let delay = backoff(attempt);
+                tracing::debug!(%error, attempt, ?delay, what, "postgres call failed; retrying");
+                tokio::time::sleep(delay).await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, what, "postgres call failed");
+                return Err(into_log_error(error));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_trouble_is_transient() {
+        assert!(is_transient(&Error::PoolTimedOut));
+        assert!(is_transient(&Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset
+        ))));
+        assert!(!is_transient(&Error::RowNotFound));
+        assert!(matches!(
+            into_log_error(Error::PoolTimedOut),
+            TaskLogError::Unavailable(_)
+        ));
+        assert!(matches!(
+            into_log_error(Error::RowNotFound),
+            TaskLogError::Other(_)
+        ));
+    }
+
+    #[test]
+    fn the_first_retry_is_immediate() {
+        assert_eq!(backoff(1), Duration::ZERO);
+        assert!(backoff(20) <= Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,87 @@
+//! TTL for PostgreSQL: [`TaskLog::purge_before`](cogman_core::TaskLog::purge_before) deletes
+//! final tasks created before a cutoff, with their events, in batches;
+//! [`PostgresLog::spawn_purger`] runs it (and drops stale worker heartbeats) every so often
+//! with the cutoff `now - ttl`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use cogman_core::{TaskLog as _, TaskLogError};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::bounds;
+use crate::error::retry;
+use crate::log::PostgresLog;
+
+/// Tasks deleted per statement, so one purge never holds many locks for long.
+const BATCH: i64 = 5000;
+
+pub(crate) async fn purge_before(log: &PostgresLog, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
+    let cutoff = bounds::clamp(cutoff);
+    let mut total = 0;
+    loop {
+        let deleted: i64 = retry("purge", log.retries(), || {
+            sqlx_core::query_scalar::query_scalar(
+                "WITH gone AS ( \
+                     DELETE FROM tasks WHERE id IN ( \
+                         SELECT id FROM tasks \
+                         WHERE created_at < $1 AND task_state_rank(status) = 4 LIMIT $2) \
+                     RETURNING id), \
+                 events AS (DELETE FROM task_events WHERE task_id IN (SELECT id FROM gone)) \
+                 SELECT count(*) FROM gone",
+            )
+            .bind(cutoff)
+            .bind(BATCH)
+            .fetch_one(&log.inner.pool)
+        })
+        .await?;
+        total += deleted.unsigned_abs();
+        if deleted < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+/// Deletes heartbeats older than `cutoff`; returns how many.
+async fn purge_workers_before(log: &PostgresLog, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
+    let done = retry("purge workers", log.retries(), || {
+        sqlx_core::query::query("DELETE FROM workers WHERE last_heartbeat < $1")
+            .bind(bounds::clamp(cutoff))
+            .execute(&log.inner.pool)
+    })
+    .await?;
+    Ok(done.rows_affected())
+}
+
+impl PostgresLog {
+    /// Starts a background task that, at once and then every `every`, deletes final tasks
+    /// created more than the configured TTL ago (with their events) and worker heartbeats
+    /// older than the TTL. Failures are logged and retried at the next tick. The task ends
+    /// when `shutdown` is cancelled.
+    pub fn spawn_purger(&self, every: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
+        let log = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every.max(Duration::from_millis(1)));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let ttl = chrono::Duration::from_std(log.inner.config.ttl).unwrap_or(chrono::Duration::MAX);
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    _ = ticker.tick() => {}
+                }
+                let cutoff = Utc::now()
+                    .checked_sub_signed(ttl)
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
+                match log.purge_before(cutoff).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, %cutoff, "purged old final tasks"),
+                    Err(error) => tracing::warn!(%error, "purging old tasks failed"),
+                }
+                if let Err(error) = purge_workers_before(&log, cutoff).await {
+                    tracing::warn!(%error, "purging old worker heartbeats failed");
+                }
+            }
+        })
+    }
+}

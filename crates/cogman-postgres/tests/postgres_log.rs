@@ -1,0 +1,228 @@
+//! PostgreSQL-specific behaviour beyond the conformance suite: the SQL rank function against
+//! the Rust rule for every pair of states, concurrent migrations, out-of-order writes from
+//! several pools, the outbox under two claimers, and the TTL purger.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use cogman_core::{
+    Outbox as _, RecordOutcome, StateChange, TaskLog, TaskState, Transition,
+};
+use cogman_postgres::PostgresLog;
+use cogman_testkit::{sample, wait_until};
+use sqlx_core::connection::Connection as _;
+use sqlx_core::sql_str::AssertSqlSafe;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test]
+async fn the_rank_function_and_record_follow_the_rust_rule_for_every_pair() {
+    let (log, guard) = support::fresh_log("pairs").await;
+    let mut admin = support::admin().await.expect("admin connection");
+    for from in TaskState::ALL {
+        for to in TaskState::ALL {
+            let advances: bool = sqlx_core::query_scalar::query_scalar(AssertSqlSafe(format!(
+                "SELECT \"{}\".task_state_rank($1) < \"{}\".task_state_rank($2)",
+                guard.schema, guard.schema
+            )))
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .fetch_one(&mut admin)
+            .await
+            .expect("rank query");
+            assert_eq!(
+                advances,
+                from.transition_to(to) == Transition::Advance,
+                "SQL rank of {from} -> {to}"
+            );
+
+            let mut task = sample::task("pg.pairs");
+            task.status = from;
+            log.create(&task).await.expect("create");
+            let outcome = log.record(&StateChange::new(task.id, to)).await.expect("record");
+            let (want, state) = match from.transition_to(to) {
+                Transition::Advance => (RecordOutcome::Applied, to),
+                Transition::Same => (RecordOutcome::Unchanged, from),
+                Transition::Stale => (RecordOutcome::Stale { current: from }, from),
+            };
+            assert_eq!(outcome, want, "{from} -> {to}");
+            assert_eq!(log.get(task.id).await.expect("get").expect("exists").status, state);
+        }
+    }
+    admin.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_connecting_at_once_apply_each_migration_once() {
+    let config = support::config("migrate");
+    let _guard = support::SchemaGuard {
+        schema: config.schema.clone(),
+    };
+    let (a, b, c) = tokio::join!(
+        PostgresLog::connect(config.clone()),
+        PostgresLog::connect(config.clone()),
+        PostgresLog::connect(config.clone()),
+    );
+    for log in [a, b, c] {
+        log.expect("every process connects");
+    }
+    let mut admin = support::admin().await.expect("admin connection");
+    let versions: Vec<i64> = sqlx_core::query_scalar::query_scalar(AssertSqlSafe(format!(
+        "SELECT version FROM \"{}\".schema_migrations ORDER BY version",
+        config.schema
+    )))
+    .fetch_all(&mut admin)
+    .await
+    .expect("versions");
+    assert_eq!(versions, vec![1], "each migration recorded once");
+    admin.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_order_writes_from_several_pools_never_go_backwards() {
+    let (first, _guard) = support::fresh_log("order").await;
+    let mut logs = vec![first.clone()];
+    for _ in 0..2 {
+        logs.push(PostgresLog::connect(first.config().clone()).await.expect("another pool"));
+    }
+    let finals = [TaskState::Success, TaskState::Failed, TaskState::Cancelled, TaskState::Retry];
+    let tasks: Vec<_> = (0..40).map(|_| sample::task("pg.order")).collect();
+    for task in &tasks {
+        first.create(task).await.expect("create");
+    }
+    let mut writes = Vec::new();
+    for (i, task) in tasks.iter().enumerate() {
+        for state in [
+            TaskState::Scheduled,
+            TaskState::Queued,
+            TaskState::InProgress,
+            finals[i % finals.len()],
+        ]
+        .into_iter()
+        .rev()
+        {
+            writes.push(StateChange::new(task.id, state).worker(format!("w{i}")));
+        }
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (log, done) = (first.clone(), Arc::clone(&done));
+        let ids: Vec<_> = tasks.iter().map(|t| t.id).collect();
+        tokio::spawn(async move {
+            let mut seen: HashMap<_, u8> = HashMap::new();
+            let mut polls = 0;
+            while polls == 0 || !done.load(Ordering::Acquire) {
+                polls += 1;
+                for id in &ids {
+                    let rank = log.get(*id).await.expect("get").expect("exists").status.rank();
+                    let before = seen.insert(*id, rank).unwrap_or(0);
+                    assert!(rank >= before, "{id} went backwards");
+                }
+            }
+            polls
+        })
+    };
+    let mut writers = tokio::task::JoinSet::new();
+    for (w, log) in logs.iter().enumerate() {
+        let log = log.clone();
+        let mine: Vec<_> = writes.iter().skip(w).step_by(logs.len()).cloned().collect();
+        writers.spawn(async move {
+            let results = futures::future::join_all(mine.iter().map(|c| log.record(c))).await;
+            for result in results {
+                result.expect("record");
+            }
+        });
+    }
+    while let Some(joined) = writers.join_next().await {
+        joined.expect("writer");
+    }
+    done.store(true, Ordering::Release);
+    assert!(watcher.await.expect("watcher") > 0);
+    for (i, task) in tasks.iter().enumerate() {
+        let stored = first.get(task.id).await.expect("get").expect("exists");
+        assert_eq!(stored.status, finals[i % finals.len()], "task {i}");
+        let history = first.history(task.id).await.expect("history");
+        let ranks: Vec<u8> = history.iter().map(|c| c.state.rank()).collect();
+        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "events only advance: {ranks:?}");
+        assert_eq!(history.last().map(|c| c.state), Some(stored.status));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_claimers_get_disjoint_sets_of_initiated_tasks_only() {
+    let (a, _guard) = support::fresh_log("outbox").await;
+    let b = PostgresLog::connect(a.config().clone()).await.expect("second pool");
+    let old = Utc::now() - TimeDelta::minutes(5);
+    let initiated: Vec<_> = (0..50).map(|_| sample::task_created_at("pg.outbox", old)).collect();
+    let mut queued: Vec<_> = (0..20).map(|_| sample::task_created_at("pg.outbox", old)).collect();
+    for task in &mut queued {
+        task.status = TaskState::Queued;
+    }
+    for task in initiated.iter().chain(&queued) {
+        a.create(task).await.expect("create");
+    }
+    let claimer = |log: PostgresLog| async move {
+        let mut mine = Vec::new();
+        loop {
+            let batch = log
+                .claim_unpublished(Utc::now(), 7, Duration::from_secs(60))
+                .await
+                .expect("claim");
+            if batch.is_empty() {
+                return mine;
+            }
+            for task in batch {
+                assert_eq!(task.status, TaskState::Initiated, "only initiated tasks are claimed");
+                mine.push(task.id);
+            }
+        }
+    };
+    let (mine_a, mine_b) = tokio::join!(tokio::spawn(claimer(a.clone())), tokio::spawn(claimer(b)));
+    let (mine_a, mine_b) = (mine_a.expect("claimer a"), mine_b.expect("claimer b"));
+    let set_a: HashSet<_> = mine_a.iter().copied().collect();
+    let set_b: HashSet<_> = mine_b.iter().copied().collect();
+    assert_eq!(set_a.len() + set_b.len(), mine_a.len() + mine_b.len(), "no task twice");
+    assert!(set_a.is_disjoint(&set_b), "no task claimed by both");
+    let all: HashSet<_> = set_a.union(&set_b).copied().collect();
+    assert_eq!(all, initiated.iter().map(|t| t.id).collect(), "all 50 initiated tasks");
+}
+
+#[tokio::test]
+async fn the_purger_deletes_final_tasks_older_than_the_ttl() {
+    let config = support::config("purger").ttl(Duration::from_secs(24 * 3600));
+    let (log, _guard) = support::fresh_log_with(config).await;
+    let two_days_ago = Utc::now() - TimeDelta::days(2);
+    let mut old_done = sample::task_created_at("pg.purger", two_days_ago);
+    old_done.status = TaskState::Success;
+    let old_running = {
+        let mut task = sample::task_created_at("pg.purger", two_days_ago);
+        task.status = TaskState::InProgress;
+        task
+    };
+    let mut fresh_done = sample::task("pg.purger");
+    fresh_done.status = TaskState::Failed;
+    for task in [&old_done, &old_running, &fresh_done] {
+        log.create(task).await.expect("create");
+    }
+    let shutdown = CancellationToken::new();
+    let purger = log.spawn_purger(Duration::from_millis(50), shutdown.clone());
+    wait_until("the old final task to be purged", Duration::from_secs(10), || {
+        let log = log.clone();
+        let id = old_done.id;
+        async move { log.get(id).await.expect("get").is_none() }
+    })
+    .await
+    .expect("purged within the deadline");
+    assert!(log.history(old_done.id).await.expect("history").is_empty(), "events purged too");
+    assert!(log.get(old_running.id).await.expect("get").is_some(), "unfinished tasks stay");
+    assert!(log.get(fresh_done.id).await.expect("get").is_some(), "recent tasks stay");
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), purger)
+        .await
+        .expect("the purger stops when cancelled")
+        .expect("the purger did not panic");
+}

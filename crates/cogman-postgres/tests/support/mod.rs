@@ -1,0 +1,79 @@
+//! Shared by the PostgreSQL test binaries: a log in a fresh schema (with its own
+//! `application_name`) on the local server, and a guard that drops that schema when the test
+//! ends.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::str::FromStr as _;
+
+use cogman_postgres::{PostgresConfig, PostgresLog};
+use sqlx_core::connection::Connection as _;
+use sqlx_core::executor::Executor as _;
+use sqlx_core::sql_str::AssertSqlSafe;
+use sqlx_postgres::{PgConnectOptions, PgConnection};
+
+/// The local test database.
+pub const POSTGRES_URI: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// Drops a schema (and everything in it) when dropped.
+#[derive(Debug)]
+pub struct SchemaGuard {
+    pub schema: String,
+}
+
+impl Drop for SchemaGuard {
+    fn drop(&mut self) {
+        let schema = self.schema.clone();
+        // A fresh thread and runtime: Drop may run inside (or outside) the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for cleanup");
+            runtime.block_on(async {
+                if let Ok(mut admin) = admin().await {
+                    let _ = admin
+                        .execute(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A single connection for poking at the server in tests.
+pub async fn admin() -> Result<PgConnection, sqlx_core::Error> {
+    let options = PgConnectOptions::from_str(POSTGRES_URI)?.application_name("cogman-test-admin");
+    PgConnection::connect_with(&options).await
+}
+
+/// A unique schema (and application name) for one test.
+pub fn unique_name(test: &str) -> String {
+    format!("cogman_test_{test}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A config for a fresh schema with a small pool.
+pub fn config(test: &str) -> PostgresConfig {
+    let name = unique_name(test);
+    PostgresConfig::new(POSTGRES_URI)
+        .schema(name.clone())
+        .application_name(name)
+        .max_connections(4)
+}
+
+/// A log in a fresh schema plus the guard that drops it.
+pub async fn fresh_log(test: &str) -> (PostgresLog, SchemaGuard) {
+    fresh_log_with(config(test)).await
+}
+
+/// A log with `config` plus the guard that drops its schema.
+pub async fn fresh_log_with(config: PostgresConfig) -> (PostgresLog, SchemaGuard) {
+    let guard = SchemaGuard {
+        schema: config.schema.clone(),
+    };
+    let log = PostgresLog::connect(config)
+        .await
+        .expect("the local PostgreSQL on 127.0.0.1:5432 (database test) must be running");
+    (log, guard)
+}

@@ -1,0 +1,127 @@
+//! The connection: one multiplexed [`ConnectionManager`] shared by every clone of the log
+//! (concurrent calls are pipelined on it), plus the retry loop. The manager reconnects in the
+//! background, but the command that noticed the drop fails; every command this crate sends is
+//! idempotent (writes only ever advance a state), so it is retried with a short backoff.
+
+use std::future::Future;
+use std::time::Duration;
+
+use cogman_core::{Backoff, TaskLogError};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{RedisError, RedisResult, RetryMethod};
+
+use crate::config::RedisConfig;
+use cogman_core::redact_uri;
+
+/// A connection plus the retry policy.
+#[derive(Clone)]
+pub(crate) struct Conn {
+    manager: ConnectionManager,
+    retries: u32,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("retries", &self.retries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Conn {
+    /// Opens the connection (and fails if the server cannot be reached now).
+    pub(crate) async fn open(config: &RedisConfig) -> Result<Conn, TaskLogError> {
+        let client = redis::Client::open(config.uri.as_str()).map_err(|e| {
+            TaskLogError::InvalidQuery(format!(
+                "invalid Redis URI {}: {e}",
+                redact_uri(&config.uri)
+            ))
+        })?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(config.response_timeout))
+            .set_connection_timeout(Some(config.connect_timeout))
+            .set_min_delay(Duration::from_millis(25))
+            .set_max_delay(Duration::from_secs(1));
+        let manager = ConnectionManager::new_with_config(client, manager_config)
+            .await
+            .map_err(into_log_error)?;
+        Ok(Conn {
+            manager,
+            retries: config.retries,
+        })
+    }
+
+    /// Runs `op` on the connection, retrying it while it fails for a reason a reconnect cures.
+    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, mut op: F) -> Result<T, TaskLogError>
+    where
+        F: FnMut(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match op(self.manager.clone()).await {
+                Ok(value) => return Ok(value),
+                Err(error) if attempt < self.retries && is_retryable(&error) => {
+                    attempt += 1;
+                    let delay = backoff(attempt);
+                    tracing::debug!(%error, attempt, ?delay, what, "redis command failed; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, what, "redis command failed");
+                    return Err(into_log_error(error));
+                }
+            }
+        }
+    }
+}
+
+/// The wait before retry number `attempt` (1-based): at once (the manager is already
+/// reconnecting), then 25 ms, 50 ms, 100 ms ... up to 1 s, with jitter.
+fn backoff(attempt: u32) -> Duration {
+    const BACKOFF: Backoff = Backoff {
+        base: Duration::from_millis(25),
+        max: Duration::from_secs(1),
+    };
+    if attempt <= 1 {
+        Duration::ZERO
+    } else {
+        BACKOFF.delay(attempt - 2)
+    }
+}
+
+/// True when the same command may succeed on a new connection or a little later.
+fn is_retryable(error: &RedisError) -> bool {
+    error.is_io_error()
+        || error.is_timeout()
+        || matches!(
+            error.retry_method(),
+            RetryMethod::Reconnect
+                | RetryMethod::ReconnectFromInitialConnections
+                | RetryMethod::RetryImmediately
+                | RetryMethod::WaitAndRetry
+        )
+}
+
+/// Connection trouble is [`TaskLogError::Unavailable`]; anything else is
+/// [`TaskLogError::Other`].
+pub(crate) fn into_log_error(error: RedisError) -> TaskLogError {
+    if is_retryable(&error) || error.is_connection_refusal() {
+        TaskLogError::Unavailable(Box::new(error))
+    } else {
+        TaskLogError::Other(Box::new(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_starts_at_once_and_is_capped() {
+        assert_eq!(backoff(1), Duration::ZERO);
+        assert!(backoff(2) <= Duration::from_millis(25));
+        assert!(backoff(3) >= Duration::from_millis(25));
+        assert!(backoff(30) <= Duration::from_secs(1));
+    }
+}

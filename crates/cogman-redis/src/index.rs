@@ -1,0 +1,70 @@
+//! Reading an index zset in list order (creation time descending, then id descending) from a
+//! [`Position`], one page at a time, through the `page` script. Used by listing and purging.
+
+use cogman_core::TaskLogError;
+
+use crate::log::RedisLog;
+
+/// Where to continue reading an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Position {
+    /// From the newest entry whose score is at most this.
+    AtOrBelow(i64),
+    /// Strictly after this entry.
+    After {
+        /// Its score.
+        score: i64,
+        /// Its id.
+        id: String,
+    },
+}
+
+/// One index entry: (score, id).
+pub(crate) type Entry = (i64, String);
+
+/// Up to `limit` entries of `key` after `from`, with a score of at least `min`.
+pub(crate) async fn page(
+    log: &RedisLog,
+    key: &str,
+    from: &Position,
+    min: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Entry>, TaskLogError> {
+    let inner = &log.inner;
+    let (max, cursor) = match from {
+        Position::AtOrBelow(max) => (*max, ""),
+        Position::After { score, id } => (*score, id.as_str()),
+    };
+    let min = min.map_or_else(|| "-inf".to_owned(), |m| m.to_string());
+    let flat: Vec<String> = inner
+        .conn
+        .run("page", |mut con| {
+            let mut invocation = inner.scripts.page.prepare_invoke();
+            invocation
+                .key(key)
+                .arg(max)
+                .arg(cursor)
+                .arg(&min)
+                .arg(limit);
+            async move { invocation.invoke_async(&mut con).await }
+        })
+        .await?;
+    flat.chunks_exact(2)
+        .map(|pair| {
+            let score = pair[1].parse::<f64>().map_err(|e| {
+                TaskLogError::Other(format!("index {key} holds a bad score: {e}").into())
+            })?;
+            // Scores are whole microseconds, well inside the exact range of a double.
+            #[allow(clippy::cast_possible_truncation)]
+            Ok((score as i64, pair[0].clone()))
+        })
+        .collect()
+}
+
+/// The position right after `entry`.
+pub(crate) fn after(entry: &Entry) -> Position {
+    Position::After {
+        score: entry.0,
+        id: entry.1.clone(),
+    }
+}

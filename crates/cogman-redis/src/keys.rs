@@ -1,0 +1,97 @@
+//! Key names. Every key starts with the namespace, so a log never touches another's data and
+//! a namespace can be listed or deleted with `SCAN MATCH {ns}:*`:
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `{ns}:task:{id}` | hash | the task record (TTL) |
+//! | `{ns}:history:{id}` | list | its state changes as JSON, oldest first, capped (TTL) |
+//! | `{ns}:idx:all` | zset | every task id, scored by `created_at` in microseconds |
+//! | `{ns}:idx:status:{state}` | zset | ids of tasks currently in that state |
+//! | `{ns}:idx:name:{name}` | zset | ids of tasks with that name |
+//! | `{ns}:idx:pk:{primary_key}` | zset | ids of tasks with that primary key |
+//! | `{ns}:idx:original:{id}` | zset | ids of every attempt of that original task |
+//! | `{ns}:workers` | hash | worker id → heartbeat JSON |
+//! | `{ns}:workers:seen` | zset | worker id, scored by last heartbeat (ms) |
+
+use cogman_core::{TaskId, TaskState};
+
+/// Builds the key names of one namespace.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    ns: String,
+}
+
+impl Keys {
+    pub(crate) fn new(namespace: &str) -> Self {
+        Keys {
+            ns: namespace.to_owned(),
+        }
+    }
+
+    pub(crate) fn task(&self, id: TaskId) -> String {
+        format!("{}:task:{id}", self.ns)
+    }
+
+    pub(crate) fn history(&self, id: TaskId) -> String {
+        format!("{}:history:{id}", self.ns)
+    }
+
+    /// The prefix the Lua scripts append index names to (`status:{state}`, `name:{name}`...).
+    pub(crate) fn index_prefix(&self) -> String {
+        format!("{}:idx:", self.ns)
+    }
+
+    pub(crate) fn all(&self) -> String {
+        format!("{}:idx:all", self.ns)
+    }
+
+    pub(crate) fn status(&self, state: TaskState) -> String {
+        format!("{}:idx:status:{}", self.ns, state.as_str())
+    }
+
+    pub(crate) fn name(&self, name: &str) -> String {
+        format!("{}:idx:name:{name}", self.ns)
+    }
+
+    pub(crate) fn primary_key(&self, key: &str) -> String {
+        format!("{}:idx:pk:{key}", self.ns)
+    }
+
+    pub(crate) fn original(&self, id: TaskId) -> String {
+        format!("{}:idx:original:{id}", self.ns)
+    }
+
+    pub(crate) fn workers(&self) -> String {
+        format!("{}:workers", self.ns)
+    }
+
+    pub(crate) fn workers_seen(&self) -> String {
+        format!("{}:workers:seen", self.ns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_namespaced() {
+        let keys = Keys::new("ns1");
+        let id = TaskId::new();
+        for key in [
+            keys.task(id),
+            keys.history(id),
+            keys.all(),
+            keys.status(TaskState::Queued),
+            keys.name("n"),
+            keys.primary_key("k"),
+            keys.original(id),
+            keys.workers(),
+            keys.workers_seen(),
+        ] {
+            assert!(key.starts_with("ns1:"), "{key}");
+        }
+        assert!(keys.index_prefix().starts_with("ns1:idx:"));
+        assert_eq!(keys.status(TaskState::InProgress), "ns1:idx:status:in_progress");
+    }
+}

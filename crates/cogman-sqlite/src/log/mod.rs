@@ -1,0 +1,82 @@
+//! The [`TaskLog`] side of [`SqliteStore`]: writes go through the writer's group transaction,
+//! reads through the reader connection. The SQL lives in [`write`] and [`read`], the row
+//! mapping in [`row`], the optional abilities in [`outbox`] and [`workers`].
+
+mod outbox;
+pub(crate) mod read;
+pub(crate) mod row;
+mod workers;
+pub(crate) mod write;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cogman_core::{
+    BucketCount, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
+    TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry,
+};
+
+use crate::store::SqliteStore;
+use crate::time::to_ns;
+
+#[async_trait]
+impl TaskLog for SqliteStore {
+    async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
+        let task = task.clone();
+        Ok(self
+            .writer()
+            .run(move |conn| write::create(conn, &task))
+            .await?)
+    }
+
+    async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
+        let change = change.clone();
+        Ok(self
+            .writer()
+            .run(move |conn| write::record(conn, &change))
+            .await?)
+    }
+
+    async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
+        Ok(self.reader().run(move |conn| read::get(conn, id)).await?)
+    }
+
+    async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, TaskLogError> {
+        let filter = filter.clone();
+        Ok(self
+            .reader()
+            .run(move |conn| read::list(conn, &filter, page))
+            .await?)
+    }
+
+    async fn counts(&self, query: &CountQuery) -> Result<Vec<BucketCount>, TaskLogError> {
+        query.validate()?;
+        let query = query.clone();
+        Ok(self
+            .reader()
+            .run(move |conn| read::counts(conn, &query))
+            .await?)
+    }
+
+    async fn history(&self, id: TaskId) -> Result<Vec<StateChange>, TaskLogError> {
+        Ok(self
+            .reader()
+            .run(move |conn| read::history(conn, id))
+            .await?)
+    }
+
+    async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
+        let cutoff = to_ns(cutoff);
+        Ok(self
+            .writer()
+            .run(move |conn| write::purge_before(conn, cutoff))
+            .await?)
+    }
+
+    fn outbox(&self) -> Option<&dyn Outbox> {
+        Some(self)
+    }
+
+    fn worker_registry(&self) -> Option<&dyn WorkerRegistry> {
+        Some(self)
+    }
+}

@@ -1,0 +1,127 @@
+//! Writes to the task log, run inside the writer's transaction: `create`, `record` (read the
+//! current state, decide with [`apply_change`], write, append history) and `purge_before`.
+//! The broker's poison handling calls [`record`] too, in the same transaction as its
+//! dead-lettering.
+
+use cogman_core::{RecordOutcome, StateChange, Task, TaskState, apply_change};
+use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
+
+use super::row::{insert_task, parse_state};
+use crate::error::SqliteError;
+use crate::time::{from_ns, to_ns};
+
+/// Stores a new task; an existing record only moves forward, as with [`record`].
+pub(crate) fn create(conn: &Connection, task: &Task) -> Result<(), SqliteError> {
+    if insert_task(conn, task)? {
+        return Ok(());
+    }
+    let change = StateChange {
+        task_id: task.id,
+        state: task.status,
+        at: task.updated_at,
+        error: task.fail_error.clone(),
+        result: task.result.clone(),
+        duration: task.duration,
+        worker: None,
+    };
+    record(conn, &change).map(|_| ())
+}
+
+/// The mutable part of a stored task: what [`apply_change`] may change.
+struct Current {
+    status: String,
+    updated_at: i64,
+    fail_error: Option<String>,
+    result: Option<Vec<u8>>,
+    duration: Option<f64>,
+}
+
+/// Applies `change` under the transition rule and appends it to the history when applied.
+pub(crate) fn record(
+    conn: &Connection,
+    change: &StateChange,
+) -> Result<RecordOutcome, SqliteError> {
+    let id = change.task_id.to_string();
+    let current = conn
+        .prepare_cached(
+            "SELECT status, updated_at, fail_error, result, duration FROM tasks WHERE id = ?1",
+        )?
+        .query_row([&id], |row| {
+            Ok(Current {
+                status: row.get(0)?,
+                updated_at: row.get(1)?,
+                fail_error: row.get(2)?,
+                result: row.get(3)?,
+                duration: row.get(4)?,
+            })
+        })
+        .optional()?;
+    let Some(current) = current else {
+        return Ok(RecordOutcome::Missing);
+    };
+
+    // The record with only the fields the rule reads or writes; the rest are not loaded.
+    let mut task = Task {
+        status: parse_state(&id, &current.status)?,
+        updated_at: from_ns(current.updated_at),
+        fail_error: current.fail_error,
+        result: current.result,
+        duration: current.duration,
+        ..Task::from_spec(
+            cogman_core::TaskSpec::default(),
+            from_ns(current.updated_at),
+        )
+    };
+    let outcome = apply_change(&mut task, change);
+    if outcome != RecordOutcome::Applied {
+        return Ok(outcome);
+    }
+    conn.prepare_cached(
+        "UPDATE tasks SET status = ?2, updated_at = ?3, fail_error = ?4, result = ?5, \
+         duration = ?6 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        task.status.as_str(),
+        to_ns(task.updated_at),
+        task.fail_error,
+        task.result,
+        task.duration,
+    ])?;
+    conn.prepare_cached(
+        "INSERT INTO history (task_id, state, at, error, result, duration, worker) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        id,
+        change.state.as_str(),
+        to_ns(change.at),
+        change.error,
+        change.result,
+        change.duration,
+        change.worker,
+    ])?;
+    Ok(outcome)
+}
+
+/// Deletes final tasks created before `cutoff_ns`, with their history; returns how many.
+pub(crate) fn purge_before(conn: &Connection, cutoff_ns: i64) -> Result<u64, SqliteError> {
+    let finals: Vec<&str> = TaskState::ALL
+        .into_iter()
+        .filter(|s| s.is_final())
+        .map(TaskState::as_str)
+        .collect();
+    let marks = vec!["?"; finals.len()].join(", ");
+    let selected = format!("status IN ({marks}) AND created_at < ?");
+    let mut args: Vec<rusqlite::types::Value> =
+        finals.iter().map(|s| (*s).to_owned().into()).collect();
+    args.push(cutoff_ns.into());
+    conn.prepare_cached(&format!(
+        "DELETE FROM history WHERE task_id IN (SELECT id FROM tasks WHERE {selected})"
+    ))?
+    .execute(params_from_iter(args.iter()))?;
+    let deleted = conn
+        .prepare_cached(&format!("DELETE FROM tasks WHERE {selected}"))?
+        .execute(params_from_iter(args.iter()))?;
+    Ok(deleted as u64)
+}

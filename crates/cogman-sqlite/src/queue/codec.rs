@@ -1,0 +1,74 @@
+//! How a task is stored in a `queue` row: its JSON (payload left out) in `task`, the payload
+//! bytes in `payload`, priority as 0 (High) or 1 (Low), and the run time in nanoseconds.
+
+use cogman_core::{Priority, Task};
+
+use crate::error::SqliteError;
+use crate::time::{now_ns, to_ns};
+
+/// A task ready to insert into `queue`.
+#[derive(Debug)]
+pub(crate) struct QueueRow {
+    pub(crate) task_id: String,
+    pub(crate) priority: i64,
+    pub(crate) run_at: i64,
+    pub(crate) json: String,
+    pub(crate) payload: Vec<u8>,
+}
+
+/// The stored priority: High sorts first.
+pub(crate) fn priority_code(priority: Priority) -> i64 {
+    match priority {
+        Priority::High => 0,
+        Priority::Low => 1,
+    }
+}
+
+/// Encodes `task` for the queue; a task without a run time is due now.
+pub(crate) fn encode(task: &Task) -> Result<QueueRow, SqliteError> {
+    // Every field but the payload, which goes to its own BLOB column.
+    let without_payload = Task {
+        id: task.id,
+        name: task.name.clone(),
+        payload: Vec::new(),
+        priority: task.priority,
+        retry: task.retry,
+        attempt: task.attempt,
+        original_task_id: task.original_task_id,
+        primary_key: task.primary_key.clone(),
+        status: task.status,
+        fail_error: task.fail_error.clone(),
+        result: task.result.clone(),
+        duration: task.duration,
+        created_at: task.created_at,
+        updated_at: task.updated_at,
+        run_at: task.run_at,
+        timeout_ms: task.timeout_ms,
+        workflow: task.workflow.clone(),
+    };
+    let json = serde_json::to_string(&without_payload).map_err(|source| SqliteError::Encode {
+        what: "task",
+        source,
+    })?;
+    Ok(QueueRow {
+        task_id: task.id.to_string(),
+        priority: priority_code(task.priority),
+        run_at: task.run_at.map_or_else(now_ns, to_ns),
+        json,
+        payload: task.payload.clone(),
+    })
+}
+
+/// Decodes a queue row; the error says why the row is malformed.
+pub(crate) fn decode(task_id: &str, json: &str, payload: Vec<u8>) -> Result<Task, String> {
+    let mut task: Task =
+        serde_json::from_str(json).map_err(|e| format!("malformed task row: {e}"))?;
+    if task.id.to_string() != task_id {
+        return Err(format!(
+            "malformed task row: its JSON names task {} but the row is for {task_id}",
+            task.id
+        ));
+    }
+    task.payload = payload;
+    Ok(task)
+}

@@ -1,0 +1,116 @@
+//! [`SqliteDelivery`], the handle that settles one delivery. Every call is fenced by the lease
+//! token the claim set: after the lease ran out and another consumer claimed the task, the old
+//! handle changes nothing and reports [`SqliteError::LeaseLost`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cogman_core::{BrokerError, DeliveryHandle};
+use rusqlite::params;
+
+use super::dead_letter;
+use crate::error::SqliteError;
+use crate::store::SqliteStore;
+use crate::time::{duration_ns, now_ns};
+
+/// Settles one claimed queue row.
+#[derive(Debug)]
+pub(crate) struct SqliteDelivery {
+    store: SqliteStore,
+    seq: i64,
+    token: i64,
+    /// The consumer's count of deliveries handed out and not yet settled.
+    unsettled: Arc<AtomicUsize>,
+}
+
+impl SqliteDelivery {
+    /// A handle for row `seq` under lease `token`; counts itself in `unsettled` until dropped.
+    pub(crate) fn new(
+        store: SqliteStore,
+        seq: i64,
+        token: i64,
+        unsettled: Arc<AtomicUsize>,
+    ) -> Self {
+        unsettled.fetch_add(1, Ordering::AcqRel);
+        SqliteDelivery {
+            store,
+            seq,
+            token,
+            unsettled,
+        }
+    }
+
+    /// Runs a fenced statement on this row; zero rows changed means the lease was lost.
+    async fn fenced(&self, sql: &'static str, extra: Option<i64>) -> Result<(), SqliteError> {
+        let (seq, token) = (self.seq, self.token);
+        let changed = self
+            .store
+            .writer()
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached(sql)?;
+                Ok(match extra {
+                    Some(value) => stmt.execute(params![seq, token, value])?,
+                    None => stmt.execute(params![seq, token])?,
+                })
+            })
+            .await?;
+        if changed == 0 {
+            return Err(SqliteError::LeaseLost);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteDelivery {
+    fn drop(&mut self) {
+        self.unsettled.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[async_trait]
+impl DeliveryHandle for SqliteDelivery {
+    async fn ack(self: Box<Self>) -> Result<(), BrokerError> {
+        self.fenced(
+            "DELETE FROM queue WHERE seq = ?1 AND lease_token = ?2",
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn requeue(self: Box<Self>) -> Result<(), BrokerError> {
+        self.fenced(
+            "UPDATE queue SET visible_at = run_at, lease_token = NULL, lease_owner = NULL, \
+             unsettled = 0 WHERE seq = ?1 AND lease_token = ?2",
+            None,
+        )
+        .await?;
+        self.store.wake_consumers();
+        Ok(())
+    }
+
+    async fn dead_letter(self: Box<Self>, reason: &str) -> Result<(), BrokerError> {
+        let (seq, token, reason) = (self.seq, self.token, reason.to_owned());
+        let moved = self
+            .store
+            .writer()
+            .run(move |conn| dead_letter::move_row(conn, seq, Some(token), &reason))
+            .await?;
+        match moved {
+            Some(_) => Ok(()),
+            None => Err(SqliteError::LeaseLost.into()),
+        }
+    }
+
+    async fn extend_lease(&self, by: Duration) -> Result<(), BrokerError> {
+        let until = now_ns().saturating_add(duration_ns(by));
+        self.fenced(
+            "UPDATE queue SET visible_at = ?3 WHERE seq = ?1 AND lease_token = ?2",
+            Some(until),
+        )
+        .await?;
+        Ok(())
+    }
+}

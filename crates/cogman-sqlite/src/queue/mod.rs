@@ -1,0 +1,124 @@
+//! The [`Broker`] side of [`SqliteStore`]: `publish` inserts a `queue` row (idempotent on the
+//! task id) and wakes this process's consumers; `consume` returns a [`SqliteConsumer`]; queue
+//! statistics come from one grouped query. Claiming lives in [`claim`], settling in
+//! [`delivery`], the row format in [`codec`], dead letters in [`dead_letter`].
+
+mod claim;
+pub(crate) mod codec;
+mod consumer;
+pub(crate) mod dead_letter;
+mod delivery;
+
+use async_trait::async_trait;
+use cogman_core::{
+    Broker, BrokerError, ConsumeOptions, Consumer, Priority, QueueStats, QueueStatsSource, Task,
+};
+use rusqlite::params;
+
+use crate::error::SqliteError;
+use crate::store::SqliteStore;
+use crate::time::now_ns;
+use consumer::SqliteConsumer;
+
+/// Name of the high-priority queue in [`QueueStats`].
+pub const HIGH_QUEUE: &str = "sqlite.high";
+/// Name of the low-priority queue in [`QueueStats`].
+pub const LOW_QUEUE: &str = "sqlite.low";
+/// Name of the dead-letter store in [`QueueStats`].
+pub const DEAD_LETTER_QUEUE: &str = "sqlite.dead_letters";
+
+#[async_trait]
+impl Broker for SqliteStore {
+    async fn publish(&self, task: &Task) -> Result<(), BrokerError> {
+        if self.is_closed() {
+            return Err(BrokerError::Closed);
+        }
+        let row = codec::encode(task)?;
+        self.writer()
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO queue (task_id, priority, run_at, visible_at, task, payload) \
+                     VALUES (?1, ?2, ?3, ?3, ?4, ?5) ON CONFLICT (task_id) DO NOTHING",
+                )?
+                .execute(params![
+                    row.task_id,
+                    row.priority,
+                    row.run_at,
+                    row.json,
+                    row.payload
+                ])?;
+                Ok(())
+            })
+            .await?;
+        self.wake_consumers();
+        Ok(())
+    }
+
+    async fn consume(&self, options: ConsumeOptions) -> Result<Box<dyn Consumer>, BrokerError> {
+        if self.is_closed() {
+            return Err(BrokerError::Closed);
+        }
+        Ok(Box::new(SqliteConsumer::new(self.clone(), &options)))
+    }
+
+    /// Closes the broker side: `publish` and `consume` fail with [`BrokerError::Closed`] and
+    /// waiting consumers return it. The task log keeps working; the file is closed when the
+    /// last clone of the store is dropped.
+    async fn close(&self) -> Result<(), BrokerError> {
+        self.mark_closed();
+        Ok(())
+    }
+
+    fn queue_stats_source(&self) -> Option<&dyn QueueStatsSource> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl QueueStatsSource for SqliteStore {
+    async fn queue_stats(&self) -> Result<Vec<QueueStats>, BrokerError> {
+        let stats = self
+            .reader()
+            .run(|conn| {
+                let now = now_ns();
+                let mut stats = Vec::new();
+                let mut stmt = conn.prepare_cached(
+                    "SELECT COALESCE(SUM(visible_at <= ?1), 0), \
+                            COALESCE(SUM(visible_at > ?1 AND lease_token IS NULL), 0), \
+                            COALESCE(SUM(visible_at > ?1 AND lease_token IS NOT NULL), 0) \
+                     FROM queue WHERE priority = ?2",
+                )?;
+                for (name, priority) in [(HIGH_QUEUE, Priority::High), (LOW_QUEUE, Priority::Low)] {
+                    let (ready, scheduled, in_flight): (i64, i64, i64) = stmt
+                        .query_row(params![now, codec::priority_code(priority)], |row| {
+                            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                        })?;
+                    stats.push(QueueStats {
+                        name: name.to_owned(),
+                        priority: Some(priority),
+                        ready: count(ready),
+                        scheduled: count(scheduled),
+                        in_flight: count(in_flight),
+                        consumers: None,
+                    });
+                }
+                let dead: i64 =
+                    conn.query_row("SELECT COUNT(*) FROM dead_letters", [], |row| row.get(0))?;
+                stats.push(QueueStats {
+                    name: DEAD_LETTER_QUEUE.to_owned(),
+                    priority: None,
+                    ready: count(dead),
+                    scheduled: 0,
+                    in_flight: 0,
+                    consumers: None,
+                });
+                Ok::<_, SqliteError>(stats)
+            })
+            .await?;
+        Ok(stats)
+    }
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}

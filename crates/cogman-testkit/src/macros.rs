@@ -1,0 +1,90 @@
+//! The macros that turn the conformance suites into one `#[tokio::test]` per behaviour in a
+//! backend's test crate: [`task_log_conformance!`](crate::task_log_conformance) and
+//! [`broker_conformance!`](crate::broker_conformance).
+
+/// Expands to `mod task_log_conformance` with one `#[tokio::test]` per
+/// [`task_log_suite`](crate::task_log_suite) behaviour. The argument is an expression (usually
+/// an `async` block) evaluated once per test that yields a fresh, isolated
+/// [`LogFixture`](crate::LogFixture), e.g. an `Arc` of the backend:
+///
+/// ```ignore
+/// cogman_testkit::task_log_conformance!(async { std::sync::Arc::new(make_isolated_log().await) });
+/// ```
+///
+/// Items of the calling module are visible inside the expression. The test crate does not need
+/// its own tokio dependency.
+#[macro_export]
+macro_rules! task_log_conformance {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_tests!(task_log_conformance, task_log_suite, $factory;
+            create_then_get_round_trips,
+            record_applies_forward_changes,
+            record_replay_is_unchanged,
+            record_stale_change_changes_nothing,
+            record_unknown_id_is_missing,
+            create_never_moves_a_task_backwards,
+            concurrent_out_of_order_writes_end_in_the_final_state,
+            list_filters_by_status,
+            list_filters_by_name_key_and_original,
+            list_filters_by_creation_time,
+            list_pages_newest_first_without_gaps,
+            counts_all_per_state,
+            counts_per_bucket,
+            history_lists_applied_changes_oldest_first,
+            purge_deletes_only_old_final_tasks,
+            outbox_claims_only_old_initiated_tasks,
+            outbox_concurrent_claimers_are_disjoint,
+            outbox_claim_is_leased,
+            outbox_never_returns_queued_tasks,
+            worker_registry_heartbeat_list_deregister,
+        );
+    };
+}
+
+/// Expands to `mod broker_conformance` with one `#[tokio::test]` per
+/// [`broker_suite`](crate::broker_suite) behaviour. The argument is an expression (usually an
+/// `async` block) evaluated once per test that yields a fresh, isolated
+/// [`BrokerFixture`](crate::BrokerFixture), e.g. an `Arc` of the backend:
+///
+/// ```ignore
+/// cogman_testkit::broker_conformance!(async { std::sync::Arc::new(make_isolated_broker().await) });
+/// ```
+#[macro_export]
+macro_rules! broker_conformance {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_tests!(broker_conformance, broker_suite, $factory;
+            publish_then_consume_round_trips,
+            ack_removes_the_task,
+            requeue_delivers_again,
+            unsettled_delivery_comes_back,
+            dead_letter_removes_the_task_for_good,
+            high_priority_is_delivered_first,
+            delayed_task_waits_for_run_at,
+            short_delay_is_not_blocked_by_long_delay,
+            two_consumers_get_each_task_exactly_once,
+            consume_after_close_fails,
+        );
+    };
+}
+
+/// One test per suite function; shared by the two public macros.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($module:ident, $suite:ident, $factory:expr; $($behaviour:ident),* $(,)?) => {
+        #[allow(unused_imports)]
+        mod $module {
+            use super::*;
+            $(
+                #[$crate::__private::tokio::test(
+                    flavor = "multi_thread",
+                    worker_threads = 2,
+                    crate = "cogman_testkit::__private::tokio"
+                )]
+                async fn $behaviour() {
+                    $crate::$suite::$behaviour(|| $factory).await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,54 @@
+//! The [`TaskLog`](cogman_core::TaskLog) conformance suite: one public async function per
+//! behaviour, each taking a [`LogFactory`](crate::LogFactory) that builds a fresh isolated log.
+//! Run them all with [`task_log_conformance!`](crate::task_log_conformance).
+//!
+//! Optional abilities ([`Outbox`](cogman_core::Outbox),
+//! [`WorkerRegistry`](cogman_core::WorkerRegistry)) are checked when the log offers them; a
+//! log that returns `None` has nothing to check there (a property of the backend, printed).
+//!
+//! The functions panic (through assertions) on the first difference, like any test.
+
+mod concurrency;
+mod counts;
+mod history;
+mod listing;
+mod outbox;
+mod record;
+mod workers;
+
+pub use concurrency::concurrent_out_of_order_writes_end_in_the_final_state;
+pub use counts::{counts_all_per_state, counts_per_bucket};
+pub use history::{history_lists_applied_changes_oldest_first, purge_deletes_only_old_final_tasks};
+pub use listing::{
+    list_filters_by_creation_time, list_filters_by_name_key_and_original, list_filters_by_status,
+    list_pages_newest_first_without_gaps,
+};
+pub use outbox::{
+    outbox_claim_is_leased, outbox_claims_only_old_initiated_tasks,
+    outbox_concurrent_claimers_are_disjoint, outbox_never_returns_queued_tasks,
+};
+pub use record::{
+    create_never_moves_a_task_backwards, create_then_get_round_trips,
+    record_applies_forward_changes, record_replay_is_unchanged,
+    record_stale_change_changes_nothing, record_unknown_id_is_missing,
+};
+pub use workers::worker_registry_heartbeat_list_deregister;
+
+use cogman_core::{Task, TaskLog};
+
+/// Creates every task, failing the test on an error.
+async fn create_all(log: &dyn TaskLog, tasks: &[Task]) {
+    for task in tasks {
+        log.create(task)
+            .await
+            .unwrap_or_else(|err| panic!("create {}: {err}", task.id));
+    }
+}
+
+/// Reads a task that must exist.
+async fn must_get(log: &dyn TaskLog, task: &Task) -> Task {
+    log.get(task.id)
+        .await
+        .unwrap_or_else(|err| panic!("get {}: {err}", task.id))
+        .unwrap_or_else(|| panic!("task {} has no record", task.id))
+}

@@ -1,0 +1,268 @@
+//! [`Client`]: sends tasks and acts on them (get, retry, cancel). A task is accepted only once
+//! it is durable: in the broker (committed or confirmed), or — when the broker is unreachable —
+//! recorded `initiated` in a durable log that the [relay](relay) publishes from later (the
+//! seed's re-enqueue). Without a durable log, tasks wait in a bounded memory buffer and are
+//! reported as [`SendStatus::Buffered`], never as queued.
+
+mod relay;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use cogman_core::{
+    Broker, BrokerError, Limits, RecordOutcome, StateChange, Task, TaskId, TaskLog, TaskSpec, TaskState,
+};
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::error::Error;
+
+/// Where an accepted task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendStatus {
+    /// In the broker, ready to run.
+    Queued,
+    /// In the broker, waiting for its run time.
+    Scheduled,
+    /// The broker is unreachable; the task is durable in the task log and will be published
+    /// when the broker is back (its retry count unchanged).
+    Initiated,
+    /// The broker is unreachable and no durable log is configured: the task is held in this
+    /// process's memory only, and published when the broker is back.
+    Buffered,
+}
+
+/// The answer to a send: the task's id and where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SendReceipt {
+    /// The id cogman assigned.
+    pub id: TaskId,
+    /// Where the task is.
+    pub status: SendStatus,
+}
+
+/// Client settings (derived from [`crate::Config`] by [`Client::connect`]).
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Input limits.
+    pub limits: Limits,
+    /// How long one publish may take before the task is left to the outbox or buffer.
+    pub request_timeout: Duration,
+    /// Capacity of the memory buffer.
+    pub send_buffer: usize,
+    /// How often the relay looks for unpublished tasks (it also runs at start and after a
+    /// failed publish).
+    pub relay_interval: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            limits: Limits::default(),
+            request_timeout: Duration::from_secs(5),
+            send_buffer: 10_000,
+            relay_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) broker: Arc<dyn Broker>,
+    pub(crate) log: Arc<dyn TaskLog>,
+    options: ClientOptions,
+    buffer: Mutex<VecDeque<Task>>,
+    /// Wakes the relay: a publish failed, or the buffer has work.
+    wake: Notify,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+/// Sends tasks. Cheap to clone; clones share connections and the background relay.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("broker", &self.inner.broker)
+            .field("log", &self.inner.log)
+            .field("buffered", &self.buffered())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client over the given backends. Starts the background relay, which publishes tasks
+    /// accepted while the broker was unreachable (must be called inside a Tokio runtime).
+    pub fn new(broker: Arc<dyn Broker>, log: Arc<dyn TaskLog>, options: ClientOptions) -> Client {
+        let inner = Arc::new(ClientInner {
+            broker,
+            log,
+            options,
+            buffer: Mutex::new(VecDeque::new()),
+            wake: Notify::new(),
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        });
+        inner.tracker.spawn(relay::run(Arc::clone(&inner)));
+        Client { inner }
+    }
+
+    /// Connects the backends named by `config` and returns a client over them.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad config; [`Error::Backend`] when a backend cannot be opened.
+    pub async fn connect(config: &crate::Config) -> Result<Client, Error> {
+        let backends = crate::backends::Backends::open(config).await?;
+        Ok(backends.client(config))
+    }
+
+    /// Sends a task: validates it, records it and hands it to the broker.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] for bad input (nothing is written); [`Error::Broker`] with
+    /// [`BrokerError::BufferFull`] when the broker is unreachable and the memory buffer is
+    /// full; [`Error::TaskLog`] when the task could not be recorded.
+    pub async fn send_task(&self, spec: TaskSpec) -> Result<SendReceipt, Error> {
+        let now = Utc::now();
+        self.validate(&spec)?;
+        self.dispatch(Task::from_spec(spec, now)).await
+    }
+
+    /// Checks `spec` against this client's limits without sending it.
+    ///
+    /// # Errors
+    /// The first [`cogman_core::ValidationError`] found.
+    pub fn validate(&self, spec: &TaskSpec) -> Result<(), Error> {
+        Ok(spec.validate(&self.inner.options.limits, Utc::now())?)
+    }
+
+    /// This client's input limits.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.options.limits
+    }
+
+    /// Records `task` as initiated, then publishes it.
+    pub(crate) async fn dispatch(&self, task: Task) -> Result<SendReceipt, Error> {
+        let inner = &self.inner;
+        inner.log.create(&task).await?;
+        match inner.publish(&task).await {
+            Ok(status) => Ok(SendReceipt { id: task.id, status }),
+            Err(error) if error.is_transient() => self.hold(task, error),
+            Err(error) => {
+                let change = StateChange::new(task.id, TaskState::Failed).error(format!("not accepted: {error}"));
+                if let Err(log_error) = inner.log.record(&change).await {
+                    tracing::warn!(task_id = %task.id, %log_error, "could not record a refused publish");
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Keeps a task the broker could not take: the durable log already holds it when it has
+    /// an outbox; otherwise it waits in the memory buffer.
+    fn hold(&self, task: Task, error: BrokerError) -> Result<SendReceipt, Error> {
+        let inner = &self.inner;
+        tracing::warn!(task_id = %task.id, %error, "broker unreachable; task kept for re-enqueue");
+        let status = if inner.log.outbox().is_some() {
+            SendStatus::Initiated
+        } else {
+            let mut buffer = inner.buffer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if buffer.len() >= inner.options.send_buffer {
+                return Err(BrokerError::BufferFull { capacity: inner.options.send_buffer }.into());
+            }
+            buffer.push_back(task.clone());
+            SendStatus::Buffered
+        };
+        inner.wake.notify_one();
+        Ok(SendReceipt { id: task.id, status })
+    }
+
+    /// Tasks held in memory waiting for the broker.
+    pub fn buffered(&self) -> usize {
+        self.inner.buffer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    /// The task with this id.
+    ///
+    /// # Errors
+    /// [`Error::TaskLog`] when the log cannot be read.
+    pub async fn get(&self, id: TaskId) -> Result<Option<Task>, Error> {
+        Ok(self.inner.log.get(id).await?)
+    }
+
+    /// Runs a finished task again as a new attempt (same `original_task_id`) with `retry`
+    /// retries of its own — the seed's `/retry`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::InvalidState`] when the task has not finished.
+    pub async fn retry(&self, id: TaskId, retry: u32) -> Result<SendReceipt, Error> {
+        let task = self.inner.log.get(id).await?.ok_or(Error::NotFound(id))?;
+        if !task.status.is_final() {
+            return Err(Error::InvalidState { id, state: task.status, action: "retry" });
+        }
+        if retry > self.inner.options.limits.max_retry {
+            return Err(cogman_core::ValidationError::RetryTooLarge { retry, max: self.inner.options.limits.max_retry }
+                .into());
+        }
+        let now = Utc::now();
+        let mut next = task.next_attempt(now, now);
+        next.retry = retry;
+        next.run_at = None;
+        self.dispatch(next).await
+    }
+
+    /// Cancels a task that has not finished. A queued or scheduled task will not run; a
+    /// running one has its cancellation token fired by its worker.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::InvalidState`] when the task already finished.
+    pub async fn cancel(&self, id: TaskId) -> Result<(), Error> {
+        let change = StateChange::new(id, TaskState::Cancelled).error("cancelled on request");
+        match self.inner.log.record(&change).await? {
+            RecordOutcome::Applied | RecordOutcome::Unchanged => Ok(()),
+            RecordOutcome::Stale { current } => Err(Error::InvalidState { id, state: current, action: "cancel" }),
+            RecordOutcome::Missing => Err(Error::NotFound(id)),
+        }
+    }
+
+    /// The task log this client writes to.
+    pub fn log(&self) -> &Arc<dyn TaskLog> {
+        &self.inner.log
+    }
+
+    /// The broker this client publishes to.
+    pub fn broker(&self) -> &Arc<dyn Broker> {
+        &self.inner.broker
+    }
+
+    /// Stops the relay (after one last attempt to publish buffered tasks).
+    pub async fn close(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+    }
+}
+
+impl ClientInner {
+    /// Publishes within the request timeout and records the queued/scheduled state.
+    async fn publish(&self, task: &Task) -> Result<SendStatus, BrokerError> {
+        let timeout = self.options.request_timeout;
+        tokio::time::timeout(timeout, self.broker.publish(task))
+            .await
+            .map_err(|_| BrokerError::ConfirmTimeout(timeout))??;
+        let state = task.enqueued_state(Utc::now());
+        if let Err(error) = self.log.record(&StateChange::new(task.id, state)).await {
+            // The broker holds the task; the worker's records will move it on.
+            tracing::warn!(task_id = %task.id, %error, "task published but its queued state was not recorded");
+        }
+        Ok(if state == TaskState::Scheduled { SendStatus::Scheduled } else { SendStatus::Queued })
+    }
+}

@@ -1,0 +1,57 @@
+//! [`Error`]: every way a cogman library call can fail, with the backend's typed error kept as
+//! the source.
+
+use cogman_core::{BrokerError, TaskLogError, ValidationError};
+
+use crate::config::ConfigError;
+
+/// A failed cogman call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration cannot work.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The task (or a name) was refused; nothing was written.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// A handler is already registered under this name.
+    #[error("a handler is already registered for task name {0:?}")]
+    DuplicateHandler(String),
+    /// No handler is registered under this name (checked where the registry is known).
+    #[error("no handler is registered for task name {0:?}")]
+    UnknownTask(String),
+    /// The broker failed.
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    /// The task log failed.
+    #[error(transparent)]
+    TaskLog(#[from] TaskLogError),
+    /// A backend could not be opened or connected.
+    #[error("cannot open {backend}: {message}")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// `send_task`/`register` were called through the global facade before `start_background`.
+    #[error("cogman is not started: call start_background first")]
+    NotStarted,
+    /// `start_background` was called twice in one process.
+    #[error("cogman is already started in this process")]
+    AlreadyStarted,
+    /// The task does not exist.
+    #[error("no task with id {0}")]
+    NotFound(cogman_core::TaskId),
+    /// The task cannot be cancelled or retried in its current state.
+    #[error("task {id} is {state}: {action} is not possible")]
+    InvalidState {
+        /// The task.
+        id: cogman_core::TaskId,
+        /// Its state.
+        state: cogman_core::TaskState,
+        /// What was asked.
+        action: &'static str,
+    },
+}

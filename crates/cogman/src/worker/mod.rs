@@ -1,0 +1,344 @@
+//! [`Worker`] (the seed's "server"): consumes deliveries, runs the registered handler of each
+//! with bounded concurrency, and settles it — outcome recorded durably first, ack second.
+//!
+//! - [`execute`]: one handler call (timeout, panic, cancel, lease renewal).
+//! - [`settle`]: outcome → state, retry with backoff, record, ack.
+//! - [`heartbeat`]: worker announcements for the API and CLI.
+//! - [`stats`]: counters.
+//!
+//! Stopping is two-staged: [`Worker::stop`] stops claiming, lets running tasks finish within
+//! the grace period, then cancels the rest and puts them back on the queue.
+
+mod execute;
+mod heartbeat;
+mod settle;
+mod stats;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cogman_core::{
+    Backoff, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, Handler, RecordOutcome, StateChange,
+    TaskContext, TaskLog, TaskLogError, TaskState,
+};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use stats::{StatsSnapshot, WorkerStats};
+
+/// Told about every settled attempt (for metrics). Must be quick: it runs on the worker's path.
+pub trait TaskObserver: Send + Sync {
+    /// An attempt of a task named `name` ended in `state` after running for `ran_for`.
+    fn settled(&self, name: &str, state: TaskState, ran_for: Duration);
+}
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::registry::Registry;
+
+/// Worker settings (derived from [`crate::Config`]).
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// Most tasks run at once.
+    pub concurrency: u32,
+    /// Deliveries held unsettled.
+    pub prefetch: u16,
+    /// Lease on a claimed task (embedded broker); renewed while it runs.
+    pub lease: Duration,
+    /// Time running tasks get to finish on stop.
+    pub shutdown_grace: Duration,
+    /// Handler timeout for tasks that set none.
+    pub task_timeout: Duration,
+    /// Delay between attempts.
+    pub backoff: Backoff,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            concurrency: 10,
+            prefetch: 10,
+            lease: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+            task_timeout: Duration::from_secs(25 * 60),
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+pub(crate) struct WorkerInner {
+    pub(crate) id: String,
+    pub(crate) broker: Arc<dyn Broker>,
+    pub(crate) log: Arc<dyn TaskLog>,
+    /// Sends retries (a retry is a new task, as in the seed).
+    pub(crate) client: Client,
+    pub(crate) registry: Registry,
+    pub(crate) options: WorkerOptions,
+    pub(crate) stats: WorkerStats,
+    pub(crate) observer: std::sync::OnceLock<Arc<dyn TaskObserver>>,
+    /// Stop claiming new work.
+    pub(crate) stop: CancellationToken,
+    /// Interrupt running handlers.
+    hard_stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+/// Runs handlers for tasks it consumes. Cheap to clone.
+#[derive(Clone)]
+pub struct Worker {
+    inner: Arc<WorkerInner>,
+    main: Arc<Mutex<Option<JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").field("id", &self.inner.id).field("registry", &self.inner.registry).finish()
+    }
+}
+
+impl Worker {
+    /// A worker over the given backends; it sends retries through `client`.
+    pub fn new(broker: Arc<dyn Broker>, log: Arc<dyn TaskLog>, client: Client, options: WorkerOptions) -> Worker {
+        let id = format!("{}-{}", std::process::id(), &uuid::Uuid::now_v7().simple().to_string()[20..]);
+        Worker {
+            inner: Arc::new(WorkerInner {
+                id,
+                broker,
+                log,
+                client,
+                registry: Registry::default(),
+                options,
+                stats: WorkerStats::default(),
+                observer: std::sync::OnceLock::new(),
+                stop: CancellationToken::new(),
+                hard_stop: CancellationToken::new(),
+                tasks: TaskTracker::new(),
+            }),
+            main: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Connects the backends named by `config` and returns a worker over them.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad config; [`Error::Backend`] when a backend cannot be opened.
+    pub async fn connect(config: &crate::Config) -> Result<Worker, Error> {
+        let backends = crate::backends::Backends::open(config).await?;
+        Ok(backends.worker(config))
+    }
+
+    /// Registers `handler` for tasks named `name`; allowed before or after [`Worker::start`].
+    ///
+    /// # Errors
+    /// [`Error::DuplicateHandler`] when the name is taken; [`Error::Validation`] for a bad name.
+    pub fn register(&self, name: &str, handler: impl Handler) -> Result<(), Error> {
+        self.inner.registry.register(name, Arc::new(handler))
+    }
+
+    /// The handler registry.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// This worker's unique id.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.inner.stats.snapshot()
+    }
+
+    /// Sets the observer told about every settled attempt; only the first call has effect.
+    pub fn observe(&self, observer: Arc<dyn TaskObserver>) {
+        let _ = self.inner.observer.set(observer);
+    }
+
+    /// The client this worker sends retries with.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// Starts consuming in the background. Calling it on a running worker does nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidState`]-free; returns an error only if the worker was already stopped.
+    pub async fn start(&self) -> Result<(), Error> {
+        let mut main = self.main.lock().await;
+        if self.inner.stop.is_cancelled() {
+            return Err(Error::Backend { backend: "worker", message: "a stopped worker cannot start again".into() });
+        }
+        if main.is_none() {
+            self.inner.tasks.spawn(heartbeat::run(Arc::clone(&self.inner)));
+            *main = Some(tokio::spawn(consume_loop(Arc::clone(&self.inner))));
+        }
+        Ok(())
+    }
+
+    /// Runs until `shutdown` resolves, then stops gracefully.
+    ///
+    /// # Errors
+    /// As [`Worker::start`].
+    pub async fn run_until(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
+        self.start().await?;
+        shutdown.await;
+        self.stop().await;
+        Ok(())
+    }
+
+    /// Stops claiming; running tasks get `shutdown_grace` to finish, then are cancelled and
+    /// put back on the queue. Returns when every task is settled.
+    pub async fn stop(&self) {
+        self.inner.stop.cancel();
+        let main = self.main.lock().await.take();
+        self.inner.tasks.close();
+        if tokio::time::timeout(self.inner.options.shutdown_grace, self.inner.tasks.wait()).await.is_err() {
+            tracing::warn!(worker = %self.inner.id, "grace period over: interrupting running tasks");
+            self.inner.hard_stop.cancel();
+            self.inner.tasks.wait().await;
+        }
+        if let Some(main) = main
+            && let Err(error) = main.await
+        {
+            tracing::error!(%error, "worker loop ended abnormally");
+        }
+    }
+}
+
+/// Opens a consumer, retrying while the broker is unreachable.
+async fn open_consumer(inner: &WorkerInner) -> Option<Box<dyn Consumer>> {
+    let options = ConsumeOptions {
+        prefetch: inner.options.prefetch,
+        consumer_tag: format!("cogman-worker-{}", inner.id),
+        lease: inner.options.lease,
+    };
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match inner.broker.consume(options.clone()).await {
+            Ok(consumer) => return Some(consumer),
+            Err(BrokerError::Closed) => return None,
+            Err(error) => tracing::warn!(%error, "cannot consume yet; retrying"),
+        }
+        tokio::select! {
+            () = inner.stop.cancelled() => return None,
+            () = tokio::time::sleep(pause) => pause = (pause * 2).min(Duration::from_secs(5)),
+        }
+    }
+}
+
+async fn consume_loop(inner: Arc<WorkerInner>) {
+    let Some(mut consumer) = open_consumer(&inner).await else { return };
+    let slots = Arc::new(Semaphore::new(inner.options.concurrency as usize));
+    let mut pause = Duration::from_millis(50);
+    loop {
+        let permit = tokio::select! {
+            () = inner.stop.cancelled() => break,
+            permit = Arc::clone(&slots).acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+        };
+        let next = tokio::select! {
+            () = inner.stop.cancelled() => break,
+            next = consumer.next() => next,
+        };
+        match next {
+            Ok(delivery) => {
+                pause = Duration::from_millis(50);
+                inner.tasks.spawn(process(Arc::clone(&inner), delivery, permit));
+            }
+            Err(BrokerError::Closed) => break,
+            Err(error) => {
+                tracing::warn!(%error, "consumer error; waiting for the broker");
+                tokio::select! {
+                    () = inner.stop.cancelled() => break,
+                    () = tokio::time::sleep(pause) => pause = (pause * 2).min(Duration::from_secs(5)),
+                }
+            }
+        }
+    }
+    // Keep the consumer (and its channel) alive until running tasks are settled.
+    inner.tasks.close();
+    inner.tasks.wait().await;
+    drop(consumer);
+}
+
+async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemaphorePermit) {
+    let _permit = permit;
+    let task = delivery.task().clone();
+    let Some(handler) = inner.registry.get(&task.name) else {
+        let change = StateChange::new(task.id, TaskState::Failed)
+            .error(format!("no handler is registered for task name {:?} on worker {}", task.name, inner.id))
+            .worker(inner.id.clone());
+        if inner.record_durably(&change).await.is_some() {
+            inner.stats.record(TaskState::Failed);
+            if let Err(error) = delivery.ack().await {
+                tracing::warn!(task_id = %task.id, %error, "ack failed");
+            }
+        }
+        return;
+    };
+    let start = StateChange::new(task.id, TaskState::InProgress).worker(inner.id.clone());
+    match inner.record_durably(&start).await {
+        None => {
+            let _ = delivery.requeue().await;
+            return;
+        }
+        Some(RecordOutcome::Stale { current }) if current.is_final() => {
+            // Cancelled before it ran, or a duplicate delivery of a finished task.
+            if current == TaskState::Success {
+                inner.stats.record_duplicate();
+            }
+            if let Err(error) = delivery.ack().await {
+                tracing::warn!(task_id = %task.id, %error, "ack failed");
+            }
+            return;
+        }
+        Some(RecordOutcome::Missing) => {
+            // The record was lost (expired or flushed): write it again from the delivery.
+            let mut restored = task.clone();
+            restored.status = TaskState::InProgress;
+            if let Err(error) = inner.log.create(&restored).await {
+                tracing::warn!(task_id = %task.id, %error, "could not restore a lost task record");
+            }
+        }
+        Some(_) => {}
+    }
+    inner.stats.started();
+    let ctx = TaskContext::for_task(&task, delivery.delivery_count(), CancellationToken::new());
+    let timeout = task.timeout().unwrap_or(inner.options.task_timeout);
+    let began = Instant::now();
+    let watch = execute::Watch {
+        delivery: &delivery,
+        log: &inner.log,
+        lease: inner.options.lease,
+        timeout,
+        hard_stop: &inner.hard_stop,
+    };
+    let attempt = execute::run(handler, ctx, task.payload.clone(), watch).await;
+    let ran_for = began.elapsed();
+    settle::settle(&inner, delivery, attempt, ran_for).await;
+    inner.stats.finished();
+}
+
+impl WorkerInner {
+    /// Records `change`, retrying while the log is unreachable, until it is durable or the
+    /// worker is interrupted (then `None`: the caller puts the task back, unacked).
+    pub(crate) async fn record_durably(&self, change: &StateChange) -> Option<RecordOutcome> {
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.log.record(change).await {
+                Ok(outcome) => return Some(outcome),
+                Err(error) => {
+                    self.stats.record_error();
+                    let transient = matches!(error, TaskLogError::Unavailable(_)) || error.is_transient();
+                    tracing::warn!(task_id = %change.task_id, %error, transient, "cannot record a state change; retrying");
+                }
+            }
+            tokio::select! {
+                () = self.hard_stop.cancelled() => return None,
+                () = tokio::time::sleep(pause) => pause = (pause * 2).min(Duration::from_secs(5)),
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! Settles a finished attempt: decides the next state from the [`Attempt`] and the retry
+//! budget, sends the next attempt when there is one, records the outcome durably (retrying
+//! while the log is unreachable) and only then acks the delivery.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use cogman_core::{Delivery, Disposition, RecordOutcome, StateChange, Task, TaskState};
+
+use super::WorkerInner;
+use super::execute::Attempt;
+
+/// What to record for an attempt, and whether to retry.
+struct Verdict {
+    state: TaskState,
+    error: Option<String>,
+    result: Option<Vec<u8>>,
+    retry_after: Option<Duration>,
+}
+
+fn verdict(inner: &WorkerInner, task: &Task, attempt: Attempt) -> Option<Verdict> {
+    let failure = |message: String, after: Option<Duration>| {
+        if task.retry > 0 {
+            let delay = after.unwrap_or_else(|| inner.options.backoff.delay(task.attempt));
+            Verdict { state: TaskState::Retry, error: Some(message), result: None, retry_after: Some(delay) }
+        } else {
+            let message = if task.attempt > 0 { format!("{message} (no retries left)") } else { message };
+            Verdict { state: TaskState::Failed, error: Some(message), result: None, retry_after: None }
+        }
+    };
+    let final_state = |state, message: String| Verdict { state, error: Some(message), result: None, retry_after: None };
+    Some(match attempt {
+        Attempt::Succeeded(output) => {
+            Verdict { state: TaskState::Success, error: None, result: output.into_bytes(), retry_after: None }
+        }
+        Attempt::Failed(error) => match error.disposition() {
+            Disposition::Retry => failure(error.message().to_owned(), None),
+            Disposition::RetryAfter(after) => failure(error.message().to_owned(), Some(after)),
+            Disposition::Fail => final_state(TaskState::Failed, error.message().to_owned()),
+            Disposition::Cancel => final_state(TaskState::Cancelled, error.message().to_owned()),
+        },
+        Attempt::Panicked(message) => failure(format!("handler panicked: {message}"), None),
+        Attempt::TimedOut(after) => failure(format!("timed out after {after:?}"), None),
+        Attempt::CancelRequested => final_state(TaskState::Cancelled, "cancelled on request".into()),
+        Attempt::Interrupted => return None,
+    })
+}
+
+/// Records the outcome of `attempt`, sends the retry if any, then acks.
+pub(crate) async fn settle(inner: &WorkerInner, delivery: Delivery, attempt: Attempt, ran_for: Duration) {
+    let task = delivery.task().clone();
+    let Some(verdict) = verdict(inner, &task, attempt) else {
+        if let Err(error) = delivery.requeue().await {
+            tracing::warn!(task_id = %task.id, %error, "could not put an interrupted task back; it returns after its lease");
+        }
+        return;
+    };
+    if let Some(after) = verdict.retry_after {
+        let now = Utc::now();
+        let run_at = now + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
+        let next = task.next_attempt(run_at, now);
+        if let Err(error) = inner.client.dispatch(next).await {
+            tracing::error!(task_id = %task.id, %error, "could not send the retry; the task will be delivered again");
+            inner.stats.record_error();
+            return; // not acked: the broker delivers it again and the retry is tried again
+        }
+    }
+    let mut change = StateChange::new(task.id, verdict.state).duration(ran_for).worker(inner.id.clone());
+    change.error = verdict.error;
+    change.result = verdict.result;
+    let Some(outcome) = inner.record_durably(&change).await else {
+        if let Err(error) = delivery.requeue().await {
+            tracing::warn!(task_id = %task.id, %error, "could not put a task back");
+        }
+        return;
+    };
+    if verdict.state == TaskState::Success && matches!(outcome, RecordOutcome::Stale { current: TaskState::Success }) {
+        inner.stats.record_duplicate();
+    }
+    inner.stats.record(verdict.state);
+    if let Some(observer) = inner.observer.get() {
+        observer.settled(&task.name, verdict.state, ran_for);
+    }
+    if let Err(error) = delivery.ack().await {
+        tracing::warn!(task_id = %task.id, %error, "ack failed; the task will be delivered again (its outcome is recorded)");
+    }
+}
