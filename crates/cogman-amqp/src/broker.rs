@@ -77,7 +77,12 @@ impl AmqpBroker {
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let link = Link::start(Arc::clone(&connector), "publish", cancel.clone(), &tracker).await?;
-        let publisher = Publisher::new(link, config.connection_timeout, config.confirm_timeout);
+        let publisher = Publisher::new(
+            link,
+            Arc::clone(&topology),
+            config.connection_timeout,
+            config.confirm_timeout,
+        );
         let router = Arc::new(Router::new(Arc::clone(&topology)));
         let courier = Arc::new(Courier::new(
             publisher.clone(),
@@ -90,6 +95,7 @@ impl AmqpBroker {
         };
         let context = Arc::new(ConsumeContext {
             courier,
+            tracker: tracker.clone(),
             limits,
             max_deliveries: config.max_deliveries,
         });

@@ -41,6 +41,18 @@ pub(crate) fn connect(error: lapin::Error) -> BrokerError {
     }
 }
 
+/// An error and its sources on one line, for logs and state reports.
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// A plain error message, used as the source of a [`BrokerError`].
 #[derive(Debug)]
 pub(crate) struct Message(pub(crate) String);

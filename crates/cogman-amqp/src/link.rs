@@ -245,12 +245,13 @@ async fn supervise(
                 }
                 Err(e) => {
                     failures += 1;
+                    let reason = error::chain(&e);
                     if failures == 1 {
-                        tracing::warn!(role, error = %e, "RabbitMQ reconnection failed; retrying");
+                        tracing::warn!(role, error = %reason, "RabbitMQ reconnection failed; retrying");
                     } else {
-                        tracing::debug!(role, failures, error = %e, "RabbitMQ reconnection failed");
+                        tracing::debug!(role, failures, error = %reason, "RabbitMQ reconnection failed");
                     }
-                    tx.send_replace(State::Down(Arc::from(error_chain(&e).as_str())));
+                    tx.send_replace(State::Down(Arc::from(reason.as_str())));
                     tokio::select! {
                         () = cancel.cancelled() => {
                             tx.send_replace(State::Closed);
@@ -265,14 +266,17 @@ async fn supervise(
     }
 }
 
-/// Resolves when `connection` is no longer usable, with the reason.
+/// Resolves when `connection` is no longer usable, with the reason. lapin also reports
+/// channel-level errors (a 404 on one channel, say) as error events; those leave the
+/// connection up and are ignored here.
 async fn broken(connection: &Connection) -> String {
     let mut events = connection.events_listener();
     let mut poll = tokio::time::interval(HEALTH_POLL);
     loop {
         tokio::select! {
             event = events.next() => match event {
-                Some(Event::Error(e)) => return e.to_string(),
+                Some(Event::Error(e)) if !connection.status().connected() => return e.to_string(),
+                Some(Event::Error(e)) => tracing::debug!(error = %e, "RabbitMQ channel error"),
                 Some(_) => {}
                 None => return "connection event stream ended".into(),
             },
@@ -294,16 +298,4 @@ pub(crate) async fn close(connection: &Connection) {
         )
         .await;
     }
-}
-
-/// An error and its sources on one line.
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

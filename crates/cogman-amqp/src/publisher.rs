@@ -16,6 +16,7 @@ use cogman_core::BrokerError;
 
 use crate::error;
 use crate::link::Link;
+use crate::topology::Topology;
 
 /// Pause between attempts after a failed publish, so a dying connection is not hammered.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
@@ -42,6 +43,7 @@ pub(crate) struct Publisher {
 #[derive(Debug)]
 struct Inner {
     link: Link,
+    topology: Arc<Topology>,
     channel: Mutex<Option<Channel>>,
     opening: tokio::sync::Mutex<()>,
     connection_timeout: Duration,
@@ -52,15 +54,24 @@ struct Inner {
 enum Failure {
     /// Try again (after a pause) until the deadline.
     Retry(BrokerError),
+    /// The broker returned the message: a queue or exchange is missing (deleted while cogman
+    /// ran). Worth one retry after declaring the topology again.
+    Unroutable(BrokerError),
     /// Give up now.
     Fatal(BrokerError),
 }
 
 impl Publisher {
-    pub(crate) fn new(link: Link, connection_timeout: Duration, confirm_timeout: Duration) -> Self {
+    pub(crate) fn new(
+        link: Link,
+        topology: Arc<Topology>,
+        connection_timeout: Duration,
+        confirm_timeout: Duration,
+    ) -> Self {
         Publisher {
             inner: Arc::new(Inner {
                 link,
+                topology,
                 channel: Mutex::new(None),
                 opening: tokio::sync::Mutex::new(()),
                 connection_timeout,
@@ -79,19 +90,29 @@ impl Publisher {
     /// # Errors
     /// [`BrokerError::Unavailable`] when no connection came back within `connection_timeout`;
     /// [`BrokerError::ConfirmTimeout`] when the broker (connected) did not confirm in time;
-    /// [`BrokerError::Refused`] when it nacked or returned the message as unroutable;
+    /// [`BrokerError::Refused`] when it nacked the message, or returned it as unroutable even
+    /// after the topology was declared again;
     /// [`BrokerError::Closed`] after the broker was closed.
     pub(crate) async fn publish(&self, message: &Outgoing<'_>) -> Result<(), BrokerError> {
         let deadline = Instant::now() + self.inner.connection_timeout;
+        let mut redeclared = false;
         loop {
             match self.attempt(message, deadline).await {
                 Ok(()) => return Ok(()),
                 Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failure::Unroutable(e)) => {
+                    if redeclared {
+                        return Err(e);
+                    }
+                    tracing::warn!(routing_key = %message.routing_key, "message returned as unroutable; declaring the topology again");
+                    self.redeclare(deadline).await?;
+                    redeclared = true;
+                }
                 Err(Failure::Retry(e)) => {
                     if Instant::now() >= deadline {
                         return Err(e);
                     }
-                    tracing::debug!(error = %e, routing_key = %message.routing_key, "publish failed; retrying");
+                    tracing::debug!(error = %crate::error::chain(&e), routing_key = %message.routing_key, "publish failed; retrying");
                     tokio::time::sleep(RETRY_PAUSE).await;
                 }
             }
@@ -104,33 +125,45 @@ impl Publisher {
             e if Instant::now() >= deadline => Failure::Fatal(e),
             e => Failure::Retry(e),
         })?;
-        let confirm = channel
-            .basic_publish(
-                message.exchange.clone(),
-                message.routing_key.clone(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    immediate: false,
-                },
-                message.body,
-                message.properties.clone(),
-            )
-            .await
-            .map_err(|e| {
+        // The send and the confirm share one timeout: a send can hang too while the broker
+        // shuts down (lapin#409).
+        let sent = async {
+            channel
+                .basic_publish(
+                    message.exchange.clone(),
+                    message.routing_key.clone(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        immediate: false,
+                    },
+                    message.body,
+                    message.properties.clone(),
+                )
+                .await?
+                .await
+        };
+        let confirmation = match tokio::time::timeout(self.inner.confirm_timeout, sent).await {
+            Ok(Ok(confirmation)) => confirmation,
+            Ok(Err(e)) => {
                 self.forget(&channel);
-                Failure::Retry(error::unavailable(e))
-            })?;
-        let confirmation = tokio::time::timeout(self.inner.confirm_timeout, confirm)
-            .await
-            .map_err(|_| Failure::Fatal(BrokerError::ConfirmTimeout(self.inner.confirm_timeout)))?
-            .map_err(|e| {
+                return Err(Failure::Retry(error::unavailable(e)));
+            }
+            Err(_) if channel.status().connected() => {
+                return Err(Failure::Fatal(BrokerError::ConfirmTimeout(
+                    self.inner.confirm_timeout,
+                )));
+            }
+            Err(_) => {
                 self.forget(&channel);
-                Failure::Retry(error::unavailable(e))
-            })?;
+                return Err(Failure::Retry(error::unavailable_msg(
+                    "the channel closed before the broker confirmed the publish",
+                )));
+            }
+        };
         match confirmation {
             Confirmation::Ack(None) => Ok(()),
             Confirmation::Ack(Some(returned)) => {
-                Err(Failure::Fatal(BrokerError::Refused(format!(
+                Err(Failure::Unroutable(BrokerError::Refused(format!(
                     "unroutable: exchange {:?} has no queue for routing key {:?} ({} {})",
                     message.exchange.as_str(),
                     message.routing_key.as_str(),
@@ -145,6 +178,19 @@ impl Publisher {
                 error::Message("publisher confirms are not enabled on the channel".into()),
             )))),
         }
+    }
+
+    /// Declares the whole topology on a fresh channel of the current connection.
+    async fn redeclare(&self, deadline: Instant) -> Result<(), BrokerError> {
+        let session = self.inner.link.session(Some(deadline)).await?;
+        let channel = session
+            .connection
+            .create_channel()
+            .await
+            .map_err(error::unavailable)?;
+        let declared = self.inner.topology.declare(&channel).await;
+        let _ = channel.close(200, "topology declared".into()).await;
+        declared.map_err(error::connect)
     }
 
     /// The open confirm-mode channel, opening one on the current connection if needed.

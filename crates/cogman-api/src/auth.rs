@@ -16,7 +16,9 @@ use crate::token::role_of;
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// True for methods that change nothing.
@@ -25,7 +27,11 @@ fn is_read(method: &Method) -> bool {
 }
 
 /// The middleware.
-pub(crate) async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub(crate) async fn require_token(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let options = state.options();
     if !options.requires_auth() {
         return next.run(request).await;
@@ -33,10 +39,14 @@ pub(crate) async fn require_token(State(state): State<ApiState>, request: Reques
     match bearer(request.headers()).and_then(|token| role_of(&options.tokens, token)) {
         None => {
             let mut response = ApiError::Unauthorized.into_response();
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             response
         }
-        Some(role) if !is_read(request.method()) && !role.can_write() => ApiError::Forbidden.into_response(),
+        Some(role) if !is_read(request.method()) && !role.can_write() => {
+            ApiError::Forbidden.into_response()
+        }
         Some(_) => next.run(request).await,
     }
 }
@@ -49,9 +59,15 @@ mod tests {
     fn bearer_tokens_are_read_from_the_header() {
         let mut headers = HeaderMap::new();
         assert_eq!(bearer(&headers), None);
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
         assert_eq!(bearer(&headers), Some("abc"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer  abc "));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("bearer  abc "),
+        );
         assert_eq!(bearer(&headers), Some("abc"));
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&headers), None);

@@ -70,7 +70,10 @@ pub enum ApiError {
 impl ApiError {
     /// A 400 with `code`.
     pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, message: message.into() }
+        ApiError::BadRequest {
+            code,
+            message: message.into(),
+        }
     }
 
     /// A 400 `invalid_query`.
@@ -114,7 +117,10 @@ impl ApiError {
 
     /// The response body.
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { error: self.code().to_owned(), message: self.to_string() }
+        ErrorBody {
+            error: self.code().to_owned(),
+            message: self.to_string(),
+        }
     }
 
     /// Logs `error` once and returns the opaque 500.
@@ -160,7 +166,12 @@ impl From<TaskLogError> for ApiError {
 
 impl From<BrokerError> for ApiError {
     fn from(error: BrokerError) -> Self {
-        if error.is_transient() || matches!(error, BrokerError::BufferFull { .. } | BrokerError::Refused(_)) {
+        if error.is_transient()
+            || matches!(
+                error,
+                BrokerError::BufferFull { .. } | BrokerError::Refused(_)
+            )
+        {
             tracing::warn!(%error, "broker unavailable");
             ApiError::Unavailable(error.to_string())
         } else {
@@ -198,8 +209,16 @@ mod tests {
             (ApiError::NotFound("x".into()), 404, "not_found"),
             (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
             (ApiError::Conflict("x".into()), 409, "conflict"),
-            (ApiError::PayloadTooLarge { limit: 1 }, 413, "payload_too_large"),
-            (ApiError::UnsupportedMediaType, 415, "unsupported_media_type"),
+            (
+                ApiError::PayloadTooLarge { limit: 1 },
+                413,
+                "payload_too_large",
+            ),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
             (ApiError::InvalidField("x".into()), 422, "invalid_field"),
             (ApiError::Unavailable("x".into()), 503, "unavailable"),
             (ApiError::Internal, 500, "internal"),
@@ -212,13 +231,18 @@ mod tests {
 
     #[test]
     fn library_errors_map_to_client_errors() {
-        let validation: ApiError = cogman::Error::Validation(cogman::ValidationError::EmptyName).into();
+        let validation: ApiError =
+            cogman::Error::Validation(cogman::ValidationError::EmptyName).into();
         assert_eq!(validation.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let id = cogman::TaskId::new();
         let missing: ApiError = cogman::Error::NotFound(id).into();
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
-        let state: ApiError =
-            cogman::Error::InvalidState { id, state: cogman::TaskState::Queued, action: "retry" }.into();
+        let state: ApiError = cogman::Error::InvalidState {
+            id,
+            state: cogman::TaskState::Queued,
+            action: "retry",
+        }
+        .into();
         assert_eq!(state.status(), StatusCode::CONFLICT);
         let query: ApiError = TaskLogError::InvalidQuery("bad range".into()).into();
         assert_eq!(query.status(), StatusCode::BAD_REQUEST);

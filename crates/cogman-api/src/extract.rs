@@ -16,27 +16,41 @@ use crate::state::ApiState;
 /// True for `application/json` and `application/*+json`, parameters ignored.
 fn is_json(headers: &HeaderMap) -> Option<bool> {
     let value = headers.get(header::CONTENT_TYPE)?;
-    let mime = value.to_str().ok().and_then(|v| v.split(';').next()).unwrap_or("").trim();
+    let mime = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim();
     let mime = mime.to_ascii_lowercase();
-    Some(mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")))
+    Some(
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")),
+    )
 }
 
 /// Reads the body within the configured limit.
 async fn read_body(request: Request, state: &ApiState) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge { limit: state.options().body_limit }
-        } else {
-            ApiError::bad_request("malformed_body", "the request body could not be read")
-        }
-    })
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge {
+                    limit: state.options().body_limit,
+                }
+            } else {
+                ApiError::bad_request("malformed_body", "the request body could not be read")
+            }
+        })
 }
 
 /// Parses JSON: syntax errors are 400, type and field errors 422.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|error| match error.classify() {
         serde_json::error::Category::Data => ApiError::InvalidField(error.to_string()),
-        _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {error}")),
+        _ => ApiError::bad_request(
+            "malformed_json",
+            format!("the body is not valid JSON: {error}"),
+        ),
     })
 }
 
@@ -56,7 +70,7 @@ impl<T: DeserializeOwned> FromRequest<ApiState> for JsonBody<T> {
     }
 }
 
-/// An optional JSON body: an empty body without a content type means `T::default()`.
+/// An optional JSON body: an empty body means `T::default()`; any other body must be JSON.
 #[derive(Debug)]
 pub(crate) struct OptionalJsonBody<T>(pub(crate) T);
 
@@ -67,7 +81,7 @@ impl<T: DeserializeOwned + Default> FromRequest<ApiState> for OptionalJsonBody<T
         let json = is_json(request.headers());
         let bytes = read_body(request, state).await?;
         match json {
-            None if bytes.is_empty() => Ok(OptionalJsonBody(T::default())),
+            _ if bytes.is_empty() => Ok(OptionalJsonBody(T::default())),
             Some(true) => parse_json(&bytes).map(OptionalJsonBody),
             _ => Err(ApiError::UnsupportedMediaType),
         }
@@ -84,10 +98,14 @@ impl<S: Send + Sync> FromRequestParts<S> for TaskIdPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::bad_request("invalid_id", "the task id in the path is malformed"))?;
+            .map_err(|_| {
+                ApiError::bad_request("invalid_id", "the task id in the path is malformed")
+            })?;
         raw.parse()
             .map(TaskIdPath)
-            .map_err(|error: cogman::ValidationError| ApiError::bad_request("invalid_id", error.to_string()))
+            .map_err(|error: cogman::ValidationError| {
+                ApiError::bad_request("invalid_id", error.to_string())
+            })
     }
 }
 

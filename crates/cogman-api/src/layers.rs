@@ -21,19 +21,31 @@ const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
 
 /// Answers 503 when the request (body reading included) takes longer than the configured
 /// timeout.
-pub(crate) async fn timeout(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub(crate) async fn timeout(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let limit = state.options().request_timeout;
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(timeout = ?limit, "request timed out");
-            ApiError::Unavailable(format!("the request took longer than {} ms", limit.as_millis())).into_response()
+            ApiError::Unavailable(format!(
+                "the request took longer than {} ms",
+                limit.as_millis()
+            ))
+            .into_response()
         }
     }
 }
 
 /// Answers 413 at once when the declared `Content-Length` is over the body limit.
-pub(crate) async fn declared_size(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+pub(crate) async fn declared_size(
+    State(state): State<ApiState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let limit = state.options().body_limit;
     let declared = request
         .headers()

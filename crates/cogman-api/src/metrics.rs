@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use cogman::{Client, CountQuery, StatusCounts, Task, TaskFilter, TaskLog, TaskObserver, TaskState};
+use cogman::{
+    Client, CountQuery, StatusCounts, Task, TaskFilter, TaskLog, TaskObserver, TaskState,
+};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -80,7 +82,11 @@ impl Metrics {
     pub(crate) fn new() -> Self {
         let mut registry = Registry::with_prefix("cogman");
         let tasks = Family::<StateLabel, Gauge>::default();
-        registry.register("tasks", "Tasks in the task log by current state", tasks.clone());
+        registry.register(
+            "tasks",
+            "Tasks in the task log by current state",
+            tasks.clone(),
+        );
         let durations: HistogramFamily = Family::new_with_constructor(new_histogram);
         registry.register_with_unit(
             "task_duration",
@@ -89,11 +95,23 @@ impl Metrics {
             durations.clone(),
         );
         let queue_depth = Family::<QueueLabel, Gauge>::default();
-        registry.register("queue_depth", "Tasks ready to run per queue", queue_depth.clone());
+        registry.register(
+            "queue_depth",
+            "Tasks ready to run per queue",
+            queue_depth.clone(),
+        );
         let queue_scheduled = Family::<QueueLabel, Gauge>::default();
-        registry.register("queue_scheduled", "Tasks waiting for their run time per queue", queue_scheduled.clone());
+        registry.register(
+            "queue_scheduled",
+            "Tasks waiting for their run time per queue",
+            queue_scheduled.clone(),
+        );
         let queue_in_flight = Family::<QueueLabel, Gauge>::default();
-        registry.register("queue_in_flight", "Tasks delivered and not yet settled per queue", queue_in_flight.clone());
+        registry.register(
+            "queue_in_flight",
+            "Tasks delivered and not yet settled per queue",
+            queue_in_flight.clone(),
+        );
         let oldest_pending = Gauge::<f64, AtomicU64>::default();
         registry.register_with_unit(
             "oldest_pending_task_age",
@@ -102,7 +120,11 @@ impl Metrics {
             oldest_pending.clone(),
         );
         let workers = Gauge::default();
-        registry.register("workers_alive", "Workers that reported in the last 30 seconds", workers.clone());
+        registry.register(
+            "workers_alive",
+            "Workers that reported in the last 30 seconds",
+            workers.clone(),
+        );
         Metrics {
             registry,
             tasks,
@@ -130,8 +152,13 @@ impl Metrics {
                 "_other".to_owned()
             }
         };
-        let label = DurationLabel { name, state: state.as_str().to_owned() };
-        self.durations.get_or_create(&label).observe(ran_for.as_secs_f64());
+        let label = DurationLabel {
+            name,
+            state: state.as_str().to_owned(),
+        };
+        self.durations
+            .get_or_create(&label)
+            .observe(ran_for.as_secs_f64());
     }
 
     /// Refreshes the gauges from the backends and encodes every metric.
@@ -147,31 +174,48 @@ impl Metrics {
         }
         for state in TaskState::ALL {
             let n = i64::try_from(totals.get(state)).unwrap_or(i64::MAX);
-            self.tasks.get_or_create(&StateLabel { state: state.as_str().to_owned() }).set(n);
+            self.tasks
+                .get_or_create(&StateLabel {
+                    state: state.as_str().to_owned(),
+                })
+                .set(n);
         }
         self.refresh_queues(client).await?;
-        self.oldest_pending.set(oldest_pending_age(log.as_ref(), now).await?);
+        self.oldest_pending
+            .set(oldest_pending_age(log.as_ref(), now).await?);
         if let Some(registry) = log.worker_registry() {
             let alive = registry.workers(now - WORKER_ALIVE_WINDOW).await?;
-            self.workers.set(i64::try_from(alive.len()).unwrap_or(i64::MAX));
+            self.workers
+                .set(i64::try_from(alive.len()).unwrap_or(i64::MAX));
         }
         let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry).map_err(|e| ApiError::internal(&e))?;
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .map_err(|e| ApiError::internal(&e))?;
         Ok(out)
     }
 
     async fn refresh_queues(&self, client: &Client) -> Result<(), ApiError> {
-        let Some(source) = client.broker().queue_stats_source() else { return Ok(()) };
+        let Some(source) = client.broker().queue_stats_source() else {
+            return Ok(());
+        };
         let stats = source.queue_stats().await?;
         self.queue_depth.clear();
         self.queue_scheduled.clear();
         self.queue_in_flight.clear();
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         for queue in stats {
-            let label = QueueLabel { queue: queue.name.clone() };
-            self.queue_depth.get_or_create(&label).set(gauge(queue.ready));
-            self.queue_scheduled.get_or_create(&label).set(gauge(queue.scheduled));
-            self.queue_in_flight.get_or_create(&label).set(gauge(queue.in_flight));
+            let label = QueueLabel {
+                queue: queue.name.clone(),
+            };
+            self.queue_depth
+                .get_or_create(&label)
+                .set(gauge(queue.ready));
+            self.queue_scheduled
+                .get_or_create(&label)
+                .set(gauge(queue.scheduled));
+            self.queue_in_flight
+                .get_or_create(&label)
+                .set(gauge(queue.in_flight));
         }
         Ok(())
     }
@@ -179,18 +223,28 @@ impl Metrics {
 
 /// Since when a task may run: its creation, or its run time if later.
 fn runnable_since(task: &Task) -> DateTime<Utc> {
-    task.run_at.map_or(task.created_at, |at| at.max(task.created_at))
+    task.run_at
+        .map_or(task.created_at, |at| at.max(task.created_at))
 }
 
 /// Seconds the oldest pending task has been runnable: the oldest queued task, and scheduled
 /// tasks whose run time has passed (the oldest [`SCHEDULED_SAMPLE`] by creation).
 async fn oldest_pending_age(log: &dyn TaskLog, now: DateTime<Utc>) -> Result<f64, ApiError> {
-    let only = |state| TaskFilter { statuses: vec![state], ..TaskFilter::default() };
+    let only = |state| TaskFilter {
+        statuses: vec![state],
+        ..TaskFilter::default()
+    };
     let queued = log.oldest(&only(TaskState::Queued), 1).await?;
-    let scheduled = log.oldest(&only(TaskState::Scheduled), SCHEDULED_SAMPLE).await?;
-    let due = scheduled.iter().filter(|t| t.run_at.is_none_or(|at| at <= now));
+    let scheduled = log
+        .oldest(&only(TaskState::Scheduled), SCHEDULED_SAMPLE)
+        .await?;
+    let due = scheduled
+        .iter()
+        .filter(|t| t.run_at.is_none_or(|at| at <= now));
     let since = queued.iter().chain(due).map(runnable_since).min();
-    Ok(since.map_or(0.0, |since| (now - since).num_milliseconds().max(0) as f64 / 1000.0))
+    Ok(since.map_or(0.0, |since| {
+        (now - since).num_milliseconds().max(0) as f64 / 1000.0
+    }))
 }
 
 /// Feeds the duration histogram from a worker.
@@ -211,12 +265,22 @@ mod tests {
         let metrics = Metrics::new();
         metrics.observe("email", TaskState::Success, Duration::from_millis(3));
         for i in 0..=MAX_TASK_NAMES {
-            metrics.observe(&format!("n{i}"), TaskState::Failed, Duration::from_millis(1));
+            metrics.observe(
+                &format!("n{i}"),
+                TaskState::Failed,
+                Duration::from_millis(1),
+            );
         }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &metrics.registry).expect("encodes");
-        assert!(out.contains("cogman_task_duration_seconds_count{name=\"email\",state=\"success\"} 1"), "{out}");
-        assert!(out.contains("name=\"_other\""), "names past the limit share one label");
+        assert!(
+            out.contains("cogman_task_duration_seconds_count{name=\"email\",state=\"success\"} 1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("name=\"_other\""),
+            "names past the limit share one label"
+        );
         assert!(out.trim_end().ends_with("# EOF"));
     }
 

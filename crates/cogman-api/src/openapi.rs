@@ -54,7 +54,9 @@ fn error_response(description: &str) -> RefOr<Response> {
         .description(description)
         .content(
             "application/json",
-            ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
         )
         .build()
         .into()
@@ -140,5 +142,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The document as JSON, built once.
 pub(crate) fn openapi_json() -> &'static str {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    JSON.get_or_init(|| openapi().to_json().expect("invariant: the OpenAPI document serializes to JSON"))
+    JSON.get_or_init(|| {
+        openapi()
+            .to_json()
+            .expect("invariant: the OpenAPI document serializes to JSON")
+    })
 }

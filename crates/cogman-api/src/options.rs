@@ -26,7 +26,10 @@ impl ApiOptions {
     /// Defaults with these tokens.
     #[must_use]
     pub fn with_tokens(tokens: Vec<TokenEntry>) -> Self {
-        ApiOptions { tokens, ..ApiOptions::default() }
+        ApiOptions {
+            tokens,
+            ..ApiOptions::default()
+        }
     }
 
     /// True when requests must carry a token.

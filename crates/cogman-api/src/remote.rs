@@ -10,7 +10,9 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::ErrorBody;
-use crate::model::{RetryRequest, SendResponse, SendTaskRequest, TaskDetails, TaskPage, TaskView, ViewError};
+use crate::model::{
+    RetryRequest, SendResponse, SendTaskRequest, TaskDetails, TaskPage, TaskView, ViewError,
+};
 use crate::routes::PREFIX;
 
 /// How long one call may take.
@@ -94,11 +96,17 @@ impl RemoteClient {
     /// [`RemoteError::InvalidUrl`]; [`RemoteError::Http`] when the HTTP client cannot start.
     pub fn new(server: &str, token: Option<String>) -> Result<Self, RemoteError> {
         let trimmed = server.trim().trim_end_matches('/');
-        let host = trimmed.strip_prefix("http://").or_else(|| trimmed.strip_prefix("https://"));
+        let host = trimmed
+            .strip_prefix("http://")
+            .or_else(|| trimmed.strip_prefix("https://"));
         if host.is_none_or(str::is_empty) {
             return Err(RemoteError::InvalidUrl(server.chars().take(200).collect()));
         }
-        let base = if trimmed.ends_with(PREFIX) { trimmed.to_owned() } else { format!("{trimmed}{PREFIX}") };
+        let base = if trimmed.ends_with(PREFIX) {
+            trimmed.to_owned()
+        } else {
+            format!("{trimmed}{PREFIX}")
+        };
         let http = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
@@ -124,7 +132,11 @@ impl RemoteClient {
             return serde_json::from_slice(&bytes).map_err(|e| RemoteError::Decode(e.to_string()));
         }
         Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => RemoteError::Api { status: status.as_u16(), code: body.error, message: body.message },
+            Ok(body) => RemoteError::Api {
+                status: status.as_u16(),
+                code: body.error,
+                message: body.message,
+            },
             Err(_) => RemoteError::Api {
                 status: status.as_u16(),
                 code: "unknown".into(),
@@ -139,7 +151,9 @@ impl RemoteClient {
     /// [`RemoteError::Api`] with 422 for an invalid task (nothing was written), or any
     /// transport error.
     pub async fn send(&self, spec: &TaskSpec) -> Result<SendReceipt, RemoteError> {
-        let builder = self.request(Method::POST, "/tasks").json(&SendTaskRequest::from_spec(spec));
+        let builder = self
+            .request(Method::POST, "/tasks")
+            .json(&SendTaskRequest::from_spec(spec));
         Ok(Self::call::<SendResponse>(builder).await?.into())
     }
 
@@ -148,11 +162,20 @@ impl RemoteClient {
     /// # Errors
     /// [`RemoteError::Api`] with 404 when there is no such task.
     pub async fn get(&self, id: TaskId) -> Result<RemoteTask, RemoteError> {
-        let details: TaskDetails = Self::call(self.request(Method::GET, &format!("/tasks/{id}"))).await?;
+        let details: TaskDetails =
+            Self::call(self.request(Method::GET, &format!("/tasks/{id}"))).await?;
         Ok(RemoteTask {
             task: details.task.try_into()?,
-            attempts: details.attempts.into_iter().map(Task::try_from).collect::<Result<_, _>>()?,
-            history: details.history.into_iter().map(StateChange::try_from).collect::<Result<_, _>>()?,
+            attempts: details
+                .attempts
+                .into_iter()
+                .map(Task::try_from)
+                .collect::<Result<_, _>>()?,
+            history: details
+                .history
+                .into_iter()
+                .map(StateChange::try_from)
+                .collect::<Result<_, _>>()?,
         })
     }
 
@@ -161,7 +184,11 @@ impl RemoteClient {
     /// # Errors
     /// [`RemoteError::Api`] with 400 for a bad filter.
     pub async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, RemoteError> {
-        let page: TaskPage = Self::call(self.request(Method::GET, "/tasks").query(&list_query(filter, page))).await?;
+        let page: TaskPage = Self::call(
+            self.request(Method::GET, "/tasks")
+                .query(&list_query(filter, page)),
+        )
+        .await?;
         Ok(page.try_into()?)
     }
 
@@ -170,8 +197,9 @@ impl RemoteClient {
     /// # Errors
     /// [`RemoteError::Api`] with 404, or 409 when the task has not finished.
     pub async fn retry(&self, id: TaskId, retry: u32) -> Result<SendReceipt, RemoteError> {
-        let builder =
-            self.request(Method::POST, &format!("/tasks/{id}/retry")).json(&RetryRequest { retry: Some(retry) });
+        let builder = self
+            .request(Method::POST, &format!("/tasks/{id}/retry"))
+            .json(&RetryRequest { retry: Some(retry) });
         Ok(Self::call::<SendResponse>(builder).await?.into())
     }
 
@@ -180,7 +208,8 @@ impl RemoteClient {
     /// # Errors
     /// [`RemoteError::Api`] with 404, or 409 when the task already finished.
     pub async fn cancel(&self, id: TaskId) -> Result<Task, RemoteError> {
-        let view: TaskView = Self::call(self.request(Method::POST, &format!("/tasks/{id}/cancel"))).await?;
+        let view: TaskView =
+            Self::call(self.request(Method::POST, &format!("/tasks/{id}/cancel"))).await?;
         Ok(view.try_into()?)
     }
 
@@ -189,7 +218,11 @@ impl RemoteClient {
     /// # Errors
     /// Any transport error, or an unexpected status.
     pub async fn health(&self) -> Result<(), RemoteError> {
-        let response = self.request(Method::GET, "/healthz").send().await.map_err(RemoteError::Http)?;
+        let response = self
+            .request(Method::GET, "/healthz")
+            .send()
+            .await
+            .map_err(RemoteError::Http)?;
         match response.status() {
             StatusCode::OK => Ok(()),
             status => Err(RemoteError::Decode(format!("healthz answered {status}"))),
@@ -199,18 +232,31 @@ impl RemoteClient {
 
 /// The query string of `GET /tasks` for a filter and page.
 fn list_query(filter: &TaskFilter, page: PageRequest) -> Vec<(&'static str, String)> {
-    let mut query: Vec<(&'static str, String)> =
-        filter.statuses.iter().map(|s| ("status", s.as_str().to_owned())).collect();
+    let mut query: Vec<(&'static str, String)> = filter
+        .statuses
+        .iter()
+        .map(|s| ("status", s.as_str().to_owned()))
+        .collect();
     let optional = [
         ("name", filter.name.clone()),
         ("primary_key", filter.primary_key.clone()),
-        ("original_task_id", filter.original_task_id.map(|id| id.to_string())),
+        (
+            "original_task_id",
+            filter.original_task_id.map(|id| id.to_string()),
+        ),
         ("created_from", filter.created_from.map(|t| t.to_rfc3339())),
         ("created_to", filter.created_to.map(|t| t.to_rfc3339())),
         ("after", page.after.map(|c| c.to_string())),
     ];
-    query.extend(optional.into_iter().filter_map(|(key, value)| value.map(|v| (key, v))));
-    query.push(("limit", page.limit.clamp(1, PageRequest::MAX_LIMIT).to_string()));
+    query.extend(
+        optional
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|v| (key, v))),
+    );
+    query.push((
+        "limit",
+        page.limit.clamp(1, PageRequest::MAX_LIMIT).to_string(),
+    ));
     query
 }
 
@@ -223,11 +269,18 @@ mod tests {
     fn urls_are_checked_and_normalised() {
         let plain = RemoteClient::new("http://127.0.0.1:8080/", None).expect("valid");
         assert_eq!(plain.base, "http://127.0.0.1:8080/api/v1");
-        let prefixed = RemoteClient::new("https://h/api/v1", Some("secret-token".into())).expect("valid");
+        let prefixed =
+            RemoteClient::new("https://h/api/v1", Some("secret-token".into())).expect("valid");
         assert_eq!(prefixed.base, "https://h/api/v1");
         assert!(!format!("{prefixed:?}").contains("secret-token"));
         for bad in ["127.0.0.1:8080", "ftp://h", "http://"] {
-            assert!(matches!(RemoteClient::new(bad, None), Err(RemoteError::InvalidUrl(_))), "{bad}");
+            assert!(
+                matches!(
+                    RemoteClient::new(bad, None),
+                    Err(RemoteError::InvalidUrl(_))
+                ),
+                "{bad}"
+            );
         }
     }
 
@@ -241,9 +294,17 @@ mod tests {
             created_from: Some(chrono::Utc::now()),
             created_to: None,
         };
-        let page = PageRequest { limit: 9, after: Some(cogman::Cursor(TaskId::new())) };
-        let pairs = list_query(&filter, page).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        let parsed = ListParams::from_pairs(pairs).and_then(ListParams::into_query).expect("valid");
+        let page = PageRequest {
+            limit: 9,
+            after: Some(cogman::Cursor(TaskId::new())),
+        };
+        let pairs = list_query(&filter, page)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        let parsed = ListParams::from_pairs(pairs)
+            .and_then(ListParams::into_query)
+            .expect("valid");
         assert_eq!(parsed, (filter, page));
     }
 }

@@ -64,7 +64,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     check_bind(addr, state.options())?;
-    let listener = TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
     serve_listener(listener, state, shutdown).await
 }
 
@@ -81,7 +83,10 @@ pub async fn serve_listener(
     let addr = listener.local_addr().map_err(ServeError::Io)?;
     check_bind(addr, state.options())?;
     tracing::info!(%addr, auth = state.options().requires_auth(), "serving the cogman API");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(ServeError::Io)
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServeError::Io)
 }
 
 #[cfg(test)]
@@ -92,7 +97,10 @@ mod tests {
     #[test]
     fn public_addresses_need_tokens() {
         let open = ApiOptions::default();
-        let locked = ApiOptions::with_tokens(vec![TokenEntry::from_plain("0123456789abcdef", Role::Admin)]);
+        let locked = ApiOptions::with_tokens(vec![TokenEntry::from_plain(
+            "0123456789abcdef",
+            Role::Admin,
+        )]);
         let public: SocketAddr = "0.0.0.0:8080".parse().expect("address");
         let v6_loopback: SocketAddr = "[::1]:8080".parse().expect("address");
         assert!(check_bind(DEFAULT_LISTEN, &open).is_ok());

@@ -20,7 +20,12 @@ pub struct ApiState {
 impl ApiState {
     /// An API over `client` (its task log and broker answer every request).
     pub fn new(client: Client, options: ApiOptions) -> Self {
-        ApiState { client, worker: None, options: Arc::new(options), metrics: Arc::new(Metrics::new()) }
+        ApiState {
+            client,
+            worker: None,
+            options: Arc::new(options),
+            metrics: Arc::new(Metrics::new()),
+        }
     }
 
     /// Adds a worker running in this process: its settled attempts feed the task duration

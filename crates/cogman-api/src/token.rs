@@ -63,7 +63,9 @@ pub enum TokenError {
     #[error("unknown role {0:?} (expected read or admin)")]
     UnknownRole(String),
     /// The token is too short to be safe.
-    #[error("line {line}: token is shorter than {MIN_TOKEN_LEN} characters; use a long random token")]
+    #[error(
+        "line {line}: token is shorter than {MIN_TOKEN_LEN} characters; use a long random token"
+    )]
     TooShort {
         /// 1-based line number.
         line: usize,
@@ -87,14 +89,19 @@ pub struct TokenEntry {
 
 impl fmt::Debug for TokenEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenEntry").field("role", &self.role).finish_non_exhaustive()
+        f.debug_struct("TokenEntry")
+            .field("role", &self.role)
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenEntry {
     /// An entry for a plain token (hashed here; the plain text is not kept).
     pub fn from_plain(token: &str, role: Role) -> Self {
-        TokenEntry { hash: hash_token(token), role }
+        TokenEntry {
+            hash: hash_token(token),
+            role,
+        }
     }
 }
 
@@ -133,7 +140,11 @@ pub fn parse_tokens(text: &str) -> Result<Vec<TokenEntry>, TokenError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        for item in line.split(',').map(str::trim).filter(|item| !item.is_empty()) {
+        for item in line
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+        {
             entries.push(parse_entry(item, number)?);
         }
     }
@@ -177,7 +188,10 @@ mod tests {
 
     #[test]
     fn lines_parse_into_hashed_entries() {
-        let text = format!("# tokens\n\nadmin:{ADMIN}\nread:{READER}, read:sha256:{}\n", hash_hex(&hash_token("x")));
+        let text = format!(
+            "# tokens\n\nadmin:{ADMIN}\nread:{READER}, read:sha256:{}\n",
+            hash_hex(&hash_token("x"))
+        );
         let entries = parse_tokens(&text).expect("valid lines");
         assert_eq!(entries.len(), 3);
         assert_eq!(role_of(&entries, ADMIN), Some(Role::Admin));
@@ -189,10 +203,22 @@ mod tests {
 
     #[test]
     fn bad_lines_are_refused_with_their_number() {
-        assert_eq!(parse_tokens("admin"), Err(TokenError::Malformed { line: 1 }));
-        assert_eq!(parse_tokens(&format!("\nroot:{ADMIN}")), Err(TokenError::UnknownRole("root".into())));
-        assert_eq!(parse_tokens("read:short"), Err(TokenError::TooShort { line: 1 }));
-        assert_eq!(parse_tokens("read:sha256:abc"), Err(TokenError::BadHash { line: 1 }));
+        assert_eq!(
+            parse_tokens("admin"),
+            Err(TokenError::Malformed { line: 1 })
+        );
+        assert_eq!(
+            parse_tokens(&format!("\nroot:{ADMIN}")),
+            Err(TokenError::UnknownRole("root".into()))
+        );
+        assert_eq!(
+            parse_tokens("read:short"),
+            Err(TokenError::TooShort { line: 1 })
+        );
+        assert_eq!(
+            parse_tokens("read:sha256:abc"),
+            Err(TokenError::BadHash { line: 1 })
+        );
     }
 
     #[test]

@@ -12,6 +12,8 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
     /// Log more (or set COGMAN_LOG, e.g. COGMAN_LOG=debug).
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
@@ -40,6 +42,19 @@ pub(crate) struct ConfigArgs {
     pub(crate) postgres: Option<String>,
 }
 
+/// Where send, status, tasks, retry and cancel go: a running `cogman serve` instead of the
+/// backends.
+#[derive(Debug, Args)]
+pub(crate) struct RemoteArgs {
+    /// Use the REST API at this URL (e.g. http://127.0.0.1:8080) for send, status, tasks, retry
+    /// and cancel.
+    #[arg(long, global = true, env = "COGMAN_SERVER")]
+    pub(crate) server: Option<String>,
+    /// Bearer token for --server.
+    #[arg(long, global = true, env = "COGMAN_API_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the demo: a worker and a mix of tasks (priorities, failures and retries, delays),
@@ -56,6 +71,13 @@ pub(crate) enum Command {
     Tasks(TasksArgs),
     /// Measure throughput and latency against a raw baseline of the same backend.
     Bench(BenchArgs),
+    /// Serve the REST API (docs/api.md), with a worker running shell-command handlers unless
+    /// --no-worker.
+    Serve(ServeArgs),
+    /// Run a finished task again as a new attempt and print the new id.
+    Retry(RetryArgs),
+    /// Cancel a task that has not finished.
+    Cancel(CancelArgs),
 }
 
 #[derive(Debug, Args)]
@@ -154,4 +176,41 @@ pub(crate) struct BenchArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on. Anything but loopback needs API tokens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Serve the API only, without a worker.
+    #[arg(long)]
+    pub(crate) no_worker: bool,
+    /// A handler for the worker: NAME=COMMAND, run with `sh -c`. Repeat for more names.
+    #[arg(
+        long = "handler",
+        value_name = "NAME=COMMAND",
+        required_unless_present = "no_worker",
+        conflicts_with = "no_worker"
+    )]
+    pub(crate) handlers: Vec<String>,
+    /// A file of API tokens, one `admin:<token>` or `read:<token>` per line (also read from
+    /// COGMAN_API_TOKENS). Without tokens the API is open and must listen on loopback.
+    #[arg(long)]
+    pub(crate) token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetryArgs {
+    /// The finished task's id.
+    pub(crate) id: String,
+    /// Retries the new attempt may use after a failure of its own.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) retry: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// The task's id.
+    pub(crate) id: String,
 }

@@ -18,7 +18,10 @@ pub(crate) fn load(args: &ConfigArgs) -> Result<Config> {
     if let Some(db) = &args.db {
         config.db.clone_from(db);
     }
-    for (flag, field) in [(&args.amqp, &mut config.amqp_uri), (&args.redis, &mut config.redis_uri)] {
+    for (flag, field) in [
+        (&args.amqp, &mut config.amqp_uri),
+        (&args.redis, &mut config.redis_uri),
+    ] {
         if flag.is_some() {
             field.clone_from(flag);
         }
@@ -32,23 +35,36 @@ pub(crate) fn load(args: &ConfigArgs) -> Result<Config> {
 
 /// Defaults, then the file, then the environment.
 fn layered(file: Option<&Path>, env: &[(String, String)]) -> Result<Config> {
-    let mut table = toml::Table::try_from(Config::default()).context("serializing the default config")?;
+    let mut table =
+        toml::Table::try_from(Config::default()).context("serializing the default config")?;
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
-        let from_file: toml::Table =
-            text.parse().with_context(|| format!("parsing config file {} as TOML", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        let from_file: toml::Table = text
+            .parse()
+            .with_context(|| format!("parsing config file {} as TOML", path.display()))?;
         table.extend(from_file);
     }
-    let known: Vec<String> =
-        table.keys().cloned().chain(OPTIONAL_FIELDS.iter().map(|f| (*f).to_owned())).collect();
+    let known: Vec<String> = table
+        .keys()
+        .cloned()
+        .chain(OPTIONAL_FIELDS.iter().map(|f| (*f).to_owned()))
+        .collect();
     for (key, value) in env {
-        let Some(field) = key.strip_prefix("COGMAN_") else { continue };
+        let Some(field) = key.strip_prefix("COGMAN_") else {
+            continue;
+        };
         let field = field.to_ascii_lowercase();
-        if matches!(field.as_str(), "config" | "log") {
+        if matches!(
+            field.as_str(),
+            "config" | "log" | "api_tokens" | "server" | "api_token"
+        ) {
             continue;
         }
         if !known.contains(&field) {
-            bail!("unknown environment variable {key}: no config field {field:?} (see docs/configuration.md)");
+            bail!(
+                "unknown environment variable {key}: no config field {field:?} (see docs/configuration.md)"
+            );
         }
         table.insert(field, env_value(value));
     }
@@ -60,7 +76,10 @@ fn layered(file: Option<&Path>, env: &[(String, String)]) -> Result<Config> {
 
 /// An environment value as TOML: whole numbers stay numbers, anything else is a string.
 fn env_value(value: &str) -> toml::Value {
-    value.parse::<i64>().map_or_else(|_| toml::Value::String(value.to_owned()), toml::Value::Integer)
+    value.parse::<i64>().map_or_else(
+        |_| toml::Value::String(value.to_owned()),
+        toml::Value::Integer,
+    )
 }
 
 #[cfg(test)]
@@ -69,18 +88,28 @@ mod tests {
     use std::time::Duration;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn file_then_env_override_defaults() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("cogman.toml");
-        std::fs::write(&file, "request_timeout = \"7s\"\nhigh_priority_queue_count = 2\ndb = \"x.db\"\n")
-            .expect("write config");
+        std::fs::write(
+            &file,
+            "request_timeout = \"7s\"\nhigh_priority_queue_count = 2\ndb = \"x.db\"\n",
+        )
+        .expect("write config");
         let config = layered(
             Some(&file),
-            &env(&[("COGMAN_HIGH_PRIORITY_QUEUE_COUNT", "3"), ("COGMAN_AMQP_URI", "amqp://h"), ("PATH", "/bin")]),
+            &env(&[
+                ("COGMAN_HIGH_PRIORITY_QUEUE_COUNT", "3"),
+                ("COGMAN_AMQP_URI", "amqp://h"),
+                ("PATH", "/bin"),
+            ]),
         )
         .expect("valid layers");
         assert_eq!(config.request_timeout, Duration::from_secs(7));
@@ -91,14 +120,16 @@ mod tests {
 
     #[test]
     fn bad_input_is_refused_clearly() {
-        let unknown = layered(None, &env(&[("COGMAN_AMQP", "amqp://h")])).expect_err("unknown variable");
+        let unknown =
+            layered(None, &env(&[("COGMAN_AMQP", "amqp://h")])).expect_err("unknown variable");
         assert!(unknown.to_string().contains("COGMAN_AMQP"), "{unknown}");
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "no_such_field = 1\n").expect("write");
         let typo = layered(Some(&file), &[]).expect_err("unknown field");
         assert!(typo.to_string().contains("no_such_field"), "{typo}");
-        let bad = layered(None, &env(&[("COGMAN_REQUEST_TIMEOUT", "soon")])).expect_err("bad duration");
+        let bad =
+            layered(None, &env(&[("COGMAN_REQUEST_TIMEOUT", "soon")])).expect_err("bad duration");
         assert!(bad.to_string().contains("invalid config"), "{bad}");
     }
 }

@@ -15,7 +15,10 @@ fn cogman(dir: &Path) -> Command {
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("COGMAN_")) {
         command.env_remove(key);
     }
-    command.current_dir(dir).arg("--db").arg(dir.join("cogman.db"));
+    command
+        .current_dir(dir)
+        .arg("--db")
+        .arg(dir.join("cogman.db"));
     command
 }
 
@@ -24,7 +27,11 @@ fn run(command: &mut Command) -> Output {
 }
 
 fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "cogman failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cogman failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -49,11 +56,17 @@ fn status_of(dir: &Path, id: &str) -> Value {
 }
 
 fn send(dir: &Path, args: &[&str]) -> String {
-    stdout(&run(cogman(dir).arg("send").args(args))).trim().to_owned()
+    stdout(&run(cogman(dir).arg("send").args(args)))
+        .trim()
+        .to_owned()
 }
 
 fn lines(path: &PathBuf) -> Vec<String> {
-    std::fs::read_to_string(path).unwrap_or_default().lines().map(str::to_owned).collect()
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 struct Worker(Child);
@@ -80,7 +93,10 @@ impl Worker {
 
     fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.0.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
         self.0.wait().expect("worker exits")
     }
 }
@@ -95,15 +111,24 @@ impl Drop for Worker {
 #[test]
 fn demo_exits_zero_and_its_summary_matches_the_log() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let summary = json(&run(cogman(dir.path()).args(["demo", "--tasks", "60", "--json"])));
+    let summary = json(&run(
+        cogman(dir.path()).args(["demo", "--tasks", "60", "--json"])
+    ));
     let expected = &summary["expected"];
     assert_eq!(summary["counts"]["success"], expected["success"]);
     assert_eq!(summary["counts"]["failed"], expected["failed"]);
     assert_eq!(summary["counts"]["retry"], expected["retry"]);
-    assert!(expected["retry"].as_u64().unwrap_or(0) > 0 && expected["failed"].as_u64().unwrap_or(0) > 0);
-    let listed = json(&run(cogman(dir.path()).args(["tasks", "--json", "--limit", "1000"])));
+    assert!(
+        expected["retry"].as_u64().unwrap_or(0) > 0 && expected["failed"].as_u64().unwrap_or(0) > 0
+    );
+    let listed = json(&run(
+        cogman(dir.path()).args(["tasks", "--json", "--limit", "1000"])
+    ));
     let items = listed["items"].as_array().expect("items");
-    assert_eq!(items.len() as u64, summary["attempts"].as_u64().expect("attempts"));
+    assert_eq!(
+        items.len() as u64,
+        summary["attempts"].as_u64().expect("attempts")
+    );
     let successes = items.iter().filter(|t| t["status"] == "success").count() as u64;
     assert_eq!(successes, expected["success"].as_u64().expect("count"));
 }
@@ -111,8 +136,15 @@ fn demo_exits_zero_and_its_summary_matches_the_log() {
 #[test]
 fn a_worker_runs_shell_command_handlers() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let worker = Worker::start_many(dir.path(), &["upper=tr a-z A-Z", "boom=echo oops >&2; exit 3"], "30s");
-    let id = send(dir.path(), &["upper", "--payload", "hello", "--priority", "high"]);
+    let worker = Worker::start_many(
+        dir.path(),
+        &["upper=tr a-z A-Z", "boom=echo oops >&2; exit 3"],
+        "30s",
+    );
+    let id = send(
+        dir.path(),
+        &["upper", "--payload", "hello", "--priority", "high"],
+    );
     let task = wait_for("the task to succeed", || {
         let task = status_of(dir.path(), &id);
         (task["task"]["status"] == "success").then_some(task)
@@ -123,27 +155,46 @@ fn a_worker_runs_shell_command_handlers() {
         let task = status_of(dir.path(), &failing);
         (task["task"]["status"] == "failed").then_some(task)
     });
-    let error = failed["task"]["fail_error"].as_str().unwrap_or_default().to_owned();
-    assert!(error.contains("code 3") && error.contains("oops"), "{error}");
+    let error = failed["task"]["fail_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("code 3") && error.contains("oops"),
+        "{error}"
+    );
     assert!(worker.terminate().success(), "graceful stop exits 0");
 }
 
 #[test]
 fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let bad_config = run(cogman(dir.path()).env("COGMAN_CONCURRENCY", "0").args(["tasks"]));
+    let bad_config = run(cogman(dir.path())
+        .env("COGMAN_CONCURRENCY", "0")
+        .args(["tasks"]));
     assert!(!bad_config.status.success());
     assert!(String::from_utf8_lossy(&bad_config.stderr).contains("concurrency"));
-    let unknown_var = run(cogman(dir.path()).env("COGMAN_AMQP", "amqp://x").args(["tasks"]));
+    let unknown_var = run(cogman(dir.path())
+        .env("COGMAN_AMQP", "amqp://x")
+        .args(["tasks"]));
     assert!(String::from_utf8_lossy(&unknown_var.stderr).contains("COGMAN_AMQP"));
     let empty = run(cogman(dir.path()).args(["send", ""]));
     assert!(String::from_utf8_lossy(&empty.stderr).contains("task name is empty"));
-    let big = run(cogman(dir.path()).env("COGMAN_MAX_PAYLOAD_BYTES", "4").args(["send", "x", "--payload", "12345"]));
-    assert!(String::from_utf8_lossy(&big.stderr).contains("payload is 5 bytes"), "{big:?}");
+    let big = run(cogman(dir.path())
+        .env("COGMAN_MAX_PAYLOAD_BYTES", "4")
+        .args(["send", "x", "--payload", "12345"]));
+    assert!(
+        String::from_utf8_lossy(&big.stderr).contains("payload is 5 bytes"),
+        "{big:?}"
+    );
     let priority = run(cogman(dir.path()).args(["send", "x", "--priority", "urgent"]));
     assert!(String::from_utf8_lossy(&priority.stderr).contains("invalid priority"));
     let listed = json(&run(cogman(dir.path()).args(["tasks", "--json"])));
-    assert_eq!(listed["items"].as_array().map(Vec::len), Some(0), "nothing was written");
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(0),
+        "nothing was written"
+    );
 }
 
 #[test]
@@ -156,7 +207,9 @@ fn a_worker_killed_mid_task_loses_nothing() {
     );
     let mut first = Worker::start(dir.path(), &handler, "1s");
     let id = send(dir.path(), &["job"]);
-    wait_for("the first run to start", || (lines(&started).len() == 1).then_some(()));
+    wait_for("the first run to start", || {
+        (lines(&started).len() == 1).then_some(())
+    });
     first.0.kill().expect("SIGKILL the worker");
     let _ = first.0.wait();
     let _second = Worker::start(dir.path(), &handler, "1s");
@@ -164,8 +217,15 @@ fn a_worker_killed_mid_task_loses_nothing() {
         let task = status_of(dir.path(), &id);
         (task["task"]["status"] == "success").then_some(task)
     });
-    assert_eq!(task["task"]["attempt"], 0, "the same attempt ran again; no retry was spent");
-    assert_eq!(lines(&started), vec![id.clone(), id], "started twice: killed once, then finished");
+    assert_eq!(
+        task["task"]["attempt"], 0,
+        "the same attempt ran again; no retry was spent"
+    );
+    assert_eq!(
+        lines(&started),
+        vec![id.clone(), id],
+        "started twice: killed once, then finished"
+    );
 }
 
 #[test]
@@ -175,9 +235,14 @@ fn one_client_and_two_worker_processes_run_every_task_once() {
     let handler = format!("count=echo $COGMAN_TASK_ID >> {}", runs.display());
     let _a = Worker::start(dir.path(), &handler, "30s");
     let _b = Worker::start(dir.path(), &handler, "30s");
-    let ids: Vec<String> = (0..40).map(|i| send(dir.path(), &["count", "--payload", &i.to_string()])).collect();
+    let ids: Vec<String> = (0..40)
+        .map(|i| send(dir.path(), &["count", "--payload", &i.to_string()]))
+        .collect();
     wait_for("every task to succeed", || {
-        let listed = json(&run(cogman(dir.path()).args(["tasks", "--json", "--status", "success", "--limit", "1000"])));
+        let listed =
+            json(&run(cogman(dir.path()).args([
+                "tasks", "--json", "--status", "success", "--limit", "1000",
+            ])));
         (listed["items"].as_array().map(Vec::len) == Some(ids.len())).then_some(())
     });
     let mut ran = lines(&runs);

@@ -133,6 +133,17 @@ pub enum ValidationError {
     /// A string that is not a task id.
     #[error("invalid task id {0:?} (expected a UUID)")]
     InvalidId(String),
+    /// A chain, group or chord was refused as a whole (its size, or a field cogman sets).
+    #[error("invalid workflow: {0}")]
+    InvalidWorkflow(String),
+    /// One task of a chain, group or chord was refused.
+    #[error("{task}: {error}")]
+    WorkflowTask {
+        /// Which task, e.g. `chain step 2`, `group member 0`, `chord callback`.
+        task: String,
+        /// Why it was refused.
+        error: Box<ValidationError>,
+    },
 }
 
 /// Bounds on what a task may carry. The defaults are documented in `docs/configuration.md`.

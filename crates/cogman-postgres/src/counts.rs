@@ -39,9 +39,11 @@ pub(crate) async fn counts(
         let index: i64 = row.try_get("bucket").map_err(other)?;
         let status: String = row.try_get("status").map_err(other)?;
         let n: i64 = row.try_get("n").map_err(other)?;
-        let state: TaskState = status.parse().map_err(|e: cogman_core::state::UnknownState| {
-            TaskLogError::Other(e.to_string().into())
-        })?;
+        let state: TaskState = status
+            .parse()
+            .map_err(|e: cogman_core::state::UnknownState| {
+                TaskLogError::Other(e.to_string().into())
+            })?;
         let start = if query.bucket.is_none() {
             query.from
         } else {

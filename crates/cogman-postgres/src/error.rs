@@ -52,7 +52,11 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
 }
 
 /// Runs `op`, retrying it up to `retries` times while it fails transiently.
-pub(crate) async fn retry<T, F, Fut>(what: &'static str, retries: u32, mut op: F) -> Result<T, TaskLogError>
+pub(crate) async fn retry<T, F, Fut>(
+    what: &'static str,
+    retries: u32,
+    mut op: F,
+) -> Result<T, TaskLogError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,

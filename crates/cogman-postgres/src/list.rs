@@ -69,7 +69,10 @@ fn select(filter: &TaskFilter) -> QueryBuilder<Postgres> {
     let mut query = QueryBuilder::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE true"));
     if !filter.statuses.is_empty() {
         let statuses: Vec<&'static str> = filter.statuses.iter().map(|s| s.as_str()).collect();
-        query.push(" AND status = ANY(").push_bind(statuses).push(")");
+        query
+            .push(" AND status = ANY(")
+            .push_bind(statuses)
+            .push(")");
     }
     if let Some(name) = &filter.name {
         query.push(" AND name = ").push_bind(name.clone());
@@ -88,7 +91,9 @@ fn select(filter: &TaskFilter) -> QueryBuilder<Postgres> {
             .push_bind(bounds::clamp(from));
     }
     if let Some(to) = filter.created_to {
-        query.push(" AND created_at < ").push_bind(bounds::clamp(to));
+        query
+            .push(" AND created_at < ")
+            .push_bind(bounds::clamp(to));
     }
     query
 }

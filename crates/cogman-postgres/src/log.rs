@@ -67,7 +67,10 @@ impl PostgresLog {
             .connect_with(options)
             .await
             .map_err(into_log_error)?;
-        retry("migrate", config.retries, || migrate::migrate(&pool, &config.schema)).await?;
+        retry("migrate", config.retries, || {
+            migrate::migrate(&pool, &config.schema)
+        })
+        .await?;
         let writer = Writer::spawn(pool.clone(), config.group_commit, config.retries);
         Ok(PostgresLog {
             inner: Arc::new(Inner {

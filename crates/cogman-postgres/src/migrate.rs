@@ -10,7 +10,8 @@ use sqlx_core::sql_str::AssertSqlSafe;
 use sqlx_postgres::PgPool;
 
 /// (version, name, SQL), in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "tasks", include_str!("../migrations/0001_tasks.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "tasks", include_str!("../migrations/0001_tasks.sql"))];
 
 /// First key of the advisory lock; the second is a hash of the schema name.
 const LOCK_CLASS: i32 = 0x636f_676d; // "cogm"
@@ -35,9 +36,10 @@ pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<Vec<i64>, sql
             applied_at timestamptz NOT NULL DEFAULT now())",
     )
     .await?;
-    let done: Vec<i64> = sqlx_core::query_scalar::query_scalar("SELECT version FROM schema_migrations")
-        .fetch_all(&mut *tx)
-        .await?;
+    let done: Vec<i64> =
+        sqlx_core::query_scalar::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?;
     let mut applied = Vec::new();
     for &(version, name, sql) in MIGRATIONS {
         if done.contains(&version) {

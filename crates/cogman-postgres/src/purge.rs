@@ -17,7 +17,10 @@ use crate::log::PostgresLog;
 /// Tasks deleted per statement, so one purge never holds many locks for long.
 const BATCH: i64 = 5000;
 
-pub(crate) async fn purge_before(log: &PostgresLog, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
+pub(crate) async fn purge_before(
+    log: &PostgresLog,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, TaskLogError> {
     let cutoff = bounds::clamp(cutoff);
     let mut total = 0;
     loop {
@@ -44,7 +47,10 @@ pub(crate) async fn purge_before(log: &PostgresLog, cutoff: DateTime<Utc>) -> Re
 }
 
 /// Deletes heartbeats older than `cutoff`; returns how many.
-async fn purge_workers_before(log: &PostgresLog, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
+async fn purge_workers_before(
+    log: &PostgresLog,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, TaskLogError> {
     let done = retry("purge workers", log.retries(), || {
         sqlx_core::query::query("DELETE FROM workers WHERE last_heartbeat < $1")
             .bind(bounds::clamp(cutoff))
@@ -64,7 +70,8 @@ impl PostgresLog {
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(every.max(Duration::from_millis(1)));
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let ttl = chrono::Duration::from_std(log.inner.config.ttl).unwrap_or(chrono::Duration::MAX);
+            let ttl =
+                chrono::Duration::from_std(log.inner.config.ttl).unwrap_or(chrono::Duration::MAX);
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => return,

@@ -70,12 +70,14 @@ pub(crate) fn change(row: &PgRow) -> Result<StateChange, TaskLogError> {
     let status: String = row.try_get("status").map_err(other)?;
     Ok(StateChange {
         task_id,
-        state: status.parse().map_err(|e: cogman_core::state::UnknownState| {
-            TaskLogError::Corrupt {
-                id: task_id.to_string(),
-                reason: format!("event status: {e}"),
-            }
-        })?,
+        state: status
+            .parse()
+            .map_err(
+                |e: cogman_core::state::UnknownState| TaskLogError::Corrupt {
+                    id: task_id.to_string(),
+                    reason: format!("event status: {e}"),
+                },
+            )?,
         at: row.try_get::<DateTime<Utc>, _>("at").map_err(other)?,
         error: row.try_get("error").map_err(other)?,
         result: row.try_get("result").map_err(other)?,

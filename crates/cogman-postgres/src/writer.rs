@@ -31,8 +31,14 @@ type RecordReply = oneshot::Sender<Result<RecordOutcome, TaskLogError>>;
 
 /// One queued write and where its answer goes.
 enum Op {
-    Create { task: Box<Task>, reply: CreateReply },
-    Record { change: StateChange, reply: RecordReply },
+    Create {
+        task: Box<Task>,
+        reply: CreateReply,
+    },
+    Record {
+        change: StateChange,
+        reply: RecordReply,
+    },
 }
 
 impl Op {
@@ -264,12 +270,17 @@ async fn apply(
     if rows.len() != changes.len() {
         return Err(missing_row());
     }
-    rows.iter().zip(changes).map(|(row, change)| outcome(row, change)).collect()
+    rows.iter()
+        .zip(changes)
+        .map(|(row, change)| outcome(row, change))
+        .collect()
 }
 
 /// One row of `record_changes`.
 fn outcome(row: &PgRow, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
-    let word: String = row.try_get("outcome").map_err(|e| TaskLogError::Other(Box::new(e)))?;
+    let word: String = row
+        .try_get("outcome")
+        .map_err(|e| TaskLogError::Other(Box::new(e)))?;
     let current: Option<String> = row
         .try_get("current_status")
         .map_err(|e| TaskLogError::Other(Box::new(e)))?;
@@ -330,7 +341,10 @@ impl CreateArrays {
             original: tasks.iter().map(|t| t.original_task_id.as_uuid()).collect(),
             primary_key: tasks.iter().map(|t| t.primary_key.clone()).collect(),
             status: tasks.iter().map(|t| t.status.as_str()).collect(),
-            fail_error: tasks.iter().map(|t| t.fail_error.as_deref().map(pg_text)).collect(),
+            fail_error: tasks
+                .iter()
+                .map(|t| t.fail_error.as_deref().map(pg_text))
+                .collect(),
             result: tasks.iter().map(|t| t.result.clone()).collect(),
             duration: tasks.iter().map(|t| t.duration).collect(),
             created_at: tasks.iter().map(|t| t.created_at).collect(),
@@ -351,7 +365,9 @@ impl CreateArrays {
         }
     }
 
-    fn query(&self) -> sqlx_core::query::Query<'_, sqlx_postgres::Postgres, sqlx_postgres::PgArguments> {
+    fn query(
+        &self,
+    ) -> sqlx_core::query::Query<'_, sqlx_postgres::Postgres, sqlx_postgres::PgArguments> {
         sqlx_core::query::query(
             "SELECT ord, outcome FROM create_tasks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
              $11, $12, $13, $14, $15, $16, $17)",
@@ -393,14 +409,22 @@ impl RecordArrays {
             task: changes.iter().map(|c| c.task_id.as_uuid()).collect(),
             status: changes.iter().map(|c| c.state.as_str()).collect(),
             at: changes.iter().map(|c| c.at).collect(),
-            error: changes.iter().map(|c| c.error.as_deref().map(pg_text)).collect(),
+            error: changes
+                .iter()
+                .map(|c| c.error.as_deref().map(pg_text))
+                .collect(),
             result: changes.iter().map(|c| c.result.clone()).collect(),
             duration: changes.iter().map(|c| c.duration).collect(),
-            worker: changes.iter().map(|c| c.worker.as_deref().map(pg_text)).collect(),
+            worker: changes
+                .iter()
+                .map(|c| c.worker.as_deref().map(pg_text))
+                .collect(),
         }
     }
 
-    fn query(&self) -> sqlx_core::query::Query<'_, sqlx_postgres::Postgres, sqlx_postgres::PgArguments> {
+    fn query(
+        &self,
+    ) -> sqlx_core::query::Query<'_, sqlx_postgres::Postgres, sqlx_postgres::PgArguments> {
         sqlx_core::query::query(
             "SELECT ord, outcome, current_status FROM record_changes($1, $2, $3, $4, $5, $6, $7) \
              ORDER BY ord",

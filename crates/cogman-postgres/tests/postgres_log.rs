@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use cogman_core::{
-    Outbox as _, RecordOutcome, StateChange, TaskLog, TaskState, Transition,
-};
+use cogman_core::{Outbox as _, RecordOutcome, StateChange, TaskLog, TaskState, Transition};
 use cogman_postgres::PostgresLog;
 use cogman_testkit::{sample, wait_until};
 use sqlx_core::connection::Connection as _;
@@ -43,14 +41,20 @@ async fn the_rank_function_and_record_follow_the_rust_rule_for_every_pair() {
             let mut task = sample::task("pg.pairs");
             task.status = from;
             log.create(&task).await.expect("create");
-            let outcome = log.record(&StateChange::new(task.id, to)).await.expect("record");
+            let outcome = log
+                .record(&StateChange::new(task.id, to))
+                .await
+                .expect("record");
             let (want, state) = match from.transition_to(to) {
                 Transition::Advance => (RecordOutcome::Applied, to),
                 Transition::Same => (RecordOutcome::Unchanged, from),
                 Transition::Stale => (RecordOutcome::Stale { current: from }, from),
             };
             assert_eq!(outcome, want, "{from} -> {to}");
-            assert_eq!(log.get(task.id).await.expect("get").expect("exists").status, state);
+            assert_eq!(
+                log.get(task.id).await.expect("get").expect("exists").status,
+                state
+            );
         }
     }
     admin.close().await.expect("close");
@@ -87,9 +91,18 @@ async fn out_of_order_writes_from_several_pools_never_go_backwards() {
     let (first, _guard) = support::fresh_log("order").await;
     let mut logs = vec![first.clone()];
     for _ in 0..2 {
-        logs.push(PostgresLog::connect(first.config().clone()).await.expect("another pool"));
+        logs.push(
+            PostgresLog::connect(first.config().clone())
+                .await
+                .expect("another pool"),
+        );
     }
-    let finals = [TaskState::Success, TaskState::Failed, TaskState::Cancelled, TaskState::Retry];
+    let finals = [
+        TaskState::Success,
+        TaskState::Failed,
+        TaskState::Cancelled,
+        TaskState::Retry,
+    ];
     let tasks: Vec<_> = (0..40).map(|_| sample::task("pg.order")).collect();
     for task in &tasks {
         first.create(task).await.expect("create");
@@ -118,7 +131,13 @@ async fn out_of_order_writes_from_several_pools_never_go_backwards() {
             while polls == 0 || !done.load(Ordering::Acquire) {
                 polls += 1;
                 for id in &ids {
-                    let rank = log.get(*id).await.expect("get").expect("exists").status.rank();
+                    let rank = log
+                        .get(*id)
+                        .await
+                        .expect("get")
+                        .expect("exists")
+                        .status
+                        .rank();
                     let before = seen.insert(*id, rank).unwrap_or(0);
                     assert!(rank >= before, "{id} went backwards");
                 }
@@ -147,7 +166,10 @@ async fn out_of_order_writes_from_several_pools_never_go_backwards() {
         assert_eq!(stored.status, finals[i % finals.len()], "task {i}");
         let history = first.history(task.id).await.expect("history");
         let ranks: Vec<u8> = history.iter().map(|c| c.state.rank()).collect();
-        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "events only advance: {ranks:?}");
+        assert!(
+            ranks.windows(2).all(|w| w[0] < w[1]),
+            "events only advance: {ranks:?}"
+        );
         assert_eq!(history.last().map(|c| c.state), Some(stored.status));
     }
 }
@@ -155,10 +177,16 @@ async fn out_of_order_writes_from_several_pools_never_go_backwards() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_claimers_get_disjoint_sets_of_initiated_tasks_only() {
     let (a, _guard) = support::fresh_log("outbox").await;
-    let b = PostgresLog::connect(a.config().clone()).await.expect("second pool");
+    let b = PostgresLog::connect(a.config().clone())
+        .await
+        .expect("second pool");
     let old = Utc::now() - TimeDelta::minutes(5);
-    let initiated: Vec<_> = (0..50).map(|_| sample::task_created_at("pg.outbox", old)).collect();
-    let mut queued: Vec<_> = (0..20).map(|_| sample::task_created_at("pg.outbox", old)).collect();
+    let initiated: Vec<_> = (0..50)
+        .map(|_| sample::task_created_at("pg.outbox", old))
+        .collect();
+    let mut queued: Vec<_> = (0..20)
+        .map(|_| sample::task_created_at("pg.outbox", old))
+        .collect();
     for task in &mut queued {
         task.status = TaskState::Queued;
     }
@@ -176,7 +204,11 @@ async fn two_claimers_get_disjoint_sets_of_initiated_tasks_only() {
                 return mine;
             }
             for task in batch {
-                assert_eq!(task.status, TaskState::Initiated, "only initiated tasks are claimed");
+                assert_eq!(
+                    task.status,
+                    TaskState::Initiated,
+                    "only initiated tasks are claimed"
+                );
                 mine.push(task.id);
             }
         }
@@ -185,10 +217,18 @@ async fn two_claimers_get_disjoint_sets_of_initiated_tasks_only() {
     let (mine_a, mine_b) = (mine_a.expect("claimer a"), mine_b.expect("claimer b"));
     let set_a: HashSet<_> = mine_a.iter().copied().collect();
     let set_b: HashSet<_> = mine_b.iter().copied().collect();
-    assert_eq!(set_a.len() + set_b.len(), mine_a.len() + mine_b.len(), "no task twice");
+    assert_eq!(
+        set_a.len() + set_b.len(),
+        mine_a.len() + mine_b.len(),
+        "no task twice"
+    );
     assert!(set_a.is_disjoint(&set_b), "no task claimed by both");
     let all: HashSet<_> = set_a.union(&set_b).copied().collect();
-    assert_eq!(all, initiated.iter().map(|t| t.id).collect(), "all 50 initiated tasks");
+    assert_eq!(
+        all,
+        initiated.iter().map(|t| t.id).collect(),
+        "all 50 initiated tasks"
+    );
 }
 
 #[tokio::test]
@@ -210,19 +250,63 @@ async fn the_purger_deletes_final_tasks_older_than_the_ttl() {
     }
     let shutdown = CancellationToken::new();
     let purger = log.spawn_purger(Duration::from_millis(50), shutdown.clone());
-    wait_until("the old final task to be purged", Duration::from_secs(10), || {
-        let log = log.clone();
-        let id = old_done.id;
-        async move { log.get(id).await.expect("get").is_none() }
-    })
+    wait_until(
+        "the old final task to be purged",
+        Duration::from_secs(10),
+        || {
+            let log = log.clone();
+            let id = old_done.id;
+            async move { log.get(id).await.expect("get").is_none() }
+        },
+    )
     .await
     .expect("purged within the deadline");
-    assert!(log.history(old_done.id).await.expect("history").is_empty(), "events purged too");
-    assert!(log.get(old_running.id).await.expect("get").is_some(), "unfinished tasks stay");
-    assert!(log.get(fresh_done.id).await.expect("get").is_some(), "recent tasks stay");
+    assert!(
+        log.history(old_done.id).await.expect("history").is_empty(),
+        "events purged too"
+    );
+    assert!(
+        log.get(old_running.id).await.expect("get").is_some(),
+        "unfinished tasks stay"
+    );
+    assert!(
+        log.get(fresh_done.id).await.expect("get").is_some(),
+        "recent tasks stay"
+    );
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(5), purger)
         .await
         .expect("the purger stops when cancelled")
         .expect("the purger did not panic");
+}
+
+#[tokio::test]
+async fn oldest_reads_oldest_first() {
+    let (log, _guard) = support::fresh_log("oldest").await;
+    let base = Utc::now() - TimeDelta::hours(5);
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let mut task = sample::task_created_at("pg.oldest", base + TimeDelta::minutes(i));
+        task.status = if i % 3 == 0 {
+            TaskState::Queued
+        } else {
+            TaskState::Success
+        };
+        tasks.push(task);
+    }
+    for task in tasks.iter().rev() {
+        log.create(task).await.expect("create");
+    }
+    let queued = cogman_core::TaskFilter {
+        statuses: vec![TaskState::Queued, TaskState::Initiated],
+        ..cogman_core::TaskFilter::default()
+    };
+    let oldest: Vec<_> = log
+        .oldest(&queued, 2)
+        .await
+        .expect("oldest")
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(oldest, vec![tasks[0].id, tasks[3].id]);
 }

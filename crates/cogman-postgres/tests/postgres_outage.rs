@@ -29,8 +29,11 @@ async fn writes_land_while_backends_are_terminated() {
     // Terminates every backend of this log after every 50 writes, so faults are spread over
     // the whole run.
     let killer = {
-        let (done, progress, terminated) =
-            (Arc::clone(&done), Arc::clone(&progress), Arc::clone(&terminated));
+        let (done, progress, terminated) = (
+            Arc::clone(&done),
+            Arc::clone(&progress),
+            Arc::clone(&terminated),
+        );
         let mut admin = support::admin().await.expect("admin connection");
         tokio::spawn(async move {
             let mut next = 50;
@@ -85,14 +88,28 @@ async fn writes_land_while_backends_are_terminated() {
     killer.await.expect("killer");
     let terminated = terminated.load(Ordering::Acquire);
     eprintln!("terminated {terminated} backends during the run");
-    assert!(terminated >= 3, "backends were terminated during the run: {terminated}");
+    assert!(
+        terminated >= 3,
+        "backends were terminated during the run: {terminated}"
+    );
     for task in &tasks {
         let stored = log.get(task.id).await.expect("get").expect("exists");
         assert_eq!(stored.status, TaskState::Success);
-        let states: Vec<_> = log.history(task.id).await.expect("history").iter().map(|c| c.state).collect();
+        let states: Vec<_> = log
+            .history(task.id)
+            .await
+            .expect("history")
+            .iter()
+            .map(|c| c.state)
+            .collect();
         assert_eq!(
             states,
-            [TaskState::Initiated, TaskState::Queued, TaskState::InProgress, TaskState::Success],
+            [
+                TaskState::Initiated,
+                TaskState::Queued,
+                TaskState::InProgress,
+                TaskState::Success
+            ],
             "each change recorded exactly once"
         );
     }

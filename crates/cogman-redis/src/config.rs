@@ -88,7 +88,10 @@ mod tests {
         let config = RedisConfig::new("redis://user:hunter2@db.example:6379/3");
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("redis://user:***@db.example:6379/3"), "{shown}");
+        assert!(
+            shown.contains("redis://user:***@db.example:6379/3"),
+            "{shown}"
+        );
     }
 
     #[test]

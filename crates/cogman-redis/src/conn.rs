@@ -52,7 +52,11 @@ impl Conn {
     }
 
     /// Runs `op` on the connection, retrying it while it fails for a reason a reconnect cures.
-    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, mut op: F) -> Result<T, TaskLogError>
+    pub(crate) async fn run<T, F, Fut>(
+        &self,
+        what: &'static str,
+        mut op: F,
+    ) -> Result<T, TaskLogError>
     where
         F: FnMut(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,

@@ -101,12 +101,7 @@ async fn zcounts(
 }
 
 /// The lowest and highest score of `key` within `[min, max)`.
-async fn span(
-    log: &RedisLog,
-    key: &str,
-    min: &str,
-    max: &str,
-) -> Result<(i64, i64), TaskLogError> {
+async fn span(log: &RedisLog, key: &str, min: &str, max: &str) -> Result<(i64, i64), TaskLogError> {
     let (low, high): (Vec<Scored>, Vec<Scored>) = log
         .inner
         .conn

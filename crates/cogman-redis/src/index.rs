@@ -1,5 +1,6 @@
 //! Reading an index zset in list order (creation time descending, then id descending) from a
-//! [`Position`], one page at a time, through the `page` script. Used by listing and purging.
+//! [`Position`], one page at a time, through the `page` script, or oldest first by offset.
+//! Used by listing, `oldest` and purging.
 
 use cogman_core::TaskLogError;
 
@@ -59,6 +60,45 @@ pub(crate) async fn page(
             Ok((score as i64, pair[0].clone()))
         })
         .collect()
+}
+
+/// Up to `limit` entries of `key` oldest first (score, then id, ascending), skipping the first
+/// `offset`, with `min <= score <= max`.
+pub(crate) async fn ascending(
+    log: &RedisLog,
+    key: &str,
+    min: Option<i64>,
+    max: Option<i64>,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<Entry>, TaskLogError> {
+    let min = min.map_or_else(|| "-inf".to_owned(), |m| m.to_string());
+    let max = max.map_or_else(|| "+inf".to_owned(), |m| m.to_string());
+    let entries: Vec<(String, f64)> = log
+        .inner
+        .conn
+        .run("ascending", |mut con| {
+            let (min, max) = (&min, &max);
+            async move {
+                redis::cmd("ZRANGEBYSCORE")
+                    .arg(key)
+                    .arg(min)
+                    .arg(max)
+                    .arg("WITHSCORES")
+                    .arg("LIMIT")
+                    .arg(offset)
+                    .arg(limit)
+                    .query_async(&mut con)
+                    .await
+            }
+        })
+        .await?;
+    // Scores are whole microseconds, well inside the exact range of a double.
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(entries
+        .into_iter()
+        .map(|(id, score)| (score as i64, id))
+        .collect())
 }
 
 /// The position right after `entry`.

@@ -92,6 +92,9 @@ mod tests {
             assert!(key.starts_with("ns1:"), "{key}");
         }
         assert!(keys.index_prefix().starts_with("ns1:idx:"));
-        assert_eq!(keys.status(TaskState::InProgress), "ns1:idx:status:in_progress");
+        assert_eq!(
+            keys.status(TaskState::InProgress),
+            "ns1:idx:status:in_progress"
+        );
     }
 }

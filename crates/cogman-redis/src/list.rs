@@ -3,7 +3,7 @@
 //! status sets when several states are asked for, reads the records of each batch of ids in
 //! one pipeline, checks each against the whole filter, and drops index entries whose record
 //! has expired (lazy cleanup). Order: newest first by creation time, ties by id; the cursor is
-//! the id of the last task returned.
+//! the id of the last task returned. `oldest` reads the same indexes the other way.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -13,11 +13,28 @@ use crate::index::{self, Entry, Position};
 use crate::log::RedisLog;
 use crate::record;
 
+/// Which way the indexes are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Newest first, from a position (listing).
+    NewestFirst,
+    /// Oldest first, by offset (`oldest`).
+    OldestFirst,
+}
+
+/// Where the next read of a source starts.
+enum Next {
+    /// Newest first, after this position.
+    Before(Position),
+    /// Oldest first, after this many entries.
+    Offset(usize),
+}
+
 /// One index being read, with what has been fetched and not yet consumed.
 struct Source {
     key: String,
     buffer: VecDeque<Entry>,
-    next: Position,
+    next: Next,
     exhausted: bool,
 }
 
@@ -33,42 +50,79 @@ pub(crate) async fn list(
     page: PageRequest,
 ) -> Result<Page, TaskLogError> {
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
-    let (keys, covered) = sources_for(log, filter);
-    let min = filter.created_from.map(record::score);
     let start = start_position(log, filter, page.after).await?;
-    let batch = if covered && filter.created_from.is_none() && filter.created_to.is_none() {
-        limit + 1
+    let mut found = read(
+        log,
+        filter,
+        Order::NewestFirst,
+        Next::Before(start),
+        limit + 1,
+    )
+    .await?;
+    let next = if found.len() > limit {
+        found.truncate(limit);
+        found.last().map(|task| Cursor(task.id))
     } else {
-        (limit + 1).max(100)
+        None
+    };
+    Ok(Page { items: found, next })
+}
+
+pub(crate) async fn oldest(
+    log: &RedisLog,
+    filter: &TaskFilter,
+    limit: u32,
+) -> Result<Vec<Task>, TaskLogError> {
+    let limit = limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
+    read(log, filter, Order::OldestFirst, Next::Offset(0), limit).await
+}
+
+/// Up to `want` tasks matching `filter`, in `order`, every source starting at `start`.
+async fn read(
+    log: &RedisLog,
+    filter: &TaskFilter,
+    order: Order,
+    start: Next,
+    want: usize,
+) -> Result<Vec<Task>, TaskLogError> {
+    let (keys, covered) = sources_for(log, filter);
+    let batch = if covered && filter.created_from.is_none() && filter.created_to.is_none() {
+        want
+    } else {
+        want.max(100)
     };
     let mut sources: Vec<Source> = keys
         .into_iter()
         .map(|key| Source {
             key,
             buffer: VecDeque::new(),
-            next: start.clone(),
+            next: match &start {
+                Next::Before(position) => Next::Before(position.clone()),
+                Next::Offset(n) => Next::Offset(*n),
+            },
             exhausted: false,
         })
         .collect();
+    let cleanup = order == Order::NewestFirst;
     let mut seen = HashSet::new();
     let mut found: Vec<Task> = Vec::new();
     let mut candidates = Vec::new();
-    while found.len() <= limit {
-        for source in sources.iter_mut().filter(|s| s.buffer.is_empty() && !s.exhausted) {
-            let entries = index::page(log, &source.key, &source.next, min, batch).await?;
-            source.exhausted = entries.len() < batch;
-            if let Some(last) = entries.last() {
-                source.next = index::after(last);
-            }
-            source.buffer.extend(entries);
+    while found.len() < want {
+        for source in sources
+            .iter_mut()
+            .filter(|s| s.buffer.is_empty() && !s.exhausted)
+        {
+            refill(log, filter, source, batch).await?;
         }
-        let best = sources
+        let heads = sources
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.buffer.front().map(|head| (head, i)))
-            .max_by(|a, b| a.0.cmp(b.0))
-            .map(|(_, i)| i);
-        let Some(best) = best else { break };
+            .filter_map(|(i, s)| s.buffer.front().map(|head| (head, i)));
+        let best = match order {
+            Order::NewestFirst => heads.max_by(|a, b| a.0.cmp(b.0)),
+            Order::OldestFirst => heads.min_by(|a, b| a.0.cmp(b.0)),
+        };
+        let Some((_, best)) = best else { break };
         let (_, id) = sources[best]
             .buffer
             .pop_front()
@@ -78,19 +132,42 @@ pub(crate) async fn list(
         }
         if candidates.len() >= batch {
             let drained = std::mem::take(&mut candidates);
-            found.extend(load_matching(log, filter, &sources, drained).await?);
+            found.extend(load_matching(log, filter, &sources, drained, cleanup).await?);
         }
     }
-    if found.len() <= limit && !candidates.is_empty() {
-        found.extend(load_matching(log, filter, &sources, candidates).await?);
+    if found.len() < want && !candidates.is_empty() {
+        found.extend(load_matching(log, filter, &sources, candidates, cleanup).await?);
     }
-    let next = if found.len() > limit {
-        found.truncate(limit);
-        found.last().map(|task| Cursor(task.id))
-    } else {
-        None
+    found.truncate(want);
+    Ok(found)
+}
+
+/// Reads the next `batch` entries of `source` within the filter's creation-time range.
+async fn refill(
+    log: &RedisLog,
+    filter: &TaskFilter,
+    source: &mut Source,
+    batch: usize,
+) -> Result<(), TaskLogError> {
+    let min = filter.created_from.map(record::score);
+    let entries = match &source.next {
+        Next::Before(position) => index::page(log, &source.key, position, min, batch).await?,
+        Next::Offset(offset) => {
+            let max = filter.created_to.map(record::score);
+            index::ascending(log, &source.key, min, max, *offset, batch).await?
+        }
     };
-    Ok(Page { items: found, next })
+    source.exhausted = entries.len() < batch;
+    source.next = match &source.next {
+        Next::Before(position) => Next::Before(
+            entries
+                .last()
+                .map_or_else(|| position.clone(), index::after),
+        ),
+        Next::Offset(offset) => Next::Offset(offset + entries.len()),
+    };
+    source.buffer.extend(entries);
+    Ok(())
 }
 
 /// The index keys to read for `filter`, and whether they alone decide the non-time criteria.
@@ -134,7 +211,13 @@ async fn start_position(
         .conn
         .run("cursor", |mut con| {
             let (key, member) = (&key, &member);
-            async move { redis::cmd("ZSCORE").arg(key).arg(member).query_async(&mut con).await }
+            async move {
+                redis::cmd("ZSCORE")
+                    .arg(key)
+                    .arg(member)
+                    .query_async(&mut con)
+                    .await
+            }
         })
         .await?;
     // Scores are whole microseconds, well inside the exact range of a double.
@@ -150,24 +233,24 @@ async fn start_position(
 /// The last microsecond of the millisecond a UUID v7 was made in (for a cursor whose task is
 /// gone from the index).
 fn id_time_score(id: TaskId) -> i64 {
-    id.as_uuid()
-        .get_timestamp()
-        .map_or(i64::MAX, |ts| {
-            let (secs, nanos) = ts.to_unix();
-            i64::try_from(secs)
-                .unwrap_or(i64::MAX / 1_000_000)
-                .saturating_mul(1_000_000)
-                .saturating_add(i64::from(nanos / 1000) / 1000 * 1000 + 999)
-        })
+    id.as_uuid().get_timestamp().map_or(i64::MAX, |ts| {
+        let (secs, nanos) = ts.to_unix();
+        i64::try_from(secs)
+            .unwrap_or(i64::MAX / 1_000_000)
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::from(nanos / 1000) / 1000 * 1000 + 999)
+    })
 }
 
 /// Reads the records of `candidates` (in order) in one pipeline; returns those matching the
-/// filter and removes index entries whose record is gone.
+/// filter. With `cleanup`, removes the index entries whose record is gone (not while reading
+/// by offset, which removals would shift).
 async fn load_matching(
     log: &RedisLog,
     filter: &TaskFilter,
     sources: &[Source],
     candidates: Vec<Candidate>,
+    cleanup: bool,
 ) -> Result<Vec<Task>, TaskLogError> {
     let keys = &log.inner.keys;
     let ids: Vec<TaskId> = candidates
@@ -197,13 +280,22 @@ async fn load_matching(
             None => gone.push((candidate, *id)),
         }
     }
-    if !gone.is_empty() {
+    if cleanup && !gone.is_empty() {
         let mut pipe = redis::pipe();
         for (candidate, id) in &gone {
-            pipe.cmd("ZREM").arg(&sources[candidate.source].key).arg(&candidate.id).ignore();
-            pipe.cmd("ZREM").arg(keys.all()).arg(id.to_string()).ignore();
+            pipe.cmd("ZREM")
+                .arg(&sources[candidate.source].key)
+                .arg(&candidate.id)
+                .ignore();
+            pipe.cmd("ZREM")
+                .arg(keys.all())
+                .arg(id.to_string())
+                .ignore();
             for state in TaskState::ALL {
-                pipe.cmd("ZREM").arg(keys.status(state)).arg(id.to_string()).ignore();
+                pipe.cmd("ZREM")
+                    .arg(keys.status(state))
+                    .arg(id.to_string())
+                    .ignore();
             }
         }
         log.inner

@@ -14,11 +14,11 @@ use cogman_core::{
 };
 
 use crate::config::RedisConfig;
-use cogman_core::redact_uri;
 use crate::conn::Conn;
 use crate::keys::Keys;
 use crate::record::{self, Fields};
 use crate::scripts::Scripts;
+use cogman_core::redact_uri;
 
 /// The Redis task log. See the crate docs for the key layout and guarantees.
 #[derive(Clone)]
@@ -201,6 +201,10 @@ impl TaskLog for RedisLog {
         crate::list::list(self, filter, page).await
     }
 
+    async fn oldest(&self, filter: &TaskFilter, limit: u32) -> Result<Vec<Task>, TaskLogError> {
+        crate::list::oldest(self, filter, limit).await
+    }
+
     async fn counts(&self, query: &CountQuery) -> Result<Vec<BucketCount>, TaskLogError> {
         crate::counts::counts(self, query).await
     }
@@ -245,7 +249,10 @@ mod tests {
     fn script_replies_map_to_outcomes() {
         let id = TaskId::new();
         let reply = |words: &[&str]| {
-            parse_reply(id, &words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>())
+            parse_reply(
+                id,
+                &words.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>(),
+            )
         };
         assert_eq!(reply(&["applied"]).ok(), Some(RecordOutcome::Applied));
         assert_eq!(reply(&["unchanged"]).ok(), Some(RecordOutcome::Unchanged));

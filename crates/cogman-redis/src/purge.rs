@@ -13,7 +13,10 @@ use crate::record;
 /// Ids per script call.
 const PAGE: usize = 500;
 
-pub(crate) async fn purge_before(log: &RedisLog, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
+pub(crate) async fn purge_before(
+    log: &RedisLog,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, TaskLogError> {
     let inner = &log.inner;
     let all = inner.keys.all();
     let prefix = inner.keys.index_prefix();
@@ -30,7 +33,10 @@ pub(crate) async fn purge_before(log: &RedisLog, cutoff: DateTime<Utc>) -> Resul
             .conn
             .run("purge", |mut con| {
                 let mut invocation = inner.scripts.purge.prepare_invoke();
-                invocation.arg(&prefix).arg(&task_prefix).arg(&history_prefix);
+                invocation
+                    .arg(&prefix)
+                    .arg(&task_prefix)
+                    .arg(&history_prefix);
                 for (_, id) in &entries {
                     invocation.arg(id);
                 }

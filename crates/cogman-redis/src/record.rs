@@ -30,10 +30,16 @@ pub(crate) fn fields(task: &Task) -> Fields {
         ("priority", task.priority.as_str().as_bytes().to_vec()),
         ("retry", task.retry.to_string().into_bytes()),
         ("attempt", task.attempt.to_string().into_bytes()),
-        ("original_task_id", task.original_task_id.to_string().into_bytes()),
+        (
+            "original_task_id",
+            task.original_task_id.to_string().into_bytes(),
+        ),
         ("status", task.status.as_str().as_bytes().to_vec()),
         ("created_at", timestamp(task.created_at).into_bytes()),
-        ("created_us", score(task.created_at).to_string().into_bytes()),
+        (
+            "created_us",
+            score(task.created_at).to_string().into_bytes(),
+        ),
         ("updated_at", timestamp(task.updated_at).into_bytes()),
     ];
     if let Some(key) = &task.primary_key {
@@ -108,9 +114,13 @@ pub(crate) fn parse_task(
         return Ok(None);
     }
     let mut take = |field: &str| hash.remove(field);
-    let text = |field: &'static str, value: Option<Vec<u8>>| -> Result<Option<String>, TaskLogError> {
+    let text = |field: &'static str,
+                value: Option<Vec<u8>>|
+     -> Result<Option<String>, TaskLogError> {
         value
-            .map(|bytes| String::from_utf8(bytes).map_err(|_| corrupt(id, format!("{field} is not UTF-8"))))
+            .map(|bytes| {
+                String::from_utf8(bytes).map_err(|_| corrupt(id, format!("{field} is not UTF-8")))
+            })
             .transpose()
     };
     let required = |field: &'static str, value: Option<Vec<u8>>| -> Result<String, TaskLogError> {
@@ -130,8 +140,16 @@ pub(crate) fn parse_task(
     let status: TaskState = required("status", take("status"))?
         .parse()
         .map_err(|e| corrupt(id, format!("status: {e}")))?;
-    let created_at = instant(id, "created_at", &required("created_at", take("created_at"))?)?;
-    let updated_at = instant(id, "updated_at", &required("updated_at", take("updated_at"))?)?;
+    let created_at = instant(
+        id,
+        "created_at",
+        &required("created_at", take("created_at"))?,
+    )?;
+    let updated_at = instant(
+        id,
+        "updated_at",
+        &required("updated_at", take("updated_at"))?,
+    )?;
     let run_at = text("run_at", take("run_at"))?
         .map(|t| instant(id, "run_at", &t))
         .transpose()?;
@@ -139,10 +157,15 @@ pub(crate) fn parse_task(
         .map(|t| number(id, "timeout_ms", &t))
         .transpose()?;
     let duration = text("duration", take("duration"))?
-        .map(|t| t.parse::<f64>().map_err(|e| corrupt(id, format!("duration: {e}"))))
+        .map(|t| {
+            t.parse::<f64>()
+                .map_err(|e| corrupt(id, format!("duration: {e}")))
+        })
         .transpose()?;
     let workflow = take("workflow")
-        .map(|json| serde_json::from_slice(&json).map_err(|e| corrupt(id, format!("workflow: {e}"))))
+        .map(|json| {
+            serde_json::from_slice(&json).map_err(|e| corrupt(id, format!("workflow: {e}")))
+        })
         .transpose()?;
     if stored_id != id.to_string() {
         return Err(corrupt(id, format!("record holds id {stored_id}")));

@@ -39,7 +39,9 @@ mod tests {
 
     /// The `RANK = { ... }` table of the prelude, parsed.
     fn lua_ranks() -> BTreeMap<String, u8> {
-        let start = PRELUDE.find("local RANK = {").expect("the prelude defines RANK");
+        let start = PRELUDE
+            .find("local RANK = {")
+            .expect("the prelude defines RANK");
         let body = &PRELUDE[start..];
         let end = body.find('}').expect("the RANK table is closed");
         body["local RANK = {".len()..end]

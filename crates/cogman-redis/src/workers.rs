@@ -130,10 +130,11 @@ impl WorkerRegistry for RedisLog {
         let mut workers = Vec::with_capacity(found.len());
         for id in ids {
             let Some(json) = found.get(&id) else { continue };
-            let info: WorkerInfo = serde_json::from_str(json).map_err(|e| TaskLogError::Corrupt {
-                id: id.clone(),
-                reason: format!("worker heartbeat: {e}"),
-            })?;
+            let info: WorkerInfo =
+                serde_json::from_str(json).map_err(|e| TaskLogError::Corrupt {
+                    id: id.clone(),
+                    reason: format!("worker heartbeat: {e}"),
+                })?;
             if info.last_heartbeat >= since {
                 workers.push(info);
             }

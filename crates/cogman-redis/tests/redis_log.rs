@@ -72,7 +72,11 @@ async fn out_of_order_writes_from_several_connections_never_go_backwards() {
     }
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (log, done, ids) = (first.clone(), Arc::clone(&done), tasks.iter().map(|t| t.id).collect::<Vec<_>>());
+        let (log, done, ids) = (
+            first.clone(),
+            Arc::clone(&done),
+            tasks.iter().map(|t| t.id).collect::<Vec<_>>(),
+        );
         tokio::spawn(async move {
             let mut seen: HashMap<_, u8> = HashMap::new();
             let mut polls = 0;
@@ -81,7 +85,11 @@ async fn out_of_order_writes_from_several_connections_never_go_backwards() {
                 for id in &ids {
                     let task = log.get(*id).await.expect("get").expect("exists");
                     let before = seen.insert(*id, task.status.rank()).unwrap_or(0);
-                    assert!(task.status.rank() >= before, "{id} went backwards to {}", task.status);
+                    assert!(
+                        task.status.rank() >= before,
+                        "{id} went backwards to {}",
+                        task.status
+                    );
                 }
             }
             polls
@@ -107,7 +115,10 @@ async fn out_of_order_writes_from_several_connections_never_go_backwards() {
         assert_eq!(stored.status, finals[i % finals.len()], "task {i}");
         let history = first.history(task.id).await.expect("history");
         let ranks: Vec<u8> = history.iter().map(|c| c.state.rank()).collect();
-        assert!(ranks.windows(2).all(|w| w[0] < w[1]), "history {ranks:?} only advances");
+        assert!(
+            ranks.windows(2).all(|w| w[0] < w[1]),
+            "history {ranks:?} only advances"
+        );
     }
 }
 
@@ -121,7 +132,10 @@ async fn records_expire_after_the_ttl_and_their_index_entries_are_dropped() {
         log.create(task).await.expect("create");
     }
     wait_until("the records to expire", Duration::from_secs(10), || {
-        let (log, ids) = (log.clone(), expiring.iter().map(|t| t.id).collect::<Vec<_>>());
+        let (log, ids) = (
+            log.clone(),
+            expiring.iter().map(|t| t.id).collect::<Vec<_>>(),
+        );
         async move {
             for id in ids {
                 if log.get(id).await.expect("get").is_some() {
@@ -178,11 +192,58 @@ async fn every_key_is_inside_the_namespace() {
         .query_async(&mut admin)
         .await
         .expect("keys");
-    assert!(mine.len() >= 3, "record, history and original index: {mine:?}");
+    assert!(
+        mine.len() >= 3,
+        "record, history and original index: {mine:?}"
+    );
     for key in &mine {
         assert!(key.starts_with(&format!("{}:", guard.namespace)), "{key}");
     }
     let deleted = support::delete_namespace(&guard.namespace).expect("delete namespace");
-    assert!(deleted >= 8, "record, history, five indexes, workers: {deleted}");
+    assert!(
+        deleted >= 8,
+        "record, history, five indexes, workers: {deleted}"
+    );
     assert_eq!(log.get(task.id).await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn oldest_reads_the_indexes_oldest_first() {
+    let (log, _guard) = support::fresh_log("oldest").await;
+    let base = sample::now_ms() - chrono::TimeDelta::hours(5);
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let mut task =
+            sample::task_created_at("redis.oldest", base + chrono::TimeDelta::minutes(i));
+        task.status = if i % 3 == 0 {
+            TaskState::Queued
+        } else {
+            TaskState::Success
+        };
+        tasks.push(task);
+    }
+    // Created out of order: the answer follows creation time, not insertion.
+    for task in tasks.iter().rev() {
+        log.create(task).await.expect("create");
+    }
+    let queued = TaskFilter {
+        statuses: vec![TaskState::Queued, TaskState::Initiated],
+        ..TaskFilter::default()
+    };
+    let oldest: Vec<_> = log
+        .oldest(&queued, 2)
+        .await
+        .expect("oldest")
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(oldest, vec![tasks[0].id, tasks[3].id]);
+    let all: Vec<_> = log
+        .oldest(&TaskFilter::default(), 1000)
+        .await
+        .expect("oldest")
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(all, tasks.iter().map(|t| t.id).collect::<Vec<_>>());
 }

@@ -20,7 +20,10 @@ fn own_redis_ports() -> HashSet<u16> {
         for fd in fds.flatten() {
             if let Ok(target) = std::fs::read_link(fd.path()) {
                 let target = target.to_string_lossy().into_owned();
-                if let Some(inode) = target.strip_prefix("socket:[").and_then(|s| s.strip_suffix(']')) {
+                if let Some(inode) = target
+                    .strip_prefix("socket:[")
+                    .and_then(|s| s.strip_suffix(']'))
+                {
                     inodes.insert(inode.to_owned());
                 }
             }
@@ -28,13 +31,19 @@ fn own_redis_ports() -> HashSet<u16> {
     }
     let mut ports = HashSet::new();
     for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
-        let Ok(text) = std::fs::read_to_string(table) else { continue };
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
         for line in text.lines().skip(1) {
             let cols: Vec<&str> = line.split_whitespace().collect();
             if cols.len() < 10 || !inodes.contains(cols[9]) {
                 continue;
             }
-            let port = |addr: &str| addr.rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+            let port = |addr: &str| {
+                addr.rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok())
+            };
             if port(cols[2]) == Some(6379)
                 && let Some(local) = port(cols[1])
             {
@@ -46,13 +55,23 @@ fn own_redis_ports() -> HashSet<u16> {
 }
 
 /// Kills this process's Redis connections except `admin`'s own; returns how many.
-async fn kill_own_connections(admin: &mut redis::aio::MultiplexedConnection, admin_id: i64) -> usize {
+async fn kill_own_connections(
+    admin: &mut redis::aio::MultiplexedConnection,
+    admin_id: i64,
+) -> usize {
     let ports = own_redis_ports();
-    let list: String = redis::cmd("CLIENT").arg("LIST").query_async(admin).await.expect("client list");
+    let list: String = redis::cmd("CLIENT")
+        .arg("LIST")
+        .query_async(admin)
+        .await
+        .expect("client list");
     let mut killed = 0;
     for line in list.lines() {
-        let fields: HashMap<&str, &str> = line.split(' ').filter_map(|f| f.split_once('=')).collect();
-        let (Some(id), Some(addr)) = (fields.get("id"), fields.get("addr")) else { continue };
+        let fields: HashMap<&str, &str> =
+            line.split(' ').filter_map(|f| f.split_once('=')).collect();
+        let (Some(id), Some(addr)) = (fields.get("id"), fields.get("addr")) else {
+            continue;
+        };
         let Ok(id) = id.parse::<i64>() else { continue };
         let port = addr.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
         if id != admin_id && port.is_some_and(|p| ports.contains(&p)) {
@@ -73,7 +92,11 @@ async fn kill_own_connections(admin: &mut redis::aio::MultiplexedConnection, adm
 async fn writes_land_while_connections_are_killed() {
     let (log, _guard) = support::fresh_log("outage").await;
     let mut admin = support::admin().await;
-    let admin_id: i64 = redis::cmd("CLIENT").arg("ID").query_async(&mut admin).await.expect("client id");
+    let admin_id: i64 = redis::cmd("CLIENT")
+        .arg("ID")
+        .query_async(&mut admin)
+        .await
+        .expect("client id");
     redis::cmd("CLIENT")
         .arg("SETNAME")
         .arg("cogman-redis-outage-test-admin")
@@ -91,13 +114,17 @@ async fn writes_land_while_connections_are_killed() {
     // Kills every connection of this process after every 60 writes, so faults are spread
     // over the whole run.
     let killer = {
-        let (done, kills, progress) = (Arc::clone(&done), Arc::clone(&kills), Arc::clone(&progress));
+        let (done, kills, progress) =
+            (Arc::clone(&done), Arc::clone(&kills), Arc::clone(&progress));
         tokio::spawn(async move {
             let mut next = 60;
             while !done.load(Ordering::Acquire) {
                 if progress.load(Ordering::Acquire) >= next {
                     next += 60;
-                    kills.fetch_add(kill_own_connections(&mut admin, admin_id).await, Ordering::AcqRel);
+                    kills.fetch_add(
+                        kill_own_connections(&mut admin, admin_id).await,
+                        Ordering::AcqRel,
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
@@ -135,14 +162,28 @@ async fn writes_land_while_connections_are_killed() {
     killer.await.expect("killer");
     let kills = kills.load(Ordering::Acquire);
     eprintln!("killed {kills} connections during the run");
-    assert!(kills >= 3, "connections were killed during the run: {kills}");
+    assert!(
+        kills >= 3,
+        "connections were killed during the run: {kills}"
+    );
     for task in &tasks {
         let stored = log.get(task.id).await.expect("get").expect("exists");
         assert_eq!(stored.status, TaskState::Success);
-        let states: Vec<_> = log.history(task.id).await.expect("history").iter().map(|c| c.state).collect();
+        let states: Vec<_> = log
+            .history(task.id)
+            .await
+            .expect("history")
+            .iter()
+            .map(|c| c.state)
+            .collect();
         assert_eq!(
             states,
-            [TaskState::Initiated, TaskState::Queued, TaskState::InProgress, TaskState::Success],
+            [
+                TaskState::Initiated,
+                TaskState::Queued,
+                TaskState::InProgress,
+                TaskState::Success
+            ],
             "each change applied exactly once"
         );
     }

@@ -71,7 +71,11 @@ pub fn rich_task(name: &str) -> Task {
             priority: Priority::Low,
             retry: 1,
             timeout_ms: Some(250),
+            primary_key: None,
+            delay_ms: None,
         }],
+        index: Some(0),
+        callback_id: None,
     });
     task
 }

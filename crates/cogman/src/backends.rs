@@ -13,7 +13,7 @@ use cogman_sqlite::{SqliteOptions, SqliteStore};
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::Error;
-// TEMP use crate::tiered_log::TieredLog;
+use crate::tiered_log::TieredLog;
 use crate::worker::{Worker, WorkerOptions};
 
 /// The broker and task log chosen by a config.
@@ -83,7 +83,7 @@ impl Backends {
             None => None,
         };
         let log: Arc<dyn TaskLog> = match (redis, postgres, sqlite) {
-            (Some(_hot), Some(durable), _) => durable, // TEMP
+            (Some(hot), Some(durable), _) => Arc::new(TieredLog::new(hot, durable)),
             (Some(log), None, _) | (None, Some(log), _) => log,
             (None, None, Some(store)) => Arc::new(store),
             (None, None, None) => unreachable!("sqlite is opened whenever no log URI is set"),

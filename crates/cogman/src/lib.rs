@@ -22,6 +22,8 @@
 //! - [`client`]: [`Client`] — send, get, retry, cancel; relay of tasks accepted while the broker
 //!   was unreachable.
 //! - [`worker`]: [`Worker`] — consume, run handlers, settle.
+//! - [`workflow`]: chains, groups and chords ([`Client::send_chain`], [`Client::send_group`],
+//!   [`Client::send_chord`]).
 //! - [`registry`]: task name → handler.
 //! - [`backends`]: which broker and log a config means.
 //! - [`tiered_log`]: Redis in front of PostgreSQL.
@@ -33,8 +35,9 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod registry;
-// TEMP pub mod tiered_log;
+pub mod tiered_log;
 pub mod worker;
+pub mod workflow;
 
 pub use client::{Client, ClientOptions, SendReceipt, SendStatus};
 pub use cogman_core::*;
@@ -42,6 +45,7 @@ pub use config::{Config, ConfigError};
 pub use error::Error;
 pub use registry::Registry;
 pub use worker::{StatsSnapshot, TaskObserver, Worker, WorkerOptions};
+pub use workflow::{ChainReceipt, ChordReceipt, ChordResult, GroupReceipt, GroupStatus, WorkflowKind};
 
 /// A client and a worker running together in this process: what [`start_background`]
 /// returns. Cheap to clone.

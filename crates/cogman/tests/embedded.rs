@@ -59,7 +59,7 @@ async fn tasks_of_both_priorities_and_delays_run() {
         .expect("register");
     let mut ids = Vec::new();
     for i in 0..20u32 {
-        let priority = if i % 2 == 0 { Priority::High } else { Priority::Low };
+        let priority = if i.is_multiple_of(2) { Priority::High } else { Priority::Low };
         let spec = TaskSpec::new("echo", i.to_string().into_bytes()).priority(priority);
         ids.push((cogman.send_task(spec, None).await.expect("send").id, None));
     }

@@ -22,8 +22,9 @@ use super::Received;
 use crate::link::{Link, Session};
 use crate::topology::{Topology, short};
 
-/// Pause before subscribing again after a failed attempt.
+/// First and largest pause before subscribing again after failed attempts.
 const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(500);
+const RESUBSCRIBE_PAUSE_MAX: Duration = Duration::from_secs(10);
 /// How often channel and connection state are checked.
 const HEALTH_POLL: Duration = Duration::from_millis(250);
 
@@ -57,8 +58,10 @@ struct Subscribed {
 
 impl Feed {
     pub(super) async fn run(self) {
+        let mut pause = RESUBSCRIBE_PAUSE;
         loop {
             let session = tokio::select! {
+                biased;
                 () = self.cancel.cancelled() => return,
                 session = self.link.session(None) => match session {
                     Ok(session) => session,
@@ -67,6 +70,7 @@ impl Feed {
             };
             match self.subscribe(&session).await {
                 Ok(subscribed) => {
+                    pause = RESUBSCRIBE_PAUSE;
                     let Some(reason) = self.forward(&session, subscribed).await else {
                         return;
                     };
@@ -76,8 +80,9 @@ impl Feed {
                     tracing::warn!(error = %e, generation = session.generation, "RabbitMQ subscribe failed; retrying");
                     tokio::select! {
                         () = self.cancel.cancelled() => return,
-                        () = tokio::time::sleep(RESUBSCRIBE_PAUSE) => {}
+                        () = tokio::time::sleep(pause) => {}
                     }
+                    pause = (pause * 2).min(RESUBSCRIBE_PAUSE_MAX);
                 }
             }
         }

@@ -64,6 +64,8 @@ impl std::fmt::Debug for Received {
 #[derive(Debug)]
 pub(crate) struct ConsumeContext {
     pub(crate) courier: Arc<Courier>,
+    /// Runs the moves of screened-out messages.
+    pub(crate) tracker: TaskTracker,
     pub(crate) limits: Limits,
     pub(crate) max_deliveries: u32,
 }
@@ -73,7 +75,7 @@ pub(crate) struct ConsumeContext {
 pub(crate) struct AmqpConsumer {
     high: mpsc::UnboundedReceiver<Received>,
     low: mpsc::UnboundedReceiver<Received>,
-    /// A low message taken while waiting out the grace; handed out before any other low one.
+    /// The low message next in line, held while waiting out the grace for a high one.
     held_low: Option<Received>,
     /// When a high message was last handed out.
     last_high: Option<Instant>,
@@ -126,23 +128,23 @@ impl AmqpConsumer {
         if let Ok(message) = self.high.try_recv() {
             return Ok(self.took_high(message));
         }
-        let low = match self.held_low.take() {
-            Some(message) => message,
-            None => tokio::select! {
+        if self.held_low.is_none() {
+            tokio::select! {
                 biased;
                 () = self.cancel.cancelled() => return Err(BrokerError::Closed),
                 Some(message) = self.high.recv() => return Ok(self.took_high(message)),
-                Some(message) = self.low.recv() => message,
+                Some(message) = self.low.recv() => self.held_low = Some(message),
                 else => return Err(BrokerError::Closed),
-            },
-        };
+            }
+        }
+        // The low candidate stays in `held_low` across this wait, so dropping the `next()`
+        // future here loses nothing.
         if self.last_high.is_some_and(|at| at.elapsed() < HIGH_GRACE)
             && let Ok(Some(message)) = tokio::time::timeout(HIGH_GRACE, self.high.recv()).await
         {
-            self.held_low = Some(low);
             return Ok(self.took_high(message));
         }
-        Ok(low)
+        self.held_low.take().ok_or(BrokerError::Closed)
     }
 
     fn took_high(&mut self, message: Received) -> Received {
@@ -154,7 +156,8 @@ impl AmqpConsumer {
 #[async_trait]
 impl Consumer for AmqpConsumer {
     /// Waits for the next task. While the broker is unreachable this simply waits: the feed
-    /// resubscribes by itself when the connection comes back.
+    /// resubscribes by itself when the connection comes back. Cancel-safe: dropping the
+    /// future before it completes loses no message.
     async fn next(&mut self) -> Result<Delivery, BrokerError> {
         loop {
             let message = self.receive().await?;
@@ -162,7 +165,7 @@ impl Consumer for AmqpConsumer {
                 // Its channel died while it sat in the buffer: the broker delivers it again.
                 continue;
             }
-            if let Some(delivery) = screen::screen(message, &self.context).await {
+            if let Some(delivery) = screen::screen(message, &self.context) {
                 return Ok(delivery);
             }
         }

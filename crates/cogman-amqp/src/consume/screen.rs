@@ -11,14 +11,16 @@
 //!    delay longer than one pass of the ladder) → sent through the delay ladder again.
 //! 4. Otherwise handed to the worker with `delivery_count = x-cogman-deliveries + 1`.
 //!
-//! When moving a message fails (the publishing connection stayed down for
+//! Moves run in background tasks (tracked by the broker), publishing the copy with confirms
+//! and then acking the original. When moving a message fails (the publishing connection stayed down for
 //! `connection_timeout`), it is requeued so that nothing is lost.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 
-use cogman_core::{BrokerError, Delivery};
+use cogman_core::Delivery;
 
 use super::{ConsumeContext, Received};
 use crate::courier::{Settlement, settle};
@@ -26,10 +28,18 @@ use crate::delivery::AmqpDeliveryHandle;
 use crate::router;
 use crate::wire;
 
-/// The delivery to hand to the worker, or `None` when the message was dealt with here.
-pub(super) async fn screen(message: Received, context: &Arc<ConsumeContext>) -> Option<Delivery> {
+/// What to do with a message that does not go to the worker.
+enum Move {
+    DeadLetter(String),
+    Restamp(u32),
+    Redelay(Duration),
+}
+
+/// The delivery to hand to the worker, or `None` when the message is being moved elsewhere.
+/// Never awaits: moves run in tracked background tasks, so a caller that stops waiting on
+/// `next()` cannot strand a message half-moved.
+pub(super) fn screen(message: Received, context: &Arc<ConsumeContext>) -> Option<Delivery> {
     let now = Utc::now();
-    let courier = &context.courier;
     let decoded = match wire::decode(&message.properties, &message.body, &context.limits, now) {
         Ok(decoded) => decoded,
         Err(reason) => {
@@ -39,40 +49,42 @@ pub(super) async fn screen(message: Received, context: &Arc<ConsumeContext>) -> 
                 %reason,
                 "malformed message on a cogman queue; dead-lettering it"
             );
-            let reason = format!("malformed: {reason}");
-            or_requeue(courier.dead_letter(&message, &reason).await, &message).await;
+            spawn_move(
+                context,
+                message,
+                Move::DeadLetter(format!("malformed: {reason}")),
+            );
             return None;
         }
     };
     let task_id = decoded.task.id;
     if message.redelivered {
         let unsettled = decoded.prior_deliveries.saturating_add(1);
-        let moved = if unsettled >= context.max_deliveries {
+        let next = if unsettled >= context.max_deliveries {
             tracing::warn!(%task_id, queue = %message.queue, unsettled, "poison task; dead-lettering it");
-            let reason = format!(
+            Move::DeadLetter(format!(
                 "poison: delivered {unsettled} times without being settled (max_deliveries {})",
                 context.max_deliveries
-            );
-            courier.dead_letter(&message, &reason).await
+            ))
         } else {
-            courier.restamp(&message, unsettled).await
+            Move::Restamp(unsettled)
         };
-        or_requeue(moved, &message).await;
+        spawn_move(context, message, next);
         return None;
     }
     let delivery_count = decoded.prior_deliveries.saturating_add(1);
     if delivery_count > context.max_deliveries {
+        tracing::warn!(%task_id, queue = %message.queue, delivery_count, "poison task; dead-lettering it");
         let reason = format!(
             "poison: delivery {delivery_count} is over max_deliveries {}",
             context.max_deliveries
         );
-        tracing::warn!(%task_id, queue = %message.queue, delivery_count, "poison task; dead-lettering it");
-        or_requeue(courier.dead_letter(&message, &reason).await, &message).await;
+        spawn_move(context, message, Move::DeadLetter(reason));
         return None;
     }
     if let Some(wait) = router::remaining(decoded.task.run_at, now) {
         tracing::debug!(%task_id, ?wait, "task is not due yet; delaying it again");
-        or_requeue(courier.redelay(&message, wait).await, &message).await;
+        spawn_move(context, message, Move::Redelay(wait));
         return None;
     }
     let handle = AmqpDeliveryHandle::new(message, Arc::clone(context));
@@ -83,12 +95,21 @@ pub(super) async fn screen(message: Received, context: &Arc<ConsumeContext>) -> 
     ))
 }
 
-/// After a failed move, puts the message back so it is not lost.
-async fn or_requeue(moved: Result<(), BrokerError>, message: &Received) {
-    if let Err(e) = moved {
-        tracing::warn!(queue = %message.queue, error = %e, "could not move a message; requeueing it");
-        if let Err(e) = settle(&message.acker, Settlement::Requeue).await {
-            tracing::debug!(error = %e, "requeue failed; the broker redelivers when the channel closes");
+/// Moves `message` in a task tracked by the broker; after a failed move, puts the message
+/// back so it is not lost.
+fn spawn_move(context: &Arc<ConsumeContext>, message: Received, next: Move) {
+    let courier = Arc::clone(&context.courier);
+    context.tracker.spawn(async move {
+        let moved = match &next {
+            Move::DeadLetter(reason) => courier.dead_letter(&message, reason).await,
+            Move::Restamp(deliveries) => courier.restamp(&message, *deliveries).await,
+            Move::Redelay(wait) => courier.redelay(&message, *wait).await,
+        };
+        if let Err(e) = moved {
+            tracing::warn!(queue = %message.queue, error = %crate::error::chain(&e), "could not move a message; requeueing it");
+            if let Err(e) = settle(&message.acker, Settlement::Requeue).await {
+                tracing::debug!(error = %crate::error::chain(&e), "requeue failed; the broker redelivers when the channel closes");
+            }
         }
-    }
+    });
 }

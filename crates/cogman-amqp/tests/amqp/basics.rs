@@ -216,3 +216,34 @@ async fn the_raw_baseline_reports_rates() {
     assert!(report.publish_rate() > 0.0 && report.consume_rate() > 0.0);
     assert!(report.total_elapsed() >= report.publish_elapsed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_deleted_while_running_is_declared_again() {
+    let fx = Fixture::start(config("healing")).await;
+    let mut consumer = fx
+        .broker
+        .consume(ConsumeOptions::default())
+        .await
+        .expect("consume");
+    let raw = Raw::open(URI).await;
+    let queue = fx.topology().queues(Priority::Low)[0].to_string();
+    let deleter = raw.connection.create_channel().await.expect("channel");
+    deleter
+        .queue_delete(queue.as_str().into(), Default::default())
+        .await
+        .expect("an operator deletes the queue");
+
+    // The publish comes back unroutable, the topology is declared again, the retry lands.
+    let t = task("basics.healing", Priority::Low);
+    fx.broker
+        .publish(&t)
+        .await
+        .expect("publish heals the topology");
+    // The consumer's subscription was cancelled with the queue; it subscribes again.
+    let delivery = next_within(&mut *consumer, DEADLINE)
+        .await
+        .expect("the task is consumed");
+    assert_eq!(delivery.task().id, t.id);
+    delivery.ack().await.expect("ack");
+    raw.close().await;
+}

@@ -4,6 +4,8 @@
 //! `rabbitmqctl` wrappers to cut only this test's connections.
 #![allow(dead_code)]
 
+pub(crate) mod traffic;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,6 +43,16 @@ pub(crate) fn config(label: &str) -> AmqpConfig {
     config_on(URI, label)
 }
 
+/// Shows the crate's logs in a failing test's output (`RUST_LOG` overrides the default).
+pub(crate) fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("cogman_amqp=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
 /// A broker under test; its queues and exchanges are deleted when the fixture is dropped.
 pub(crate) struct Fixture {
     pub(crate) broker: Arc<AmqpBroker>,
@@ -50,6 +62,7 @@ pub(crate) struct Fixture {
 impl Fixture {
     /// Connects a broker with `config`.
     pub(crate) async fn start(config: AmqpConfig) -> Fixture {
+        init_logs();
         let broker = AmqpBroker::connect(config)
             .await
             .unwrap_or_else(|e| panic!("connect: {e} ({e:?})"));
@@ -264,9 +277,9 @@ pub(crate) fn header(properties: &BasicProperties, key: &str) -> Option<String> 
     }
 }
 
-/// Closes, with `rabbitmqctl close_connection`, every connection whose client-provided
-/// connection name starts with `name` (this test's connections only). Returns how many.
-pub(crate) async fn close_connections(node: Option<&str>, name: &str) -> usize {
+/// The server-side ids (pids) of the connections whose client-provided connection name
+/// starts with `name`.
+pub(crate) async fn connection_pids(node: Option<&str>, name: &str) -> Vec<String> {
     let mut list = tokio::process::Command::new("rabbitmqctl");
     if let Some(node) = node {
         list.args(["-n", node]);
@@ -285,11 +298,19 @@ pub(crate) async fn close_connections(node: Option<&str>, name: &str) -> usize {
     assert!(output.status.success(), "list_connections: {output:?}");
     let text = String::from_utf8_lossy(&output.stdout);
     let marker = format!("{{\"connection_name\",\"{name}/");
-    let pids: Vec<String> = text
+    let mut pids: Vec<String> = text
         .lines()
         .filter(|line| line.contains(&marker))
         .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
         .collect();
+    pids.sort();
+    pids
+}
+
+/// Closes, with `rabbitmqctl close_connection`, every connection whose client-provided
+/// connection name starts with `name` (this test's connections only). Returns how many.
+pub(crate) async fn close_connections(node: Option<&str>, name: &str) -> usize {
+    let pids = connection_pids(node, name).await;
     for pid in &pids {
         let mut close = tokio::process::Command::new("rabbitmqctl");
         if let Some(node) = node {

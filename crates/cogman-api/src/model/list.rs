@@ -40,7 +40,9 @@ pub struct ListParams {
 
 fn set_once(slot: &mut Option<String>, key: &str, value: String) -> Result<(), ApiError> {
     if slot.replace(value).is_some() {
-        return Err(ApiError::invalid_query(format!("{key} is given more than once")));
+        return Err(ApiError::invalid_query(format!(
+            "{key} is given more than once"
+        )));
     }
     Ok(())
 }
@@ -74,7 +76,9 @@ impl ListParams {
                 "limit" => set_once(&mut params.limit, &key, value)?,
                 other => {
                     let shown: String = other.chars().take(40).collect();
-                    return Err(ApiError::invalid_query(format!("unknown query parameter {shown:?}")));
+                    return Err(ApiError::invalid_query(format!(
+                        "unknown query parameter {shown:?}"
+                    )));
                 }
             }
         }
@@ -92,7 +96,10 @@ impl ListParams {
             .flat_map(|v| v.split(','))
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .map(|v| v.parse::<TaskState>().map_err(|e| ApiError::invalid_query(e.to_string())))
+            .map(|v| {
+                v.parse::<TaskState>()
+                    .map_err(|e| ApiError::invalid_query(e.to_string()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let original_task_id = self
             .original_task_id
@@ -103,14 +110,21 @@ impl ListParams {
             .after
             .map(|v| v.parse::<Cursor>())
             .transpose()
-            .map_err(|_| ApiError::bad_request("invalid_cursor", "after is not a cursor returned as next"))?;
+            .map_err(|_| {
+                ApiError::bad_request("invalid_cursor", "after is not a cursor returned as next")
+            })?;
         let limit = match self.limit {
             None => DEFAULT_LIMIT,
             Some(v) => v
                 .parse::<u32>()
                 .ok()
                 .filter(|n| (1..=PageRequest::MAX_LIMIT).contains(n))
-                .ok_or_else(|| ApiError::invalid_query(format!("limit must be 1 to {}", PageRequest::MAX_LIMIT)))?,
+                .ok_or_else(|| {
+                    ApiError::invalid_query(format!(
+                        "limit must be 1 to {}",
+                        PageRequest::MAX_LIMIT
+                    ))
+                })?,
         };
         let filter = TaskFilter {
             statuses,
@@ -129,7 +143,10 @@ mod tests {
     use super::*;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     fn query(items: &[(&str, &str)]) -> Result<(TaskFilter, PageRequest), ApiError> {
@@ -138,10 +155,23 @@ mod tests {
 
     #[test]
     fn statuses_repeat_or_split_on_commas() {
-        let (filter, page) =
-            query(&[("status", "queued,failed"), ("status", "success"), ("limit", "7")]).expect("valid");
-        assert_eq!(filter.statuses, vec![TaskState::Queued, TaskState::Failed, TaskState::Success]);
-        assert_eq!(page, PageRequest { limit: 7, after: None });
+        let (filter, page) = query(&[
+            ("status", "queued,failed"),
+            ("status", "success"),
+            ("limit", "7"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            filter.statuses,
+            vec![TaskState::Queued, TaskState::Failed, TaskState::Success]
+        );
+        assert_eq!(
+            page,
+            PageRequest {
+                limit: 7,
+                after: None
+            }
+        );
     }
 
     #[test]
@@ -154,7 +184,10 @@ mod tests {
             ("original_task_id", &id.to_string()),
         ])
         .expect("valid");
-        assert_eq!(filter.created_to.map(|t| t.to_rfc3339()), Some("2026-01-01T22:00:00+00:00".into()));
+        assert_eq!(
+            filter.created_to.map(|t| t.to_rfc3339()),
+            Some("2026-01-01T22:00:00+00:00".into())
+        );
         assert_eq!(filter.original_task_id, Some(id));
         assert_eq!(page.after, Some(Cursor(id)));
         assert_eq!(page.limit, DEFAULT_LIMIT);

@@ -15,6 +15,8 @@ pub mod task;
 
 pub use list::ListParams;
 pub use names::{PriorityName, SendStatusName, StatusName};
-pub use overview::{BucketView, CountsParams, CountsResponse, Health, QueueList, QueueView, WorkerList, WorkerView};
+pub use overview::{
+    BucketView, CountsParams, CountsResponse, Health, QueueList, QueueView, WorkerList, WorkerView,
+};
 pub use send::{RetryRequest, SendResponse, SendTaskRequest};
 pub use task::{StateChangeView, TaskDetails, TaskPage, TaskView, ViewError};

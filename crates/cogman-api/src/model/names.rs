@@ -6,8 +6,8 @@ use std::borrow::Cow;
 
 use cogman::{Priority, SendStatus, TaskState};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 /// A string schema with these values.
@@ -27,7 +27,10 @@ pub struct StatusName(pub TaskState);
 
 impl PartialSchema for StatusName {
     fn schema() -> RefOr<Schema> {
-        string_enum(TaskState::ALL.map(TaskState::as_str), "Where a task is in its life (see docs/api.md).")
+        string_enum(
+            TaskState::ALL.map(TaskState::as_str),
+            "Where a task is in its life (see docs/api.md).",
+        )
     }
 }
 
@@ -104,8 +107,16 @@ mod tests {
             let json = serde_json::to_value(StatusName(state)).expect("serializes");
             assert_eq!(json, serde_json::json!(state.as_str()));
         }
-        assert_eq!(serde_json::to_value(PriorityName(Priority::High)).expect("serializes"), "High");
-        for status in [SendStatus::Queued, SendStatus::Scheduled, SendStatus::Initiated, SendStatus::Buffered] {
+        assert_eq!(
+            serde_json::to_value(PriorityName(Priority::High)).expect("serializes"),
+            "High"
+        );
+        for status in [
+            SendStatus::Queued,
+            SendStatus::Scheduled,
+            SendStatus::Initiated,
+            SendStatus::Buffered,
+        ] {
             let ours = serde_json::to_value(SendStatusName::from(status)).expect("serializes");
             assert_eq!(ours, serde_json::to_value(status).expect("serializes"));
             assert_eq!(SendStatus::from(SendStatusName::from(status)), status);

@@ -128,7 +128,10 @@ impl From<&BucketCount> for BucketView {
         BucketView {
             start: bucket.start,
             total: bucket.counts.total(),
-            counts: TaskState::ALL.iter().map(|s| (s.as_str().to_owned(), bucket.counts.get(*s))).collect(),
+            counts: TaskState::ALL
+                .iter()
+                .map(|s| (s.as_str().to_owned(), bucket.counts.get(*s)))
+                .collect(),
         }
     }
 }

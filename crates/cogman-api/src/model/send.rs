@@ -21,13 +21,19 @@ use crate::error::ApiError;
 #[serde(deny_unknown_fields)]
 pub struct SendTaskRequest {
     /// The handler name: 1 to 200 bytes, no control characters.
-    #[schema(example = "email.send")]
+    #[schema(
+        example = "email.send",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub name: String,
     /// The payload as JSON; the handler receives its JSON text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value>,
     /// The payload as standard base64, for bytes that are not JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(format = Byte)]
     pub payload_base64: Option<String>,
     /// High or Low (any case); default Low.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,16 +41,18 @@ pub struct SendTaskRequest {
     pub priority: Option<String>,
     /// Run no earlier than this many milliseconds from now. Not with `run_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 31_536_000_000_i64)]
     pub delay_ms: Option<i64>,
     /// Run no earlier than this time (RFC 3339). Not with `delay_ms`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_at: Option<DateTime<Utc>>,
     /// Retries after a failure; default 0, at most 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 100)]
     pub retry: Option<u32>,
-    /// A key to trace the task by.
+    /// A key to trace the task by: at most 200 bytes, no control characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub primary_key: Option<String>,
     /// Handler timeout in milliseconds (at least 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,7 +72,9 @@ impl SendTaskRequest {
             run_at: spec.run_at,
             retry: Some(spec.retry),
             primary_key: spec.primary_key.clone(),
-            timeout_ms: spec.timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            timeout_ms: spec
+                .timeout
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
         }
     }
 
@@ -76,15 +86,21 @@ impl SendTaskRequest {
     pub fn into_spec(self, now: DateTime<Utc>) -> Result<TaskSpec, ApiError> {
         let payload = match (self.payload, self.payload_base64) {
             (Some(_), Some(_)) => return Err(invalid("give payload or payload_base64, not both")),
-            (Some(value), None) => serde_json::to_vec(&value).map_err(|e| invalid(format!("payload: {e}")))?,
-            (None, Some(text)) => {
-                STANDARD.decode(text.as_bytes()).map_err(|e| invalid(format!("payload_base64 is not base64: {e}")))?
+            (Some(value), None) => {
+                serde_json::to_vec(&value).map_err(|e| invalid(format!("payload: {e}")))?
             }
+            (None, Some(text)) => STANDARD
+                .decode(text.as_bytes())
+                .map_err(|e| invalid(format!("payload_base64 is not base64: {e}")))?,
             (None, None) => Vec::new(),
         };
         let mut spec = TaskSpec::new(self.name, payload).retry(self.retry.unwrap_or(0));
         if let Some(priority) = self.priority {
-            spec = spec.priority(priority.parse::<Priority>().map_err(|e| invalid(e.to_string()))?);
+            spec = spec.priority(
+                priority
+                    .parse::<Priority>()
+                    .map_err(|e| invalid(e.to_string()))?,
+            );
         }
         match (self.delay_ms, self.run_at) {
             (Some(_), Some(_)) => return Err(invalid("give delay_ms or run_at, not both")),
@@ -118,6 +134,7 @@ fn invalid(message: impl Into<String>) -> ApiError {
 pub struct RetryRequest {
     /// Retries the new attempt may use after a failure of its own; default 0, at most 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(maximum = 100)]
     pub retry: Option<u32>,
 }
 
@@ -132,13 +149,19 @@ pub struct SendResponse {
 
 impl From<SendReceipt> for SendResponse {
     fn from(receipt: SendReceipt) -> Self {
-        SendResponse { id: receipt.id.as_uuid(), status: receipt.status.into() }
+        SendResponse {
+            id: receipt.id.as_uuid(),
+            status: receipt.status.into(),
+        }
     }
 }
 
 impl From<SendResponse> for SendReceipt {
     fn from(response: SendResponse) -> Self {
-        SendReceipt { id: TaskId::from_uuid(response.id), status: response.status.into() }
+        SendReceipt {
+            id: TaskId::from_uuid(response.id),
+            status: response.status.into(),
+        }
     }
 }
 
@@ -147,7 +170,10 @@ mod tests {
     use super::*;
 
     fn request(name: &str) -> SendTaskRequest {
-        SendTaskRequest { name: name.into(), ..SendTaskRequest::default() }
+        SendTaskRequest {
+            name: name.into(),
+            ..SendTaskRequest::default()
+        }
     }
 
     #[test]
@@ -163,10 +189,31 @@ mod tests {
     }
 
     #[test]
+    fn documented_bounds_are_the_core_limits() {
+        use utoipa::PartialSchema as _;
+        let schema = serde_json::to_value(SendTaskRequest::schema()).expect("schema");
+        let limits = cogman::Limits::default();
+        let properties = &schema["properties"];
+        assert_eq!(properties["name"]["maxLength"], limits.max_name_bytes);
+        assert_eq!(
+            properties["primary_key"]["maxLength"],
+            limits.max_name_bytes
+        );
+        assert_eq!(properties["retry"]["maximum"], limits.max_retry);
+        let max_delay_ms = u64::try_from(limits.max_delay.as_millis()).expect("fits");
+        assert_eq!(properties["delay_ms"]["maximum"], max_delay_ms);
+        let retry = serde_json::to_value(RetryRequest::schema()).expect("schema");
+        assert_eq!(retry["properties"]["retry"]["maximum"], limits.max_retry);
+    }
+
+    #[test]
     fn json_payloads_are_sent_as_their_text() {
-        let spec = SendTaskRequest { payload: Some(serde_json::json!({"a": 1})), ..request("t") }
-            .into_spec(Utc::now())
-            .expect("valid");
+        let spec = SendTaskRequest {
+            payload: Some(serde_json::json!({"a": 1})),
+            ..request("t")
+        }
+        .into_spec(Utc::now())
+        .expect("valid");
         assert_eq!(spec.payload, b"{\"a\":1}");
     }
 
@@ -174,12 +221,32 @@ mod tests {
     fn contradictions_and_bad_values_are_invalid_fields() {
         let now = Utc::now();
         let cases = [
-            SendTaskRequest { payload: Some(Value::Null), payload_base64: Some(String::new()), ..request("t") },
-            SendTaskRequest { payload_base64: Some("***".into()), ..request("t") },
-            SendTaskRequest { priority: Some("urgent".into()), ..request("t") },
-            SendTaskRequest { delay_ms: Some(-1), ..request("t") },
-            SendTaskRequest { delay_ms: Some(i64::MAX), ..request("t") },
-            SendTaskRequest { delay_ms: Some(1), run_at: Some(now), ..request("t") },
+            SendTaskRequest {
+                payload: Some(Value::Null),
+                payload_base64: Some(String::new()),
+                ..request("t")
+            },
+            SendTaskRequest {
+                payload_base64: Some("***".into()),
+                ..request("t")
+            },
+            SendTaskRequest {
+                priority: Some("urgent".into()),
+                ..request("t")
+            },
+            SendTaskRequest {
+                delay_ms: Some(-1),
+                ..request("t")
+            },
+            SendTaskRequest {
+                delay_ms: Some(i64::MAX),
+                ..request("t")
+            },
+            SendTaskRequest {
+                delay_ms: Some(1),
+                run_at: Some(now),
+                ..request("t")
+            },
         ];
         for case in cases {
             let error = case.clone().into_spec(now).expect_err("invalid");

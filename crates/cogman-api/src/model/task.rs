@@ -29,7 +29,10 @@ pub(crate) fn as_json(bytes: &[u8]) -> Option<Value> {
 }
 
 fn decode(field: &'static str, text: &str) -> Result<Vec<u8>, ViewError> {
-    STANDARD.decode(text).map_err(|e| ViewError { field, reason: e.to_string() })
+    STANDARD.decode(text).map_err(|e| ViewError {
+        field,
+        reason: e.to_string(),
+    })
 }
 
 /// A task as the API shows it.
@@ -101,7 +104,10 @@ impl From<&Task> for TaskView {
             updated_at: task.updated_at,
             run_at: task.run_at,
             timeout_ms: task.timeout_ms,
-            workflow: task.workflow.as_ref().and_then(|w| serde_json::to_value(w).ok()),
+            workflow: task
+                .workflow
+                .as_ref()
+                .and_then(|w| serde_json::to_value(w).ok()),
         }
     }
 }
@@ -114,7 +120,10 @@ impl TryFrom<TaskView> for Task {
             .workflow
             .map(serde_json::from_value::<WorkflowLink>)
             .transpose()
-            .map_err(|e| ViewError { field: "workflow", reason: e.to_string() })?;
+            .map_err(|e| ViewError {
+                field: "workflow",
+                reason: e.to_string(),
+            })?;
         Ok(Task {
             id: TaskId::from_uuid(view.id),
             name: view.name,
@@ -126,7 +135,11 @@ impl TryFrom<TaskView> for Task {
             primary_key: view.primary_key,
             status: view.status.0,
             fail_error: view.fail_error,
-            result: view.result_base64.as_deref().map(|r| decode("result_base64", r)).transpose()?,
+            result: view
+                .result_base64
+                .as_deref()
+                .map(|r| decode("result_base64", r))
+                .transpose()?,
             duration: view.duration,
             created_at: view.created_at,
             updated_at: view.updated_at,
@@ -180,7 +193,11 @@ impl TryFrom<StateChangeView> for StateChange {
             state: view.state.0,
             at: view.at,
             error: view.error,
-            result: view.result_base64.as_deref().map(|r| decode("result_base64", r)).transpose()?,
+            result: view
+                .result_base64
+                .as_deref()
+                .map(|r| decode("result_base64", r))
+                .transpose()?,
             duration: view.duration,
             worker: view.worker,
         })
@@ -209,7 +226,10 @@ pub struct TaskPage {
 
 impl From<&Page> for TaskPage {
     fn from(page: &Page) -> Self {
-        TaskPage { items: page.items.iter().map(TaskView::from).collect(), next: page.next.map(|c| c.to_string()) }
+        TaskPage {
+            items: page.items.iter().map(TaskView::from).collect(),
+            next: page.next.map(|c| c.to_string()),
+        }
     }
 }
 
@@ -221,8 +241,15 @@ impl TryFrom<TaskPage> for Page {
             .next
             .map(|c| c.parse::<cogman::Cursor>())
             .transpose()
-            .map_err(|e| ViewError { field: "next", reason: e.to_string() })?;
-        let items = page.items.into_iter().map(Task::try_from).collect::<Result<_, _>>()?;
+            .map_err(|e| ViewError {
+                field: "next",
+                reason: e.to_string(),
+            })?;
+        let items = page
+            .items
+            .into_iter()
+            .map(Task::try_from)
+            .collect::<Result<_, _>>()?;
         Ok(Page { items, next })
     }
 }
@@ -234,7 +261,10 @@ mod tests {
 
     #[test]
     fn tasks_round_trip_through_the_view() {
-        let mut task = Task::from_spec(TaskSpec::new("t", vec![0, 159, 255]).primary_key("k"), Utc::now());
+        let mut task = Task::from_spec(
+            TaskSpec::new("t", vec![0, 159, 255]).primary_key("k"),
+            Utc::now(),
+        );
         task.result = Some(b"{\"ok\":true}".to_vec());
         let view = TaskView::from(&task);
         assert_eq!(view.payload, None, "binary payloads are not shown as JSON");
@@ -249,6 +279,9 @@ mod tests {
         let task = Task::from_spec(TaskSpec::new("t", b"{\"a\":[1,2]}".to_vec()), Utc::now());
         let view = TaskView::from(&task);
         assert_eq!(view.payload, Some(serde_json::json!({"a": [1, 2]})));
-        assert_eq!(STANDARD.decode(view.payload_base64).expect("base64"), task.payload);
+        assert_eq!(
+            STANDARD.decode(view.payload_base64).expect("base64"),
+            task.payload
+        );
     }
 }

@@ -53,7 +53,10 @@ pub(crate) fn documented() -> OpenApiRouter<ApiState> {
 
 /// The API as an axum router.
 pub fn router(state: ApiState) -> Router {
-    let protected = protected().route_layer(from_fn_with_state(state.clone(), crate::auth::require_token));
+    let protected = protected().route_layer(from_fn_with_state(
+        state.clone(),
+        crate::auth::require_token,
+    ));
     let (router, _) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, protected.merge(open()))
         .split_for_parts();
@@ -61,7 +64,10 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(system::method_not_allowed)
         .fallback(system::not_found)
         .layer(DefaultBodyLimit::max(state.options().body_limit))
-        .layer(from_fn_with_state(state.clone(), crate::layers::declared_size))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::layers::declared_size,
+        ))
         .layer(from_fn_with_state(state.clone(), crate::layers::timeout))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn(crate::layers::security_headers))

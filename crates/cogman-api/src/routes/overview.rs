@@ -11,7 +11,9 @@ use cogman::CountQuery;
 use crate::error::ApiError;
 use crate::extract::StrictQuery;
 use crate::metrics::WORKER_ALIVE_WINDOW;
-use crate::model::{BucketView, CountsParams, CountsResponse, QueueList, QueueView, WorkerList, WorkerView};
+use crate::model::{
+    BucketView, CountsParams, CountsResponse, QueueList, QueueView, WorkerList, WorkerView,
+};
 use crate::openapi::{QueryErrors, ReadErrors};
 use crate::state::ApiState;
 
@@ -30,10 +32,16 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 )]
 pub(crate) async fn queues(State(state): State<ApiState>) -> Result<Json<QueueList>, ApiError> {
     let Some(source) = state.client().broker().queue_stats_source() else {
-        return Ok(Json(QueueList { supported: false, queues: Vec::new() }));
+        return Ok(Json(QueueList {
+            supported: false,
+            queues: Vec::new(),
+        }));
     };
     let stats = source.queue_stats().await?;
-    Ok(Json(QueueList { supported: true, queues: stats.iter().map(QueueView::from).collect() }))
+    Ok(Json(QueueList {
+        supported: true,
+        queues: stats.iter().map(QueueView::from).collect(),
+    }))
 }
 
 /// Workers alive in the last 30 seconds.
@@ -45,10 +53,16 @@ pub(crate) async fn queues(State(state): State<ApiState>) -> Result<Json<QueueLi
 )]
 pub(crate) async fn workers(State(state): State<ApiState>) -> Result<Json<WorkerList>, ApiError> {
     let Some(registry) = state.client().log().worker_registry() else {
-        return Ok(Json(WorkerList { supported: false, workers: Vec::new() }));
+        return Ok(Json(WorkerList {
+            supported: false,
+            workers: Vec::new(),
+        }));
     };
     let alive = registry.workers(Utc::now() - WORKER_ALIVE_WINDOW).await?;
-    Ok(Json(WorkerList { supported: true, workers: alive.iter().map(WorkerView::from).collect() }))
+    Ok(Json(WorkerList {
+        supported: true,
+        workers: alive.iter().map(WorkerView::from).collect(),
+    }))
 }
 
 /// Tasks created in a time range, per current state, per bucket.
@@ -64,13 +78,23 @@ pub(crate) async fn counts(
     StrictQuery(params): StrictQuery<CountsParams>,
 ) -> Result<Json<CountsResponse>, ApiError> {
     let to = params.to.unwrap_or_else(Utc::now);
-    let from = params.from.unwrap_or_else(|| to.checked_sub_signed(DEFAULT_RANGE).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC));
+    let from = params.from.unwrap_or_else(|| {
+        to.checked_sub_signed(DEFAULT_RANGE)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC)
+    });
     let interval = match params.interval.as_deref() {
         None => DEFAULT_INTERVAL,
-        Some(text) => humantime::parse_duration(text)
-            .map_err(|e| ApiError::invalid_query(format!("interval {text:?} is not a duration like 15m, 1h or 1d: {e}")))?,
+        Some(text) => humantime::parse_duration(text).map_err(|e| {
+            ApiError::invalid_query(format!(
+                "interval {text:?} is not a duration like 15m, 1h or 1d: {e}"
+            ))
+        })?,
     };
-    let query = CountQuery { from, to, bucket: Some(interval) };
+    let query = CountQuery {
+        from,
+        to,
+        bucket: Some(interval),
+    };
     query.validate()?;
     let buckets = state.client().log().counts(&query).await?;
     Ok(Json(CountsResponse {

@@ -21,7 +21,9 @@ use crate::state::ApiState;
     responses((status = 200, description = "The server is up", body = Health))
 )]
 pub(crate) async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Prometheus metrics (OpenMetrics text).
@@ -47,7 +49,10 @@ pub(crate) async fn metrics(State(state): State<ApiState>) -> Result<impl IntoRe
     responses((status = 200, description = "The OpenAPI document", body = Object), ReadErrors)
 )]
 pub(crate) async fn openapi_json() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::openapi_json())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::openapi_json(),
+    )
 }
 
 /// Unknown route.

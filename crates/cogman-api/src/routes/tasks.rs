@@ -10,7 +10,9 @@ use cogman::{PageRequest, SendReceipt, SendStatus, TaskFilter};
 
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryPairs, TaskIdPath};
-use crate::model::{ListParams, SendResponse, SendTaskRequest, StateChangeView, TaskDetails, TaskPage, TaskView};
+use crate::model::{
+    ListParams, SendResponse, SendTaskRequest, StateChangeView, TaskDetails, TaskPage, TaskView,
+};
 use crate::openapi::{QueryErrors, ReadErrors, TaskErrors, WriteErrors};
 use crate::state::ApiState;
 
@@ -21,7 +23,8 @@ pub(crate) fn accepted(receipt: SendReceipt) -> Response {
         SendStatus::Initiated | SendStatus::Buffered => StatusCode::ACCEPTED,
     };
     let mut response = (status, Json(SendResponse::from(receipt))).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("{}/tasks/{}", super::PREFIX, receipt.id)) {
+    if let Ok(location) = HeaderValue::from_str(&format!("{}/tasks/{}", super::PREFIX, receipt.id))
+    {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response
@@ -63,9 +66,17 @@ pub(crate) async fn get_task(
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<TaskDetails>, ApiError> {
     let log = state.client().log();
-    let task = log.get(id).await?.ok_or_else(|| ApiError::NotFound(format!("no task with id {id}")))?;
-    let attempts_filter = TaskFilter { original_task_id: Some(task.original_task_id), ..TaskFilter::default() };
-    let attempts = log.list(&attempts_filter, PageRequest::first(PageRequest::MAX_LIMIT)).await?;
+    let task = log
+        .get(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no task with id {id}")))?;
+    let attempts_filter = TaskFilter {
+        original_task_id: Some(task.original_task_id),
+        ..TaskFilter::default()
+    };
+    let attempts = log
+        .list(&attempts_filter, PageRequest::first(PageRequest::MAX_LIMIT))
+        .await?;
     let history = log.history(id).await?;
     Ok(Json(TaskDetails {
         task: TaskView::from(&task),

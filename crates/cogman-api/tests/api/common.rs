@@ -23,7 +23,10 @@ pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// Tokens for both roles.
 pub(crate) fn both_tokens() -> ApiOptions {
-    ApiOptions::with_tokens(vec![TokenEntry::from_plain(ADMIN, Role::Admin), TokenEntry::from_plain(READER, Role::Read)])
+    ApiOptions::with_tokens(vec![
+        TokenEntry::from_plain(ADMIN, Role::Admin),
+        TokenEntry::from_plain(READER, Role::Read),
+    ])
 }
 
 /// An answer.
@@ -43,12 +46,20 @@ impl Reply {
 
     /// The `error` code of an error body.
     pub(crate) fn code(&self) -> String {
-        self.json()["error"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.json())).to_owned()
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error code in {}", self.json()))
+            .to_owned()
     }
 
     /// Asserts the status, showing the body when it differs.
     pub(crate) fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
         self
     }
 
@@ -110,7 +121,13 @@ impl Harness {
             }
             None => None,
         };
-        Harness { _dir: None, client, worker, router: cogman_api::router(state), token: None }
+        Harness {
+            _dir: None,
+            client,
+            worker,
+            router: cogman_api::router(state),
+            token: None,
+        }
     }
 
     /// Sends a request (adding the default token unless it carries one).
@@ -126,16 +143,28 @@ impl Harness {
 
     /// Sends a request as it is (no default token).
     pub(crate) async fn call_raw(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.expect("the router never fails");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router never fails");
         let status = response.status();
         let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
-        Reply { status, headers, body }
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// A GET.
     pub(crate) async fn get(&self, uri: &str) -> Reply {
-        self.call(Request::get(uri).body(Body::empty()).expect("request")).await
+        self.call(Request::get(uri).body(Body::empty()).expect("request"))
+            .await
     }
 
     /// A request with a JSON body.
@@ -151,12 +180,16 @@ impl Harness {
 
     /// A POST without a body.
     pub(crate) async fn post(&self, uri: &str) -> Reply {
-        self.call(Request::post(uri).body(Body::empty()).expect("request")).await
+        self.call(Request::post(uri).body(Body::empty()).expect("request"))
+            .await
     }
 
     /// Sends a task through the API and returns its id.
     pub(crate) async fn send(&self, body: Value) -> String {
-        let reply = self.json(Method::POST, "/api/v1/tasks", &body).await.expect(201);
+        let reply = self
+            .json(Method::POST, "/api/v1/tasks", &body)
+            .await
+            .expect(201);
         reply.json()["id"].as_str().expect("an id").to_owned()
     }
 
@@ -165,7 +198,10 @@ impl Harness {
         let page = self
             .client
             .log()
-            .list(&TaskFilter::default(), PageRequest::first(PageRequest::MAX_LIMIT))
+            .list(
+                &TaskFilter::default(),
+                PageRequest::first(PageRequest::MAX_LIMIT),
+            )
             .await
             .expect("list");
         page.items

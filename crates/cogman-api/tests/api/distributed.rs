@@ -18,44 +18,101 @@ async fn the_api_works_over_redis_and_postgres() {
     config.postgres_schema = format!("api_test_{unique}");
     let register = |worker: &cogman::Worker| {
         worker
-            .register("double", handler_fn(|_ctx, payload: Vec<u8>| async move { Ok::<_, TaskError>([payload.clone(), payload].concat()) }))
+            .register(
+                "double",
+                handler_fn(|_ctx, payload: Vec<u8>| async move {
+                    Ok::<_, TaskError>([payload.clone(), payload].concat())
+                }),
+            )
             .expect("registered");
     };
     let api = Harness::from_config(config, ApiOptions::default(), Some(&register)).await;
 
-    let id = api.send(json!({"name": "double", "payload": "ab", "primary_key": unique})).await;
-    let done = cogman_testkit::wait_for_final(api.client.log().as_ref(), id.parse().expect("id"), WAIT).await.expect("final");
+    let id = api
+        .send(json!({"name": "double", "payload": "ab", "primary_key": unique}))
+        .await;
+    let done =
+        cogman_testkit::wait_for_final(api.client.log().as_ref(), id.parse().expect("id"), WAIT)
+            .await
+            .expect("final");
     assert_eq!(done.status, cogman::TaskState::Success);
-    let details = api.get(&format!("/api/v1/tasks/{id}")).await.expect(200).json();
+    let details = api
+        .get(&format!("/api/v1/tasks/{id}"))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(details["task"]["status"], "success");
     assert_eq!(details["task"]["result_base64"], base64_of(b"\"ab\"\"ab\""));
-    let states: Vec<&str> = details["history"].as_array().expect("history").iter().filter_map(|c| c["state"].as_str()).collect();
+    let states: Vec<&str> = details["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|c| c["state"].as_str())
+        .collect();
     assert!(states.contains(&"success"), "{states:?}");
 
-    let listed = api.get(&format!("/api/v1/tasks?primary_key={unique}")).await.expect(200).json();
+    let listed = api
+        .get(&format!("/api/v1/tasks?primary_key={unique}"))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(listed["items"].as_array().expect("items").len(), 1);
-    let retried = api.json(axum::http::Method::POST, &format!("/api/v1/tasks/{id}/retry"), &json!({"retry": 1})).await.expect(201);
+    let retried = api
+        .json(
+            axum::http::Method::POST,
+            &format!("/api/v1/tasks/{id}/retry"),
+            &json!({"retry": 1}),
+        )
+        .await
+        .expect(201);
     let second = retried.json()["id"].as_str().expect("id").to_owned();
-    cogman_testkit::wait_for_final(api.client.log().as_ref(), second.parse().expect("id"), WAIT).await.expect("final");
-    let attempts = api.get(&format!("/api/v1/tasks/{second}")).await.expect(200).json()["attempts"].clone();
+    cogman_testkit::wait_for_final(api.client.log().as_ref(), second.parse().expect("id"), WAIT)
+        .await
+        .expect("final");
+    let attempts = api
+        .get(&format!("/api/v1/tasks/{second}"))
+        .await
+        .expect(200)
+        .json()["attempts"]
+        .clone();
     assert_eq!(attempts.as_array().expect("attempts").len(), 2);
 
-    let scheduled = api.send(json!({"name": "double", "delay_ms": 3_600_000})).await;
-    api.post(&format!("/api/v1/tasks/{scheduled}/cancel")).await.expect(200);
-    api.post(&format!("/api/v1/tasks/{id}/cancel")).await.expect(409);
+    let scheduled = api
+        .send(json!({"name": "double", "delay_ms": 3_600_000}))
+        .await;
+    api.post(&format!("/api/v1/tasks/{scheduled}/cancel"))
+        .await
+        .expect(200);
+    api.post(&format!("/api/v1/tasks/{id}/cancel"))
+        .await
+        .expect(409);
 
-    let counts = api.get("/api/v1/counts?interval=1h").await.expect(200).json();
-    let total: u64 = counts["buckets"].as_array().expect("buckets").iter().map(|b| b["total"].as_u64().expect("n")).sum();
+    let counts = api
+        .get("/api/v1/counts?interval=1h")
+        .await
+        .expect(200)
+        .json();
+    let total: u64 = counts["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["total"].as_u64().expect("n"))
+        .sum();
     assert_eq!(total, 3, "{counts}");
     let worker_id = api.worker.as_ref().expect("worker").id().to_owned();
     cogman_testkit::wait_until("the worker to be listed", WAIT, || async {
         let workers = api.get("/api/v1/workers").await.expect(200).json();
-        workers["workers"].as_array().is_some_and(|w| w.iter().any(|w| w["id"] == worker_id.as_str()))
+        workers["workers"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w["id"] == worker_id.as_str()))
     })
     .await
     .expect("listed");
     let metrics = api.get("/api/v1/metrics").await.expect(200).text();
-    assert!(metrics.contains("cogman_tasks{state=\"success\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains("cogman_tasks{state=\"success\"} 2"),
+        "{metrics}"
+    );
     api.stop().await;
 }
 

@@ -44,7 +44,10 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
     assert_eq!(doc["openapi"], "3.1.0");
     let ops = operations(&doc);
     for (method, path) in ENDPOINTS {
-        assert!(ops.contains(&(method.to_owned(), path.to_owned())), "{method} {path} is not documented");
+        assert!(
+            ops.contains(&(method.to_owned(), path.to_owned())),
+            "{method} {path} is not documented"
+        );
     }
     assert_eq!(ops.len(), ENDPOINTS.len(), "documented operations: {ops:?}");
 
@@ -59,12 +62,26 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
                 .body(Body::empty())
                 .expect("request");
             let reply = api.call(request).await;
-            let code = serde_json::from_slice::<Value>(&reply.body).ok().and_then(|v| v["error"].as_str().map(str::to_owned));
+            let code = serde_json::from_slice::<Value>(&reply.body)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(str::to_owned));
             if item.get(method).is_some() {
-                assert_ne!(code.as_deref(), Some("method_not_allowed"), "{method} {path} is documented but not served");
-                assert!(!reply.text().contains("no such route"), "{method} {path} is documented but not routed");
+                assert_ne!(
+                    code.as_deref(),
+                    Some("method_not_allowed"),
+                    "{method} {path} is documented but not served"
+                );
+                assert!(
+                    !reply.text().contains("no such route"),
+                    "{method} {path} is documented but not routed"
+                );
             } else {
-                assert_eq!(reply.status.as_u16(), 405, "{method} {path} is served but not documented: {}", reply.text());
+                assert_eq!(
+                    reply.status.as_u16(),
+                    405,
+                    "{method} {path} is served but not documented: {}",
+                    reply.text()
+                );
             }
         }
     }
@@ -75,13 +92,26 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
 async fn the_served_document_is_the_generated_one_with_bearer_auth() {
     let api = Harness::open().await;
     let served = api.get("/api/v1/openapi.json").await.expect(200).json();
-    assert_eq!(served, serde_json::to_value(cogman_api::openapi()).expect("JSON"));
-    assert_eq!(served["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        served,
+        serde_json::to_value(cogman_api::openapi()).expect("JSON")
+    );
+    assert_eq!(
+        served["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     assert_eq!(served["security"], serde_json::json!([{"bearer": []}]));
-    assert_eq!(served["paths"]["/api/v1/healthz"]["get"]["security"], serde_json::json!([{}]), "healthz is open");
+    assert_eq!(
+        served["paths"]["/api/v1/healthz"]["get"]["security"],
+        serde_json::json!([{}]),
+        "healthz is open"
+    );
     let errors = &served["paths"]["/api/v1/tasks"]["post"]["responses"];
     for status in ["201", "202", "400", "401", "403", "413", "415", "422"] {
-        assert!(errors.get(status).is_some(), "POST /tasks documents {status}");
+        assert!(
+            errors.get(status).is_some(),
+            "POST /tasks documents {status}"
+        );
     }
     assert!(served["components"]["schemas"]["ErrorBody"].is_object());
     api.stop().await;

@@ -18,10 +18,19 @@ async fn queues_show_ready_tasks_per_priority() {
     let list = api.get("/api/v1/queues").await.expect(200).json();
     assert_eq!(list["supported"], true);
     let queues = list["queues"].as_array().expect("queues");
-    let sum = |field: &str| queues.iter().map(|q| q[field].as_u64().expect("a count")).sum::<u64>();
+    let sum = |field: &str| {
+        queues
+            .iter()
+            .map(|q| q[field].as_u64().expect("a count"))
+            .sum::<u64>()
+    };
     assert_eq!(sum("ready"), 2, "{list}");
     assert_eq!(sum("scheduled"), 1, "{list}");
-    let high: u64 = queues.iter().filter(|q| q["priority"] == "High").map(|q| q["ready"].as_u64().expect("n")).sum();
+    let high: u64 = queues
+        .iter()
+        .filter(|q| q["priority"] == "High")
+        .map(|q| q["ready"].as_u64().expect("n"))
+        .sum();
     assert_eq!(high, 1, "{list}");
     api.stop().await;
 }
@@ -30,7 +39,10 @@ async fn queues_show_ready_tasks_per_priority() {
 async fn workers_lists_a_live_worker() {
     let register = |worker: &cogman::Worker| {
         worker
-            .register("noop", handler_fn(|_ctx, _payload: Vec<u8>| async move { Ok::<_, TaskError>(Vec::new()) }))
+            .register(
+                "noop",
+                handler_fn(|_ctx, _payload: Vec<u8>| async move { Ok::<_, TaskError>(Vec::new()) }),
+            )
             .expect("registered");
     };
     let dir = tempfile::tempdir().expect("temp dir");
@@ -39,13 +51,20 @@ async fn workers_lists_a_live_worker() {
     let worker_id = api.worker.as_ref().expect("a worker").id().to_owned();
     cogman_testkit::wait_until("the worker to be listed", WAIT, || async {
         let list = api.get("/api/v1/workers").await.expect(200).json();
-        list["workers"].as_array().is_some_and(|w| w.iter().any(|w| w["id"] == worker_id.as_str()))
+        list["workers"]
+            .as_array()
+            .is_some_and(|w| w.iter().any(|w| w["id"] == worker_id.as_str()))
     })
     .await
     .expect("listed");
     let list = api.get("/api/v1/workers").await.expect(200).json();
     assert_eq!(list["supported"], true);
-    let me = list["workers"].as_array().expect("workers").iter().find(|w| w["id"] == worker_id.as_str()).cloned();
+    let me = list["workers"]
+        .as_array()
+        .expect("workers")
+        .iter()
+        .find(|w| w["id"] == worker_id.as_str())
+        .cloned();
     let me = me.expect("listed");
     assert_eq!(me["handlers"], json!(["noop"]));
     assert_eq!(me["pid"], std::process::id());
@@ -55,23 +74,50 @@ async fn workers_lists_a_live_worker() {
 #[tokio::test]
 async fn counts_bucket_tasks_by_current_state() {
     let api = Harness::open().await;
-    let ids = [api.send(json!({"name": "a"})).await, api.send(json!({"name": "b"})).await, api.send(json!({"name": "c"})).await];
-    api.post(&format!("/api/v1/tasks/{}/cancel", ids[0])).await.expect(200);
+    let ids = [
+        api.send(json!({"name": "a"})).await,
+        api.send(json!({"name": "b"})).await,
+        api.send(json!({"name": "c"})).await,
+    ];
+    api.post(&format!("/api/v1/tasks/{}/cancel", ids[0]))
+        .await
+        .expect(200);
     let from = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
     let to = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
-    let counts = api.get(&format!("/api/v1/counts?from={from}&to={to}&interval=30m")).await.expect(200).json();
+    let counts = api
+        .get(&format!("/api/v1/counts?from={from}&to={to}&interval=30m"))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(counts["interval_secs"], 1800);
     let buckets = counts["buckets"].as_array().expect("buckets");
-    let total: u64 = buckets.iter().map(|b| b["total"].as_u64().expect("total")).sum();
+    let total: u64 = buckets
+        .iter()
+        .map(|b| b["total"].as_u64().expect("total"))
+        .sum();
     assert_eq!(total, 3, "{counts}");
-    let cancelled: u64 = buckets.iter().map(|b| b["counts"]["cancelled"].as_u64().expect("n")).sum();
-    let queued: u64 = buckets.iter().map(|b| b["counts"]["queued"].as_u64().expect("n")).sum();
+    let cancelled: u64 = buckets
+        .iter()
+        .map(|b| b["counts"]["cancelled"].as_u64().expect("n"))
+        .sum();
+    let queued: u64 = buckets
+        .iter()
+        .map(|b| b["counts"]["queued"].as_u64().expect("n"))
+        .sum();
     assert_eq!((cancelled, queued), (1, 2));
-    assert_eq!(buckets[0]["counts"].as_object().expect("counts").len(), cogman::TaskState::ALL.len());
+    assert_eq!(
+        buckets[0]["counts"].as_object().expect("counts").len(),
+        cogman::TaskState::ALL.len()
+    );
 
     let defaults = api.get("/api/v1/counts").await.expect(200).json();
     assert_eq!(defaults["interval_secs"], 86_400);
-    let total: u64 = defaults["buckets"].as_array().expect("buckets").iter().map(|b| b["total"].as_u64().expect("n")).sum();
+    let total: u64 = defaults["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["total"].as_u64().expect("n"))
+        .sum();
     assert_eq!(total, 3);
     api.stop().await;
 }
@@ -79,7 +125,14 @@ async fn counts_bucket_tasks_by_current_state() {
 #[tokio::test]
 async fn healthz_needs_no_token_and_reveals_nothing() {
     let api = Harness::with_tokens().await;
-    let reply = api.call_raw(Request::get("/api/v1/healthz").body(Body::empty()).expect("request")).await.expect(200);
+    let reply = api
+        .call_raw(
+            Request::get("/api/v1/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect(200);
     assert_eq!(reply.json(), json!({"status": "ok"}));
     api.stop().await;
 }

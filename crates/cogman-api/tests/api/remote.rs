@@ -21,15 +21,26 @@ struct Server {
 impl Server {
     async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let client = cogman::Client::connect(&cogman::Config::embedded(dir.path().join("cogman.db"))).await.expect("client");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let client =
+            cogman::Client::connect(&cogman::Config::embedded(dir.path().join("cogman.db")))
+                .await
+                .expect("client");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("address"));
         let (stop, stopped) = oneshot::channel::<()>();
         let state = ApiState::new(client.clone(), both_tokens());
         let task = tokio::spawn(cogman_api::serve_listener(listener, state, async move {
             let _ = stopped.await;
         }));
-        Server { url, stop: Some(stop), task: Some(task), client, _dir: dir }
+        Server {
+            url,
+            stop: Some(stop),
+            task: Some(task),
+            client,
+            _dir: dir,
+        }
     }
 
     async fn shutdown(mut self) {
@@ -37,7 +48,10 @@ impl Server {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            let served = tokio::time::timeout(Duration::from_secs(10), task).await.expect("stops").expect("joins");
+            let served = tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("stops")
+                .expect("joins");
             assert!(served.is_ok(), "{served:?}");
         }
         self.client.close().await;
@@ -50,29 +64,89 @@ async fn the_remote_client_round_trips_every_call() {
     let remote = RemoteClient::new(&server.url, Some(ADMIN.into())).expect("client");
     remote.health().await.expect("healthy");
 
-    let spec = TaskSpec::new("blob", vec![0, 1, 254, 255]).priority(Priority::High).retry(2).primary_key("pk");
+    let spec = TaskSpec::new("blob", vec![0, 1, 254, 255])
+        .priority(Priority::High)
+        .retry(2)
+        .primary_key("pk");
     let receipt = remote.send(&spec).await.expect("sent");
     assert_eq!(receipt.status, SendStatus::Queued);
 
     let details = remote.get(receipt.id).await.expect("found");
-    let local = server.client.get(receipt.id).await.expect("read").expect("exists");
-    assert_eq!(details.task, local, "the remote task is the recorded one, bytes and all");
+    let local = server
+        .client
+        .get(receipt.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        details.task, local,
+        "the remote task is the recorded one, bytes and all"
+    );
     assert_eq!(details.attempts, vec![local.clone()]);
-    assert_eq!(details.history, server.client.log().history(receipt.id).await.expect("history"));
+    assert_eq!(
+        details.history,
+        server
+            .client
+            .log()
+            .history(receipt.id)
+            .await
+            .expect("history")
+    );
 
-    let second = remote.send(&TaskSpec::new("other", b"{}".to_vec())).await.expect("sent");
-    let page = remote.list(&TaskFilter::default(), PageRequest::first(1)).await.expect("listed");
-    assert_eq!(page.items.iter().map(|t| t.id).collect::<Vec<_>>(), vec![second.id]);
-    let rest = remote.list(&TaskFilter::default(), PageRequest { limit: 10, after: page.next }).await.expect("listed");
-    assert_eq!(rest.items.iter().map(|t| t.id).collect::<Vec<_>>(), vec![receipt.id]);
-    let filtered = TaskFilter { name: Some("blob".into()), statuses: vec![TaskState::Queued], ..TaskFilter::default() };
-    assert_eq!(remote.list(&filtered, PageRequest::first(10)).await.expect("listed").items.len(), 1);
+    let second = remote
+        .send(&TaskSpec::new("other", b"{}".to_vec()))
+        .await
+        .expect("sent");
+    let page = remote
+        .list(&TaskFilter::default(), PageRequest::first(1))
+        .await
+        .expect("listed");
+    assert_eq!(
+        page.items.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![second.id]
+    );
+    let rest = remote
+        .list(
+            &TaskFilter::default(),
+            PageRequest {
+                limit: 10,
+                after: page.next,
+            },
+        )
+        .await
+        .expect("listed");
+    assert_eq!(
+        rest.items.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![receipt.id]
+    );
+    let filtered = TaskFilter {
+        name: Some("blob".into()),
+        statuses: vec![TaskState::Queued],
+        ..TaskFilter::default()
+    };
+    assert_eq!(
+        remote
+            .list(&filtered, PageRequest::first(10))
+            .await
+            .expect("listed")
+            .items
+            .len(),
+        1
+    );
 
     let cancelled = remote.cancel(receipt.id).await.expect("cancelled");
     assert_eq!(cancelled.status, TaskState::Cancelled);
     let retried = remote.retry(receipt.id, 3).await.expect("retried");
-    let attempt = server.client.get(retried.id).await.expect("read").expect("exists");
-    assert_eq!((attempt.original_task_id, attempt.retry, attempt.attempt), (receipt.id, 3, 1));
+    let attempt = server
+        .client
+        .get(retried.id)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        (attempt.original_task_id, attempt.retry, attempt.attempt),
+        (receipt.id, 3, 1)
+    );
     server.shutdown().await;
 }
 
@@ -81,15 +155,44 @@ async fn remote_errors_carry_status_and_code() {
     let server = Server::start().await;
     let admin = RemoteClient::new(&server.url, Some(ADMIN.into())).expect("client");
     let missing = admin.get(cogman::TaskId::new()).await.expect_err("missing");
-    assert!(matches!(&missing, RemoteError::Api { status: 404, code, .. } if code == "not_found"), "{missing:?}");
-    let invalid = admin.send(&TaskSpec::new("", Vec::new())).await.expect_err("invalid");
+    assert!(
+        matches!(&missing, RemoteError::Api { status: 404, code, .. } if code == "not_found"),
+        "{missing:?}"
+    );
+    let invalid = admin
+        .send(&TaskSpec::new("", Vec::new()))
+        .await
+        .expect_err("invalid");
     assert_eq!(invalid.status(), Some(422));
 
     let anonymous = RemoteClient::new(&server.url, None).expect("client");
-    assert_eq!(anonymous.list(&TaskFilter::default(), PageRequest::first(1)).await.expect_err("401").status(), Some(401));
+    assert_eq!(
+        anonymous
+            .list(&TaskFilter::default(), PageRequest::first(1))
+            .await
+            .expect_err("401")
+            .status(),
+        Some(401)
+    );
     let reader = RemoteClient::new(&server.url, Some(READER.into())).expect("client");
-    assert_eq!(reader.send(&TaskSpec::new("a", Vec::new())).await.expect_err("403").status(), Some(403));
-    assert!(server.client.log().list(&TaskFilter::default(), PageRequest::first(10)).await.expect("list").items.is_empty());
+    assert_eq!(
+        reader
+            .send(&TaskSpec::new("a", Vec::new()))
+            .await
+            .expect_err("403")
+            .status(),
+        Some(403)
+    );
+    assert!(
+        server
+            .client
+            .log()
+            .list(&TaskFilter::default(), PageRequest::first(10))
+            .await
+            .expect("list")
+            .items
+            .is_empty()
+    );
 
     let nobody = RemoteClient::new("http://127.0.0.1:9", None).expect("client");
     assert!(matches!(nobody.health().await, Err(RemoteError::Http(_))));

@@ -12,19 +12,37 @@ use crate::common::Harness;
 async fn a_sent_task_can_be_read_back_with_its_attempts_and_history() {
     let api = Harness::open().await;
     let body = json!({"name": "email.send", "payload": {"to": "a@b.c"}, "priority": "high", "retry": 2, "primary_key": "order-1", "timeout_ms": 1500});
-    let reply = api.json(axum::http::Method::POST, "/api/v1/tasks", &body).await.expect(201);
+    let reply = api
+        .json(axum::http::Method::POST, "/api/v1/tasks", &body)
+        .await
+        .expect(201);
     let sent = reply.json();
     assert_eq!(sent["status"], "queued");
     let id = sent["id"].as_str().expect("id").to_owned();
-    let location = reply.headers.get(header::LOCATION).expect("a Location header");
-    assert_eq!(location.to_str().expect("ascii"), format!("/api/v1/tasks/{id}"));
+    let location = reply
+        .headers
+        .get(header::LOCATION)
+        .expect("a Location header");
+    assert_eq!(
+        location.to_str().expect("ascii"),
+        format!("/api/v1/tasks/{id}")
+    );
 
-    let details = api.get(&format!("/api/v1/tasks/{id}")).await.expect(200).json();
+    let details = api
+        .get(&format!("/api/v1/tasks/{id}"))
+        .await
+        .expect(200)
+        .json();
     let task = &details["task"];
     assert_eq!(task["id"], id.as_str());
     assert_eq!(task["name"], "email.send");
     assert_eq!(task["payload"], json!({"to": "a@b.c"}));
-    assert_eq!(STANDARD.decode(task["payload_base64"].as_str().expect("base64")).expect("valid"), br#"{"to":"a@b.c"}"#);
+    assert_eq!(
+        STANDARD
+            .decode(task["payload_base64"].as_str().expect("base64"))
+            .expect("valid"),
+        br#"{"to":"a@b.c"}"#
+    );
     assert_eq!(task["priority"], "High");
     assert_eq!(task["retry"], 2);
     assert_eq!(task["attempt"], 0);
@@ -35,7 +53,12 @@ async fn a_sent_task_can_be_read_back_with_its_attempts_and_history() {
     let attempts = details["attempts"].as_array().expect("attempts");
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0]["id"], id.as_str());
-    let states: Vec<&str> = details["history"].as_array().expect("history").iter().filter_map(|c| c["state"].as_str()).collect();
+    let states: Vec<&str> = details["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|c| c["state"].as_str())
+        .collect();
     assert!(states.contains(&"queued"), "history {states:?}");
     api.stop().await;
 }
@@ -44,10 +67,25 @@ async fn a_sent_task_can_be_read_back_with_its_attempts_and_history() {
 async fn binary_payloads_travel_as_base64_exactly() {
     let api = Harness::open().await;
     let bytes = [0u8, 159, 146, 150, 255];
-    let id = api.send(json!({"name": "blob", "payload_base64": STANDARD.encode(bytes)})).await;
-    let task = api.get(&format!("/api/v1/tasks/{id}")).await.expect(200).json()["task"].clone();
-    assert!(task.get("payload").is_none(), "non-JSON bytes are not shown as JSON: {task}");
-    assert_eq!(STANDARD.decode(task["payload_base64"].as_str().expect("base64")).expect("valid"), bytes);
+    let id = api
+        .send(json!({"name": "blob", "payload_base64": STANDARD.encode(bytes)}))
+        .await;
+    let task = api
+        .get(&format!("/api/v1/tasks/{id}"))
+        .await
+        .expect(200)
+        .json()["task"]
+        .clone();
+    assert!(
+        task.get("payload").is_none(),
+        "non-JSON bytes are not shown as JSON: {task}"
+    );
+    assert_eq!(
+        STANDARD
+            .decode(task["payload_base64"].as_str().expect("base64"))
+            .expect("valid"),
+        bytes
+    );
     assert_eq!(task["priority"], "Low", "the default priority");
     api.stop().await;
 }
@@ -55,16 +93,39 @@ async fn binary_payloads_travel_as_base64_exactly() {
 #[tokio::test]
 async fn a_delayed_task_is_scheduled() {
     let api = Harness::open().await;
-    let reply = api.json(axum::http::Method::POST, "/api/v1/tasks", &json!({"name": "later", "delay_ms": 3_600_000})).await.expect(201);
+    let reply = api
+        .json(
+            axum::http::Method::POST,
+            "/api/v1/tasks",
+            &json!({"name": "later", "delay_ms": 3_600_000}),
+        )
+        .await
+        .expect(201);
     assert_eq!(reply.json()["status"], "scheduled");
     let id = reply.json()["id"].as_str().expect("id").to_owned();
-    let task = api.get(&format!("/api/v1/tasks/{id}")).await.expect(200).json()["task"].clone();
+    let task = api
+        .get(&format!("/api/v1/tasks/{id}"))
+        .await
+        .expect(200)
+        .json()["task"]
+        .clone();
     assert_eq!(task["status"], "scheduled");
-    let run_at = chrono::DateTime::parse_from_rfc3339(task["run_at"].as_str().expect("run_at")).expect("a time");
-    assert!(run_at > chrono::Utc::now() + chrono::TimeDelta::minutes(59), "{run_at}");
+    let run_at = chrono::DateTime::parse_from_rfc3339(task["run_at"].as_str().expect("run_at"))
+        .expect("a time");
+    assert!(
+        run_at > chrono::Utc::now() + chrono::TimeDelta::minutes(59),
+        "{run_at}"
+    );
 
     let at = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
-    let reply = api.json(axum::http::Method::POST, "/api/v1/tasks", &json!({"name": "later", "run_at": at})).await.expect(201);
+    let reply = api
+        .json(
+            axum::http::Method::POST,
+            "/api/v1/tasks",
+            &json!({"name": "later", "run_at": at}),
+        )
+        .await
+        .expect(201);
     assert_eq!(reply.json()["status"], "scheduled");
     api.stop().await;
 }
@@ -75,12 +136,22 @@ async fn listing_filters_and_pages_with_a_cursor() {
     let mut sent = Vec::new();
     for i in 0..5 {
         let name = if i % 2 == 0 { "even" } else { "odd" };
-        sent.push(api.send(json!({"name": name, "payload": i, "primary_key": format!("k{i}")})).await);
+        sent.push(
+            api.send(json!({"name": name, "payload": i, "primary_key": format!("k{i}")}))
+                .await,
+        );
     }
-    api.post(&format!("/api/v1/tasks/{}/cancel", sent[0])).await.expect(200);
+    api.post(&format!("/api/v1/tasks/{}/cancel", sent[0]))
+        .await
+        .expect(200);
 
     let all = api.get("/api/v1/tasks").await.expect(200).json();
-    let ids: Vec<&str> = all["items"].as_array().expect("items").iter().filter_map(|t| t["id"].as_str()).collect();
+    let ids: Vec<&str> = all["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
     let newest_first: Vec<&str> = sent.iter().rev().map(String::as_str).collect();
     assert_eq!(ids, newest_first);
     assert!(all["next"].is_null());
@@ -91,7 +162,11 @@ async fn listing_filters_and_pages_with_a_cursor() {
         let page = api.get(&uri).await.expect(200).json();
         let items = page["items"].as_array().expect("items");
         assert!(items.len() <= 2);
-        paged.extend(items.iter().filter_map(|t| t["id"].as_str().map(str::to_owned)));
+        paged.extend(
+            items
+                .iter()
+                .filter_map(|t| t["id"].as_str().map(str::to_owned)),
+        );
         match page["next"].as_str() {
             Some(next) => uri = format!("/api/v1/tasks?limit=2&after={next}"),
             None => break,
@@ -101,20 +176,50 @@ async fn listing_filters_and_pages_with_a_cursor() {
 
     let evens = api.get("/api/v1/tasks?name=even").await.expect(200).json();
     assert_eq!(evens["items"].as_array().expect("items").len(), 3);
-    let cancelled = api.get("/api/v1/tasks?status=cancelled").await.expect(200).json();
+    let cancelled = api
+        .get("/api/v1/tasks?status=cancelled")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(cancelled["items"][0]["id"], sent[0].as_str());
     assert_eq!(cancelled["items"].as_array().expect("items").len(), 1);
-    let both = api.get("/api/v1/tasks?status=cancelled,queued").await.expect(200).json();
+    let both = api
+        .get("/api/v1/tasks?status=cancelled,queued")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(both["items"].as_array().expect("items").len(), 5);
-    let repeated = api.get("/api/v1/tasks?status=cancelled&status=queued&name=odd").await.expect(200).json();
+    let repeated = api
+        .get("/api/v1/tasks?status=cancelled&status=queued&name=odd")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(repeated["items"].as_array().expect("items").len(), 2);
-    let keyed = api.get("/api/v1/tasks?primary_key=k3").await.expect(200).json();
+    let keyed = api
+        .get("/api/v1/tasks?primary_key=k3")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(keyed["items"][0]["id"], sent[3].as_str());
-    let future = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).to_rfc3339().replace('+', "%2B");
-    let none = api.get(&format!("/api/v1/tasks?created_from={future}")).await.expect(200).json();
+    let future = (chrono::Utc::now() + chrono::TimeDelta::hours(1))
+        .to_rfc3339()
+        .replace('+', "%2B");
+    let none = api
+        .get(&format!("/api/v1/tasks?created_from={future}"))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(none["items"].as_array().expect("items").len(), 0);
-    let past = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).to_rfc3339().replace('+', "%2B");
-    let recent = api.get(&format!("/api/v1/tasks?created_from={past}&created_to={future}")).await.expect(200).json();
+    let past = (chrono::Utc::now() - chrono::TimeDelta::hours(1))
+        .to_rfc3339()
+        .replace('+', "%2B");
+    let recent = api
+        .get(&format!(
+            "/api/v1/tasks?created_from={past}&created_to={future}"
+        ))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(recent["items"].as_array().expect("items").len(), 5);
     api.stop().await;
 }

@@ -20,6 +20,8 @@ use crate::table;
 
 /// Sends in flight at once while enqueueing.
 const SEND_CONCURRENCY: usize = 64;
+/// Tasks timed one by one for the no-backlog latency.
+const IDLE_SAMPLES: usize = 200;
 
 #[derive(Debug, Serialize)]
 struct BenchReport {
@@ -30,8 +32,10 @@ struct BenchReport {
     enqueue_per_s: f64,
     drain_per_s: f64,
     end_to_end_per_s: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+    loaded_p50_ms: f64,
+    loaded_p99_ms: f64,
+    idle_p50_ms: f64,
+    idle_p99_ms: f64,
     peak_memory_mib: f64,
     baseline_per_s: f64,
     ratio_end_to_end: f64,
@@ -73,6 +77,30 @@ async fn wait_succeeded(workers: &[Worker], target: u64, bar: &ProgressBar) -> R
     }
 }
 
+/// Sends `n` tasks one at a time, each after the previous finished, and returns the
+/// send-to-finish time of each (latency with no backlog).
+async fn idle_latencies(client: &Client, workers: &[Worker], n: usize) -> Result<Vec<Duration>> {
+    let mut latencies = Vec::with_capacity(n);
+    for i in 0..n {
+        let before: u64 = workers.iter().map(|w| w.stats().succeeded).sum();
+        let started = Instant::now();
+        client
+            .send_task(TaskSpec::new("bench.noop", Vec::new()).primary_key(format!("idle-{i}")))
+            .await?;
+        let deadline = started + Duration::from_secs(30);
+        while workers.iter().map(|w| w.stats().succeeded).sum::<u64>() <= before {
+            if Instant::now() > deadline {
+                bail!("a task took over 30 s");
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    Ok(latencies)
+}
+
 fn rate(n: usize, elapsed: Duration) -> f64 {
     n as f64 / elapsed.as_secs_f64().max(1e-9)
 }
@@ -86,7 +114,10 @@ async fn baseline(config: &Config, dir: &std::path::Path, n: usize) -> Result<f6
         }
         None => {
             let path = dir.join("baseline.db");
-            let report = tokio::task::spawn_blocking(move || cogman_sqlite::baseline::raw_roundtrip(&path, n)).await??;
+            let report = tokio::task::spawn_blocking(move || {
+                cogman_sqlite::baseline::raw_roundtrip(&path, n)
+            })
+            .await??;
             rate(n, report.enqueue + report.process)
         }
     })
@@ -101,16 +132,27 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
     config.concurrency = args.concurrency;
     config.queue_prefix = format!("bench{}_", std::process::id());
     config.validate()?;
-    let mode = if config.is_distributed() { "rabbitmq" } else { "embedded sqlite" }.to_owned();
+    let mode = if config.is_distributed() {
+        "rabbitmq"
+    } else {
+        "embedded sqlite"
+    }
+    .to_owned();
     let backends = Backends::open(&config).await?;
     let client = backends.client(&config);
-    let workers: Vec<Worker> = (0..args.workers).map(|_| backends.worker_with(&config, client.clone())).collect();
+    let workers: Vec<Worker> = (0..args.workers)
+        .map(|_| backends.worker_with(&config, client.clone()))
+        .collect();
     for worker in &workers {
-        worker.register("bench.noop", handler_fn(|_ctx, _payload| async { Ok::<_, TaskError>(()) }))?;
+        worker.register(
+            "bench.noop",
+            handler_fn(|_ctx, _payload| async { Ok::<_, TaskError>(()) }),
+        )?;
     }
     let bar = ProgressBar::new((args.tasks * 2) as u64);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{spinner} {bar:40} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_message("enqueue");
     let enqueue = send_all(&client, args.tasks, "fill").await?;
@@ -128,8 +170,10 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
     sent?;
     finished?;
     let end_to_end = started.elapsed();
-    bar.set_message("baseline");
     let summary = report::read(backends.log.as_ref(), since).await?;
+    bar.set_message("latency with no backlog");
+    let idle = idle_latencies(&client, &workers, IDLE_SAMPLES).await?;
+    bar.set_message("baseline");
     for worker in &workers {
         worker.stop().await;
     }
@@ -146,8 +190,10 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
         enqueue_per_s: rate(args.tasks, enqueue),
         drain_per_s: drain_rate,
         end_to_end_per_s: e2e_rate,
-        p50_ms: summary.p50.as_secs_f64() * 1e3,
-        p99_ms: summary.p99.as_secs_f64() * 1e3,
+        loaded_p50_ms: summary.p50.as_secs_f64() * 1e3,
+        loaded_p99_ms: summary.p99.as_secs_f64() * 1e3,
+        idle_p50_ms: report::percentile(&idle, 0.5).as_secs_f64() * 1e3,
+        idle_p99_ms: report::percentile(&idle, 0.99).as_secs_f64() * 1e3,
         peak_memory_mib: report::peak_memory().unwrap_or(0) as f64 / (1024.0 * 1024.0),
         baseline_per_s: baseline_rate,
         ratio_end_to_end: e2e_rate / baseline_rate,
@@ -158,17 +204,49 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
         return Ok(());
     }
     let rows = vec![
-        vec!["enqueue".into(), format!("{:.0} tasks/s", out.enqueue_per_s), String::new()],
-        vec!["drain (queue pre-filled)".into(), format!("{:.0} tasks/s", out.drain_per_s), format!("{:.2}", out.ratio_drain)],
-        vec!["end to end".into(), format!("{:.0} tasks/s", out.end_to_end_per_s), format!("{:.2}", out.ratio_end_to_end)],
-        vec!["latency p50 / p99".into(), format!("{:.1} / {:.1} ms", out.p50_ms, out.p99_ms), String::new()],
-        vec!["peak memory".into(), format!("{:.1} MiB", out.peak_memory_mib), String::new()],
-        vec!["raw baseline".into(), format!("{:.0} tasks/s", out.baseline_per_s), "1.00".into()],
+        vec![
+            "enqueue".into(),
+            format!("{:.0} tasks/s", out.enqueue_per_s),
+            String::new(),
+        ],
+        vec![
+            "drain (queue pre-filled)".into(),
+            format!("{:.0} tasks/s", out.drain_per_s),
+            format!("{:.2}", out.ratio_drain),
+        ],
+        vec![
+            "end to end".into(),
+            format!("{:.0} tasks/s", out.end_to_end_per_s),
+            format!("{:.2}", out.ratio_end_to_end),
+        ],
+        vec![
+            "latency p50 / p99, no backlog".into(),
+            format!("{:.1} / {:.1} ms", out.idle_p50_ms, out.idle_p99_ms),
+            String::new(),
+        ],
+        vec![
+            "latency p50 / p99, end to end run".into(),
+            format!("{:.1} / {:.1} ms", out.loaded_p50_ms, out.loaded_p99_ms),
+            String::new(),
+        ],
+        vec![
+            "peak memory".into(),
+            format!("{:.1} MiB", out.peak_memory_mib),
+            String::new(),
+        ],
+        vec![
+            "raw baseline".into(),
+            format!("{:.0} tasks/s", out.baseline_per_s),
+            "1.00".into(),
+        ],
     ];
     println!(
         "cogman bench: {} no-op tasks, {} workers x {} concurrency, {}\n",
         out.tasks, out.workers, out.concurrency, out.mode
     );
-    println!("{}", table::render(&["measure", "value", "x baseline"], &rows));
+    println!(
+        "{}",
+        table::render(&["measure", "value", "x baseline"], &rows)
+    );
     Ok(())
 }

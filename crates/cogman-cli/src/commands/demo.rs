@@ -51,8 +51,14 @@ impl Kind {
     }
 
     fn spec(self, i: usize) -> TaskSpec {
-        let priority = if i % 2 == 0 { Priority::High } else { Priority::Low };
-        let spec = TaskSpec::new(self.name(), format!("image-{i}").into_bytes()).priority(priority).primary_key(format!("demo-{i}"));
+        let priority = if i.is_multiple_of(2) {
+            Priority::High
+        } else {
+            Priority::Low
+        };
+        let spec = TaskSpec::new(self.name(), format!("image-{i}").into_bytes())
+            .priority(priority)
+            .primary_key(format!("demo-{i}"));
         match self {
             Kind::Resize => spec,
             Kind::Flaky | Kind::Broken => spec.retry(RETRIES),
@@ -97,14 +103,23 @@ fn register(cogman: &cogman::Cogman) -> Result<()> {
     cogman.register(
         Kind::Flaky.name(),
         handler_fn(|ctx, _payload| async move {
-            if ctx.attempt == 0 { Err(TaskError::retry("upstream timed out (first try)")) } else { Ok(()) }
+            if ctx.attempt == 0 {
+                Err(TaskError::retry("upstream timed out (first try)"))
+            } else {
+                Ok(())
+            }
         }),
     )?;
     cogman.register(
         Kind::Broken.name(),
-        handler_fn(|_ctx, _payload| async move { Err::<(), _>(TaskError::retry("upstream refused the request")) }),
+        handler_fn(|_ctx, _payload| async move {
+            Err::<(), _>(TaskError::retry("upstream refused the request"))
+        }),
     )?;
-    cogman.register(Kind::Delayed.name(), handler_fn(|_ctx, _payload| async move { Ok::<_, TaskError>("report ready") }))?;
+    cogman.register(
+        Kind::Delayed.name(),
+        handler_fn(|_ctx, _payload| async move { Ok::<_, TaskError>("report ready") }),
+    )?;
     Ok(())
 }
 
@@ -122,15 +137,16 @@ pub(crate) async fn run(mut config: Config, args: DemoArgs) -> Result<()> {
     register(&cogman)?;
     let kinds: Vec<Kind> = (0..args.tasks).map(Kind::of).collect();
     let client = Arc::new(cogman.client().clone());
-    let sent: Vec<Result<cogman::SendReceipt, cogman::Error>> = stream::iter(kinds.iter().enumerate())
-        .map(|(i, kind)| {
-            let client = Arc::clone(&client);
-            let spec = kind.spec(i);
-            async move { client.send_task(spec).await }
-        })
-        .buffer_unordered(32)
-        .collect()
-        .await;
+    let sent: Vec<Result<cogman::SendReceipt, cogman::Error>> =
+        stream::iter(kinds.iter().enumerate())
+            .map(|(i, kind)| {
+                let client = Arc::clone(&client);
+                let spec = kind.spec(i);
+                async move { client.send_task(spec).await }
+            })
+            .buffer_unordered(32)
+            .collect()
+            .await;
     if let Some(Err(error)) = sent.into_iter().find(Result::is_err) {
         bail!("sending the demo tasks failed: {error}");
     }
@@ -141,8 +157,12 @@ pub(crate) async fn run(mut config: Config, args: DemoArgs) -> Result<()> {
     );
     let deadline = Instant::now() + Duration::from_secs(120 + args.tasks as u64 / 10);
     let finished = loop {
-        let counts = report::read(cogman.client().log().as_ref(), since).await?.counts;
-        let done = counts.get(TaskState::Success) + counts.get(TaskState::Failed) + counts.get(TaskState::Cancelled);
+        let counts = report::read(cogman.client().log().as_ref(), since)
+            .await?
+            .counts;
+        let done = counts.get(TaskState::Success)
+            + counts.get(TaskState::Failed)
+            + counts.get(TaskState::Cancelled);
         bar.set_position(done);
         if report::unfinished(&counts) == 0 && done >= args.tasks as u64 {
             break true;
@@ -181,10 +201,24 @@ pub(crate) async fn run(mut config: Config, args: DemoArgs) -> Result<()> {
         };
         let rows: Vec<Vec<String>> = TaskState::ALL
             .iter()
-            .map(|s| vec![s.to_string(), summary.counts.get(*s).to_string(), expect_of(*s)])
+            .map(|s| {
+                vec![
+                    s.to_string(),
+                    summary.counts.get(*s).to_string(),
+                    expect_of(*s),
+                ]
+            })
             .collect();
-        println!("cogman demo: {} tasks ({} attempts) in {:.2}s\n", args.tasks, attempts, elapsed.as_secs_f64());
-        println!("{}", table::render(&["state", "recorded", "expected"], &rows));
+        println!(
+            "cogman demo: {} tasks ({} attempts) in {:.2}s\n",
+            args.tasks,
+            attempts,
+            elapsed.as_secs_f64()
+        );
+        println!(
+            "{}",
+            table::render(&["state", "recorded", "expected"], &rows)
+        );
         println!(
             "\nthroughput {:.0} attempts/s   latency p50 {:.1} ms   p99 {:.1} ms   duplicates {}",
             attempts as f64 / elapsed.as_secs_f64(),

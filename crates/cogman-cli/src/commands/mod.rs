@@ -1,28 +1,54 @@
 //! One file per subcommand; [`run`] dispatches to them.
 
+mod actions;
 mod bench;
 mod demo;
 mod inspect;
 mod report;
 mod send;
+mod serve;
 mod shell_handler;
 mod worker;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
+use cogman_api::RemoteClient;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RemoteArgs};
 use crate::settings;
+
+/// The API client `--server` asks for, if any.
+fn remote_client(args: &RemoteArgs) -> Result<Option<RemoteClient>> {
+    args.server
+        .as_deref()
+        .map(|url| RemoteClient::new(url, args.token.clone()).context("--server"))
+        .transpose()
+}
 
 /// Runs the parsed command line.
 pub(crate) async fn run(cli: Cli) -> Result<()> {
     let config = settings::load(&cli.config)?;
+    let remote = remote_client(&cli.remote)?;
+    let remote_capable = matches!(
+        cli.command,
+        Command::Send(_)
+            | Command::Status(_)
+            | Command::Tasks(_)
+            | Command::Retry(_)
+            | Command::Cancel(_)
+    );
+    if remote.is_some() && !remote_capable {
+        bail!("--server applies only to send, status, tasks, retry and cancel");
+    }
     match cli.command {
         Command::Demo(args) => demo::run(config, args).await,
         Command::Worker(args) => worker::run(config, args).await,
-        Command::Send(args) => send::run(config, args).await,
-        Command::Status(args) => inspect::status(config, args).await,
-        Command::Tasks(args) => inspect::tasks(config, args).await,
+        Command::Send(args) => send::run(config, args, remote).await,
+        Command::Status(args) => inspect::status(config, args, remote).await,
+        Command::Tasks(args) => inspect::tasks(config, args, remote).await,
         Command::Bench(args) => bench::run(config, args).await,
+        Command::Serve(args) => serve::run(config, args).await,
+        Command::Retry(args) => actions::retry(config, args, remote).await,
+        Command::Cancel(args) => actions::cancel(config, args, remote).await,
     }
 }
 

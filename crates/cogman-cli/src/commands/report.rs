@@ -33,7 +33,10 @@ pub(crate) fn percentile(sorted: &[Duration], q: f64) -> Duration {
 
 /// Reads every task created at or after `since` (paging through the log).
 pub(crate) async fn read(log: &dyn TaskLog, since: DateTime<Utc>) -> Result<RunReport> {
-    let filter = TaskFilter { created_from: Some(since), ..TaskFilter::default() };
+    let filter = TaskFilter {
+        created_from: Some(since),
+        ..TaskFilter::default()
+    };
     let mut counts = StatusCounts::default();
     let mut latencies = Vec::new();
     let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
@@ -44,7 +47,11 @@ pub(crate) async fn read(log: &dyn TaskLog, since: DateTime<Utc>) -> Result<RunR
             tasks += 1;
             counts.add(task.status, 1);
             if task.status == TaskState::Success && task.attempt == 0 && task.run_at.is_none() {
-                latencies.push((task.updated_at - task.created_at).to_std().unwrap_or_default());
+                latencies.push(
+                    (task.updated_at - task.created_at)
+                        .to_std()
+                        .unwrap_or_default(),
+                );
             }
         }
         match batch.next {
@@ -53,12 +60,21 @@ pub(crate) async fn read(log: &dyn TaskLog, since: DateTime<Utc>) -> Result<RunR
         }
     }
     latencies.sort();
-    Ok(RunReport { p50: percentile(&latencies, 0.5), p99: percentile(&latencies, 0.99), counts, tasks })
+    Ok(RunReport {
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
+        counts,
+        tasks,
+    })
 }
 
 /// Tasks not yet in a final state.
 pub(crate) fn unfinished(counts: &StatusCounts) -> u64 {
-    TaskState::ALL.iter().filter(|s| !s.is_final()).map(|s| counts.get(*s)).sum()
+    TaskState::ALL
+        .iter()
+        .filter(|s| !s.is_final())
+        .map(|s| counts.get(*s))
+        .sum()
 }
 
 /// Peak resident memory of this process, from /proc (Linux), in bytes.

@@ -4,21 +4,32 @@ use std::io::Read;
 
 use anyhow::{Context, Result};
 use cogman::{Client, Config, Priority, TaskSpec};
+use cogman_api::RemoteClient;
 
 use crate::cli::SendArgs;
 
-pub(crate) async fn run(config: Config, args: SendArgs) -> Result<()> {
+pub(crate) async fn run(
+    config: Config,
+    args: SendArgs,
+    remote: Option<RemoteClient>,
+) -> Result<()> {
     let payload = match (&args.payload_file, args.payload.as_str()) {
-        (Some(path), _) => std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        (Some(path), _) => {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+        }
         (None, "-") => {
             let mut bytes = Vec::new();
-            std::io::stdin().read_to_end(&mut bytes).context("reading the payload from stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("reading the payload from stdin")?;
             bytes
         }
         (None, text) => text.as_bytes().to_vec(),
     };
     let priority: Priority = args.priority.parse()?;
-    let mut spec = TaskSpec::new(args.name, payload).priority(priority).retry(args.retry);
+    let mut spec = TaskSpec::new(args.name, payload)
+        .priority(priority)
+        .retry(args.retry);
     if let Some(delay) = args.delay {
         spec = spec.delay(delay);
     }
@@ -28,10 +39,21 @@ pub(crate) async fn run(config: Config, args: SendArgs) -> Result<()> {
     if let Some(timeout) = args.timeout {
         spec = spec.timeout(timeout);
     }
-    let client = Client::connect(&config).await.context("connecting")?;
-    let receipt = client.send_task(spec).await?;
+    let receipt = match remote {
+        Some(remote) => remote.send(&spec).await?,
+        None => {
+            let client = Client::connect(&config).await.context("connecting")?;
+            let receipt = client.send_task(spec).await;
+            client.close().await;
+            receipt?
+        }
+    };
     println!("{}", receipt.id);
-    eprintln!("status: {}", serde_json::to_value(receipt.status)?.as_str().unwrap_or("unknown"));
-    client.close().await;
+    eprintln!(
+        "status: {}",
+        serde_json::to_value(receipt.status)?
+            .as_str()
+            .unwrap_or("unknown")
+    );
     Ok(())
 }

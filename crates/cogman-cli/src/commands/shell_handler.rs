@@ -33,7 +33,10 @@ impl Handler for ShellHandler {
             .env("COGMAN_TASK_ID", ctx.task_id.to_string())
             .env("COGMAN_TASK_NAME", &ctx.name)
             .env("COGMAN_ATTEMPT", ctx.attempt.to_string())
-            .env("COGMAN_PRIMARY_KEY", ctx.primary_key.as_deref().unwrap_or(""))
+            .env(
+                "COGMAN_PRIMARY_KEY",
+                ctx.primary_key.as_deref().unwrap_or(""),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -44,13 +47,29 @@ impl Handler for ShellHandler {
             // A command that does not read its stdin closes the pipe early; that is not an error.
             let _ = stdin.write_all(&payload).await;
         }
-        let output = child.wait_with_output().await.map_err(|e| TaskError::retry(format!("waiting for the command: {e}")))?;
+        let output = child
+            .wait_with_output()
+            .await
+            .map_err(|e| TaskError::retry(format!("waiting for the command: {e}")))?;
         if output.status.success() {
             return Ok(Output::from(output.stdout));
         }
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let tail: String = stderr.chars().rev().take(STDERR_TAIL).collect::<Vec<_>>().into_iter().rev().collect();
-        let code = output.status.code().map_or_else(|| "a signal".to_owned(), |c| format!("code {c}"));
-        Err(TaskError::retry(format!("command exited with {code}: {}", tail.trim())))
+        let tail: String = stderr
+            .chars()
+            .rev()
+            .take(STDERR_TAIL)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let code = output
+            .status
+            .code()
+            .map_or_else(|| "a signal".to_owned(), |c| format!("code {c}"));
+        Err(TaskError::retry(format!(
+            "command exited with {code}: {}",
+            tail.trim()
+        )))
     }
 }

@@ -8,9 +8,11 @@ use super::shell_handler::ShellHandler;
 use crate::cli::WorkerArgs;
 
 /// Splits `NAME=COMMAND`.
-fn parse_handler(spec: &str) -> Result<(&str, &str)> {
+pub(crate) fn parse_handler(spec: &str) -> Result<(&str, &str)> {
     match spec.split_once('=') {
-        Some((name, command)) if !name.is_empty() && !command.trim().is_empty() => Ok((name, command)),
+        Some((name, command)) if !name.is_empty() && !command.trim().is_empty() => {
+            Ok((name, command))
+        }
         _ => bail!("--handler expects NAME=COMMAND, got {spec:?}"),
     }
 }
@@ -20,7 +22,9 @@ pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
         config.concurrency = concurrency;
         config.validate()?;
     }
-    let worker = Worker::connect(&config).await.context("starting the worker")?;
+    let worker = Worker::connect(&config)
+        .await
+        .context("starting the worker")?;
     for spec in &args.handlers {
         let (name, command) = parse_handler(spec)?;
         worker.register(name, ShellHandler::new(command.to_owned()))?;
@@ -33,7 +37,10 @@ pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
     );
     worker.run_until(super::shutdown_signal()).await?;
     let stats = worker.stats();
-    eprintln!("stopped: {} succeeded, {} failed, {} retried", stats.succeeded, stats.failed, stats.retried);
+    eprintln!(
+        "stopped: {} succeeded, {} failed, {} retried",
+        stats.succeeded, stats.failed, stats.retried
+    );
     Ok(())
 }
 
@@ -41,7 +48,10 @@ pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
 mod tests {
     #[test]
     fn handler_specs_parse() {
-        assert_eq!(super::parse_handler("a=echo x=1").expect("valid"), ("a", "echo x=1"));
+        assert_eq!(
+            super::parse_handler("a=echo x=1").expect("valid"),
+            ("a", "echo x=1")
+        );
         assert!(super::parse_handler("=echo").is_err());
         assert!(super::parse_handler("a=").is_err());
         assert!(super::parse_handler("a").is_err());

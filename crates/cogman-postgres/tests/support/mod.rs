@@ -33,7 +33,9 @@ impl Drop for SchemaGuard {
             runtime.block_on(async {
                 if let Ok(mut admin) = admin().await {
                     let _ = admin
-                        .execute(AssertSqlSafe(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE")))
+                        .execute(AssertSqlSafe(format!(
+                            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+                        )))
                         .await;
                 }
             });

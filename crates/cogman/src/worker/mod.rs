@@ -1,10 +1,10 @@
 //! [`Worker`] (the seed's "server"): consumes deliveries, runs the registered handler of each
 //! with bounded concurrency, and settles it — outcome recorded durably first, ack second.
 //!
-//! - [`execute`]: one handler call (timeout, panic, cancel, lease renewal).
-//! - [`settle`]: outcome → state, retry with backoff, record, ack.
-//! - [`heartbeat`]: worker announcements for the API and CLI.
-//! - [`stats`]: counters.
+//! - `execute`: one handler call (timeout, panic, cancel, lease renewal).
+//! - `settle`: outcome → state, retry with backoff, record, ack.
+//! - `heartbeat`: worker announcements for the API and CLI.
+//! - `stats`: the counters a worker keeps.
 //!
 //! Stopping is two-staged: [`Worker::stop`] stops claiming, lets running tasks finish within
 //! the grace period, then cancels the rest and puts them back on the queue.
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use cogman_core::{
     Backoff, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, Handler, RecordOutcome, StateChange,
-    TaskContext, TaskLog, TaskLogError, TaskState,
+    TaskContext, TaskLog, TaskState,
 };
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -272,9 +272,7 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
             .worker(inner.id.clone());
         if inner.record_durably(&change).await.is_some() {
             inner.stats.record(TaskState::Failed);
-            if let Err(error) = delivery.ack().await {
-                tracing::warn!(task_id = %task.id, %error, "ack failed");
-            }
+            resolve_workflow_then_ack(&inner, &task, delivery).await;
         }
         return;
     };
@@ -289,9 +287,8 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
             if current == TaskState::Success {
                 inner.stats.record_duplicate();
             }
-            if let Err(error) = delivery.ack().await {
-                tracing::warn!(task_id = %task.id, %error, "ack failed");
-            }
+            // A chord member whose outcome was recorded before a crash still resolves its chord.
+            resolve_workflow_then_ack(&inner, &task, delivery).await;
             return;
         }
         Some(RecordOutcome::Missing) => {
@@ -321,18 +318,45 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
     inner.stats.finished();
 }
 
+/// Workflow hook for a task whose final state is already recorded: resolves the chord it is a
+/// member of, then acks; when that fails, the task is put back so the check runs again.
+async fn resolve_workflow_then_ack(inner: &WorkerInner, task: &cogman_core::Task, delivery: Delivery) {
+    if let Err(error) = crate::workflow::after_final(&inner.client, task).await {
+        tracing::warn!(task_id = %task.id, %error, "could not resolve the chord; the task will be delivered again");
+        inner.stats.record_error();
+        if let Err(error) = delivery.requeue().await {
+            tracing::warn!(task_id = %task.id, %error, "could not put the task back; it returns after its lease");
+        }
+        return;
+    }
+    if let Err(error) = delivery.ack().await {
+        tracing::warn!(task_id = %task.id, %error, "ack failed; the task will be delivered again (its outcome is recorded)");
+    }
+}
+
+/// Non-transient log errors tolerated for one state change before the task is given back.
+const MAX_PERMANENT_FAILURES: u32 = 5;
+
 impl WorkerInner {
     /// Records `change`, retrying while the log is unreachable, until it is durable or the
-    /// worker is interrupted (then `None`: the caller puts the task back, unacked).
+    /// worker is interrupted or the log keeps refusing it (then `None`: the caller puts the
+    /// task back, unacked).
     pub(crate) async fn record_durably(&self, change: &StateChange) -> Option<RecordOutcome> {
         let mut pause = Duration::from_millis(50);
+        let mut permanent_failures = 0;
         loop {
             match self.log.record(change).await {
                 Ok(outcome) => return Some(outcome),
                 Err(error) => {
                     self.stats.record_error();
-                    let transient = matches!(error, TaskLogError::Unavailable(_)) || error.is_transient();
-                    tracing::warn!(task_id = %change.task_id, %error, transient, "cannot record a state change; retrying");
+                    if !error.is_transient() {
+                        permanent_failures += 1;
+                        if permanent_failures >= MAX_PERMANENT_FAILURES {
+                            tracing::error!(task_id = %change.task_id, %error, "cannot record a state change; giving the task back");
+                            return None;
+                        }
+                    }
+                    tracing::warn!(task_id = %change.task_id, %error, "cannot record a state change; retrying");
                 }
             }
             tokio::select! {

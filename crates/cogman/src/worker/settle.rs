@@ -1,6 +1,7 @@
 //! Settles a finished attempt: decides the next state from the [`Attempt`] and the retry
 //! budget, sends the next attempt when there is one, records the outcome durably (retrying
-//! while the log is unreachable) and only then acks the delivery.
+//! while the log is unreachable) and only then acks the delivery. Workflow hooks run around
+//! the record: a chain's next step before it, a chord's check after it.
 
 use std::time::Duration;
 
@@ -62,8 +63,24 @@ pub(crate) async fn settle(inner: &WorkerInner, delivery: Delivery, attempt: Att
         if let Err(error) = inner.client.dispatch(next).await {
             tracing::error!(task_id = %task.id, %error, "could not send the retry; the task will be delivered again");
             inner.stats.record_error();
-            return; // not acked: the broker delivers it again and the retry is tried again
+            // Not acked: the broker delivers it again and the retry is tried again.
+            if let Err(error) = delivery.requeue().await {
+                tracing::warn!(task_id = %task.id, %error, "could not put the task back; it returns after its lease");
+            }
+            return;
         }
+    }
+    // Workflow hook: a chain's next step is sent before the success is recorded (a crash may
+    // duplicate it, never lose it).
+    if verdict.state == TaskState::Success
+        && let Err(error) = crate::workflow::before_success(&inner.client, &task, verdict.result.as_deref()).await
+    {
+        tracing::error!(task_id = %task.id, %error, "could not send the next chain step; the task will be delivered again");
+        inner.stats.record_error();
+        if let Err(error) = delivery.requeue().await {
+            tracing::warn!(task_id = %task.id, %error, "could not put the task back; it returns after its lease");
+        }
+        return;
     }
     let mut change = StateChange::new(task.id, verdict.state).duration(ran_for).worker(inner.id.clone());
     change.error = verdict.error;
@@ -81,7 +98,6 @@ pub(crate) async fn settle(inner: &WorkerInner, delivery: Delivery, attempt: Att
     if let Some(observer) = inner.observer.get() {
         observer.settled(&task.name, verdict.state, ran_for);
     }
-    if let Err(error) = delivery.ack().await {
-        tracing::warn!(task_id = %task.id, %error, "ack failed; the task will be delivered again (its outcome is recorded)");
-    }
+    // Workflow hook: once the outcome is durable, a chord member fires or fails the callback.
+    super::resolve_workflow_then_ack(inner, &task, delivery).await;
 }

@@ -1,0 +1,81 @@
+// Entry point: the token box, the auth notice, and the hash router that mounts one view at a
+// time (#/ dashboard, #/tasks list, #/tasks/<id> detail, #/send form).
+
+import { setToken, token } from './api.js';
+import { fill, h } from './dom.js';
+import { currentRole, onRoleChange, probe, ROLE_LABELS } from './session.js';
+import { dashboard } from './views/dashboard.js';
+import { send } from './views/send.js';
+import { taskDetail } from './views/task.js';
+import { tasks } from './views/tasks.js';
+
+const main = document.getElementById('view');
+const notice = document.getElementById('notice');
+const rolePill = document.getElementById('role');
+const tokenForm = document.getElementById('token-form');
+const tokenInput = document.getElementById('token-input');
+
+const NOTICES = {
+  missing: 'This server needs an API token: enter it in the box at the top right.',
+  invalid: 'The server rejected this token (401): check it, or enter another one at the top right.',
+  read: 'Read-only token: you can look at everything, but sending, retrying and cancelling are refused (403).',
+  offline: 'The cogman server cannot be reached.',
+};
+
+function showRole(role) {
+  rolePill.dataset.role = role;
+  rolePill.textContent = ROLE_LABELS[role] ?? role;
+  const text = NOTICES[role];
+  notice.hidden = !text;
+  notice.dataset.kind = role;
+  notice.textContent = text ?? '';
+}
+
+/** The view for a hash: [name, mount(container, params)]. */
+function resolve(hash) {
+  const [path, query = ''] = hash.replace(/^#/, '').split('?');
+  const params = new URLSearchParams(query);
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  if (parts.length === 0) return ['dashboard', (el) => dashboard(el, params)];
+  if (parts[0] === 'tasks' && parts.length === 1) return ['tasks', (el) => tasks(el, params)];
+  if (parts[0] === 'tasks' && parts.length === 2) return ['task', (el) => taskDetail(el, params, parts[1])];
+  if (parts[0] === 'send' && parts.length === 1) return ['send', (el) => send(el, params)];
+  return ['missing', (el) => fill(el, h('div', { class: 'panel' }, h('h1', {}, 'Nothing here'),
+    h('p', {}, 'No view at this address. ', h('a', { href: '#/' }, 'Go to the dashboard.'))))];
+}
+
+let unmount = null;
+
+function route() {
+  if (typeof unmount === 'function') unmount();
+  const [name, mount] = resolve(window.location.hash);
+  for (const link of document.querySelectorAll('[data-nav]')) {
+    const active = link.dataset.nav === name || (name === 'task' && link.dataset.nav === 'tasks');
+    link.classList.toggle('active', active);
+    if (active) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const container = h('div', { dataset: { view: name } });
+  fill(main, container);
+  unmount = mount(container);
+  document.title = `cogman · ${name === 'task' ? 'task' : name}`;
+}
+
+tokenInput.value = token();
+tokenForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  setToken(tokenInput.value.trim());
+  await probe();
+  route();
+});
+document.getElementById('token-clear').addEventListener('click', async () => {
+  tokenInput.value = '';
+  setToken('');
+  await probe();
+  route();
+});
+
+onRoleChange(showRole);
+window.addEventListener('hashchange', route);
+showRole(currentRole());
+probe().then(route, route);

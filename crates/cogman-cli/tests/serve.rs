@@ -1,0 +1,172 @@
+//! Tests of `cogman serve` and of the task commands over HTTP (`--server`, `--token`), run as
+//! real processes on a temp SQLite file and a loopback port.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStderr, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(60);
+const ADMIN: &str = "admin-token-for-cli-tests-0001";
+const READER: &str = "read-token-for-cli-tests-00002";
+
+fn cogman(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cogman"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("COGMAN_")) {
+        command.env_remove(key);
+    }
+    command
+        .current_dir(dir)
+        .arg("--db")
+        .arg(dir.join("cogman.db"));
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.stdin(Stdio::null()).output().expect("cogman runs")
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "cogman failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// A running `cogman serve`; killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    _stderr: BufReader<ChildStderr>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `cogman serve` on a free loopback port and reads the bound URL from its stderr.
+fn serve(dir: &Path, extra: &[&str]) -> Server {
+    std::fs::write(
+        dir.join("tokens"),
+        format!("admin:{ADMIN}\nread:{READER}\n"),
+    )
+    .expect("token file");
+    let mut child = cogman(dir)
+        .args(["serve", "--listen", "127.0.0.1:0", "--token-file"])
+        .arg(dir.join("tokens"))
+        .args(extra)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cogman serve starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + WAIT;
+    let mut line = String::new();
+    let url = loop {
+        assert!(
+            Instant::now() < deadline,
+            "cogman serve did not report its address"
+        );
+        line.clear();
+        let read = stderr.read_line(&mut line).expect("stderr readable");
+        assert!(read > 0, "cogman serve exited before listening");
+        if let Some(start) = line.find("http://") {
+            let url = &line[start..];
+            let end = url.find("/api/v1").expect("the API prefix");
+            break url[..end].to_owned();
+        }
+    };
+    Server {
+        child,
+        url,
+        _stderr: stderr,
+    }
+}
+
+fn remote(dir: &Path, url: &str, token: &str) -> Command {
+    let mut command = cogman(dir);
+    command.args(["--server", url, "--token", token]);
+    command
+}
+
+#[test]
+fn the_task_commands_work_over_http() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = serve(dir.path(), &["--no-worker"]);
+    let id = stdout(&run(remote(dir.path(), &server.url, ADMIN).args([
+        "send",
+        "greet",
+        "--payload",
+        "hi",
+        "--retry",
+        "2",
+    ])));
+    assert_eq!(id.len(), 36, "a task id: {id}");
+
+    let status: Value =
+        serde_json::from_str(&stdout(&run(
+            remote(dir.path(), &server.url, READER).args(["status", &id, "--json"])
+        )))
+        .expect("JSON");
+    assert_eq!(status["task"]["name"], "greet");
+    assert_eq!(status["task"]["status"], "queued");
+    assert_eq!(status["task"]["retry"], 2);
+
+    let listed: Value =
+        serde_json::from_str(&stdout(&run(
+            remote(dir.path(), &server.url, READER).args(["tasks", "--json", "--status", "queued"])
+        )))
+        .expect("JSON");
+    assert_eq!(listed["items"][0]["id"], id.as_str());
+
+    stdout(&run(
+        remote(dir.path(), &server.url, ADMIN).args(["cancel", &id])
+    ));
+    let retried = stdout(&run(
+        remote(dir.path(), &server.url, ADMIN).args(["retry", &id, "--retry", "1"])
+    ));
+    assert_ne!(retried, id);
+    // The same file, read directly, agrees with the API.
+    let local: Value = serde_json::from_str(&stdout(&run(
+        cogman(dir.path()).args(["status", &retried, "--json"])
+    )))
+    .expect("JSON");
+    assert_eq!(local["task"]["original_task_id"], id.as_str());
+    assert_eq!(local["task"]["retry"], 1);
+
+    let refused = run(remote(dir.path(), &server.url, READER).args(["cancel", &retried]));
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("403"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let unknown =
+        run(remote(dir.path(), &server.url, "wrong-token-for-cli-tests-0003").args(["tasks"]));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&unknown.stderr)
+    );
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_tokens() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = run(cogman(dir.path()).args(["serve", "--no-worker", "--listen", "0.0.0.0:0"]));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("refusing to serve on 0.0.0.0:0 without API tokens"),
+        "{stderr}"
+    );
+    let needs_handler = run(cogman(dir.path()).args(["serve"]));
+    assert!(!needs_handler.status.success(), "a worker needs --handler");
+}

@@ -1,0 +1,190 @@
+//! cogman's `TieredLog` over the real backends: Redis (hot, expiring) in front of PostgreSQL
+//! (durable). The conformance suite, reads falling back to PostgreSQL after the Redis TTL and
+//! after the loss of the namespace's keys, and writes that keep working meanwhile.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cogman::tiered_log::TieredLog;
+use cogman_core::{PageRequest, RecordOutcome, StateChange, TaskFilter, TaskLog, TaskState};
+use cogman_redis::{RedisConfig, RedisLog};
+use cogman_testkit::{Guarded, sample, wait_until};
+
+const REDIS_URI: &str = "redis://127.0.0.1:6379/0";
+
+/// Deletes every key of a Redis namespace (`SCAN MATCH {ns}:*`; never `FLUSH*`: the server is
+/// shared); returns how many.
+fn delete_namespace(namespace: &str) -> redis::RedisResult<usize> {
+    let mut con = redis::Client::open(REDIS_URI)?.get_connection()?;
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{namespace}:*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query(&mut con)?;
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    for chunk in keys.chunks(500) {
+        redis::cmd("DEL").arg(chunk).query::<()>(&mut con)?;
+    }
+    Ok(keys.len())
+}
+
+/// Deletes a Redis namespace when dropped.
+#[derive(Debug)]
+struct NamespaceGuard(String);
+
+impl Drop for NamespaceGuard {
+    fn drop(&mut self) {
+        let _ = delete_namespace(&self.0);
+    }
+}
+
+/// Both logs in fresh places, the tiered log over them, and the guards that clean up.
+struct Setup {
+    hot: RedisLog,
+    durable: cogman_postgres::PostgresLog,
+    tiered: Arc<TieredLog>,
+    guards: (NamespaceGuard, support::SchemaGuard),
+}
+
+async fn setup(test: &str, redis_ttl: Duration) -> Setup {
+    let namespace = format!("cogman-test:{test}:{}", uuid::Uuid::now_v7().simple());
+    let hot_guard = NamespaceGuard(namespace.clone());
+    let hot = RedisLog::connect(
+        RedisConfig::new(REDIS_URI)
+            .namespace(namespace)
+            .ttl(redis_ttl),
+    )
+    .await
+    .expect("the local Redis on 127.0.0.1:6379 must be running");
+    let (durable, schema_guard) = support::fresh_log(test).await;
+    let tiered = Arc::new(TieredLog::new(
+        Arc::new(hot.clone()),
+        Arc::new(durable.clone()),
+    ));
+    Setup {
+        hot,
+        durable,
+        tiered,
+        guards: (hot_guard, schema_guard),
+    }
+}
+
+cogman_testkit::task_log_conformance!(async {
+    let setup = setup("tiered_conformance", Duration::from_secs(600)).await;
+    Guarded::new(setup.tiered, setup.guards)
+});
+
+#[tokio::test]
+async fn reads_fall_back_to_postgres_once_redis_records_expire() {
+    let setup = setup("tiered_ttl", Duration::from_secs(1)).await;
+    let task = sample::task("tiered.ttl");
+    setup.tiered.create(&task).await.expect("create");
+    let queued = StateChange::new(task.id, TaskState::Queued);
+    assert_eq!(
+        setup.tiered.record(&queued).await.expect("record"),
+        RecordOutcome::Applied
+    );
+    assert!(setup.hot.get(task.id).await.expect("hot get").is_some());
+
+    wait_until(
+        "the Redis record to expire",
+        Duration::from_secs(10),
+        || {
+            let hot = setup.hot.clone();
+            async move { hot.get(task.id).await.expect("hot get").is_none() }
+        },
+    )
+    .await
+    .expect("the hot record expires after its TTL");
+
+    let read = setup
+        .tiered
+        .get(task.id)
+        .await
+        .expect("get")
+        .expect("served by PostgreSQL");
+    assert_eq!(read.status, TaskState::Queued);
+    assert_eq!(read.payload, task.payload);
+    // Writes keep working: PostgreSQL applies them, Redis has nothing to advance.
+    let running = StateChange::new(task.id, TaskState::InProgress);
+    assert_eq!(
+        setup.tiered.record(&running).await.expect("record"),
+        RecordOutcome::Applied
+    );
+    let read = setup
+        .tiered
+        .get(task.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(read.status, TaskState::InProgress);
+}
+
+#[tokio::test]
+async fn reads_fall_back_to_postgres_after_redis_loses_the_namespace() {
+    let setup = setup("tiered_flush", Duration::from_secs(600)).await;
+    let tasks: Vec<_> = (0..5).map(|_| sample::task("tiered.flush")).collect();
+    for task in &tasks {
+        setup.tiered.create(task).await.expect("create");
+        setup
+            .tiered
+            .record(
+                &StateChange::new(task.id, TaskState::Success).duration(Duration::from_millis(5)),
+            )
+            .await
+            .expect("record");
+    }
+    let deleted = delete_namespace(&setup.guards.0.0).expect("delete the namespace");
+    assert!(deleted > 0, "the namespace had keys");
+    for task in &tasks {
+        assert_eq!(
+            setup.hot.get(task.id).await.expect("hot get"),
+            None,
+            "Redis lost it"
+        );
+        let read = setup
+            .tiered
+            .get(task.id)
+            .await
+            .expect("get")
+            .expect("served by PostgreSQL");
+        assert_eq!(read.status, TaskState::Success);
+        assert_eq!(read.duration, Some(0.005));
+        assert_eq!(
+            setup.tiered.history(task.id).await.expect("history").len(),
+            2,
+            "history comes from PostgreSQL"
+        );
+    }
+    let page = setup
+        .tiered
+        .list(&TaskFilter::default(), PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(
+        page.items.len(),
+        tasks.len(),
+        "listings come from PostgreSQL"
+    );
+    assert_eq!(
+        setup
+            .durable
+            .get(tasks[0].id)
+            .await
+            .expect("durable get")
+            .map(|t| t.status),
+        Some(TaskState::Success)
+    );
+}

@@ -1,0 +1,429 @@
+//! [`TieredLog`]: a fast, expiring "hot" task log (Redis) in front of a durable one
+//! (PostgreSQL), seen as one [`TaskLog`].
+//!
+//! - Writes go to the durable log first; its answer (or error) is the call's answer. The same
+//!   write then goes to the hot log. A hot failure never fails the call: it is logged and the
+//!   task is queued for a background repair, which copies the durable record into the hot log
+//!   (retrying with backoff until the hot log takes it), so a hot outage does not leave stale
+//!   states behind. A write that finds the hot record gone (expired, flushed) queues the same
+//!   repair, which seeds it again. Writes are monotonic, so late repairs are harmless.
+//! - `get` reads the hot log and falls back to the durable one when the hot log misses (the
+//!   record expired or was flushed) or fails.
+//! - `list`, `oldest`, `counts`, `history` and `purge_before` are answered by the durable log,
+//!   as are the [`Outbox`] and [`WorkerRegistry`] abilities; `purge_before` also purges the
+//!   hot log (best effort), so a purged task is gone from both.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cogman_core::{
+    Backoff, BucketCount, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
+    TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry,
+};
+use tokio::sync::mpsc;
+
+/// Repairs waiting for the hot log; beyond this, new ones are dropped (and logged): the hot
+/// log then serves an older state until that record is written again or expires, or misses
+/// and the durable log answers.
+const REPAIR_QUEUE: usize = 10_000;
+
+/// Tries of one repair before it is given up (about five minutes with the backoff below).
+const REPAIR_ATTEMPTS: u32 = 300;
+
+/// Backoff between tries of a repair.
+const REPAIR_BACKOFF: Backoff = Backoff {
+    base: Duration::from_millis(100),
+    max: Duration::from_secs(2),
+};
+
+/// A hot task log in front of a durable one. See the module docs.
+pub struct TieredLog {
+    hot: Arc<dyn TaskLog>,
+    durable: Arc<dyn TaskLog>,
+    repairs: OnceLock<mpsc::Sender<TaskId>>,
+}
+
+impl fmt::Debug for TieredLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TieredLog")
+            .field("hot", &self.hot)
+            .field("durable", &self.durable)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TieredLog {
+    /// `hot` in front of `durable`.
+    pub fn new(hot: Arc<dyn TaskLog>, durable: Arc<dyn TaskLog>) -> Self {
+        TieredLog {
+            hot,
+            durable,
+            repairs: OnceLock::new(),
+        }
+    }
+
+    /// The hot log.
+    pub fn hot(&self) -> &Arc<dyn TaskLog> {
+        &self.hot
+    }
+
+    /// The durable log.
+    pub fn durable(&self) -> &Arc<dyn TaskLog> {
+        &self.durable
+    }
+
+    /// Queues a repair of task `id` in the hot log: a background task copies the durable
+    /// record into it (insert-or-advance), retrying until the hot log takes it. It starts with
+    /// the first repair (on the runtime of that call) and ends when this log is dropped.
+    fn repair(&self, id: TaskId) {
+        let queue = self.repairs.get_or_init(|| {
+            let (queue, pending) = mpsc::channel(REPAIR_QUEUE);
+            tokio::spawn(repair_loop(
+                Arc::clone(&self.hot),
+                Arc::clone(&self.durable),
+                pending,
+            ));
+            queue
+        });
+        if queue.try_send(id).is_err() {
+            tracing::warn!(task = %id, "hot task log repair queue is full; dropping the repair");
+        }
+    }
+}
+
+/// Copies the durable record of each queued task into the hot log. Each repair reads the
+/// durable log afresh, so a repair never brings back an older state than the last write that
+/// asked for it.
+async fn repair_loop(
+    hot: Arc<dyn TaskLog>,
+    durable: Arc<dyn TaskLog>,
+    mut pending: mpsc::Receiver<TaskId>,
+) {
+    while let Some(id) = pending.recv().await {
+        let mut attempt = 0;
+        loop {
+            let tried = match durable.get(id).await {
+                Ok(Some(task)) => hot.create(&task).await,
+                Ok(None) => Ok(()),
+                Err(error) => Err(error),
+            };
+            let Err(error) = tried else { break };
+            if attempt >= REPAIR_ATTEMPTS {
+                tracing::warn!(%error, task = %id, "giving up repairing the hot task log");
+                break;
+            }
+            tokio::time::sleep(REPAIR_BACKOFF.delay(attempt)).await;
+            attempt += 1;
+        }
+    }
+}
+
+#[async_trait]
+impl TaskLog for TieredLog {
+    async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
+        self.durable.create(task).await?;
+        if let Err(error) = self.hot.create(task).await {
+            tracing::warn!(%error, task = %task.id, "hot task log write failed; will repair it");
+            self.repair(task.id);
+        }
+        Ok(())
+    }
+
+    async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
+        let outcome = self.durable.record(change).await?;
+        if outcome == RecordOutcome::Missing {
+            return Ok(outcome);
+        }
+        match self.hot.record(change).await {
+            Ok(RecordOutcome::Missing) => {
+                // The hot record expired or was lost: seed it again from the durable one.
+                self.repair(change.task_id);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, task = %change.task_id, "hot task log write failed; will repair it");
+                self.repair(change.task_id);
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
+        match self.hot.get(id).await {
+            Ok(Some(task)) => return Ok(Some(task)),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::debug!(%error, task = %id, "hot task log read failed; reading the durable log");
+            }
+        }
+        self.durable.get(id).await
+    }
+
+    async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, TaskLogError> {
+        self.durable.list(filter, page).await
+    }
+
+    async fn oldest(&self, filter: &TaskFilter, limit: u32) -> Result<Vec<Task>, TaskLogError> {
+        self.durable.oldest(filter, limit).await
+    }
+
+    async fn counts(&self, query: &CountQuery) -> Result<Vec<BucketCount>, TaskLogError> {
+        self.durable.counts(query).await
+    }
+
+    async fn history(&self, id: TaskId) -> Result<Vec<StateChange>, TaskLogError> {
+        self.durable.history(id).await
+    }
+
+    async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
+        let purged = self.durable.purge_before(cutoff).await?;
+        if let Err(error) = self.hot.purge_before(cutoff).await {
+            tracing::warn!(%error, "purging the hot task log failed; its records expire on their own");
+        }
+        Ok(purged)
+    }
+
+    fn outbox(&self) -> Option<&dyn Outbox> {
+        self.durable.outbox()
+    }
+
+    fn worker_registry(&self) -> Option<&dyn WorkerRegistry> {
+        self.durable.worker_registry()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use cogman_core::{TaskSpec, TaskState, apply_change};
+
+    use super::*;
+
+    /// An in-memory log whose every call fails while `down` is set.
+    #[derive(Debug, Default)]
+    struct MemoryLog {
+        tasks: Mutex<HashMap<TaskId, Task>>,
+        down: AtomicBool,
+    }
+
+    impl MemoryLog {
+        fn check(&self) -> Result<(), TaskLogError> {
+            if self.down.load(Ordering::Acquire) {
+                Err(TaskLogError::Unavailable("down".into()))
+            } else {
+                Ok(())
+            }
+        }
+
+        fn state(&self, id: TaskId) -> Option<TaskState> {
+            let tasks = self.tasks.lock().expect("invariant: not poisoned");
+            tasks.get(&id).map(|t| t.status)
+        }
+    }
+
+    #[async_trait]
+    impl TaskLog for MemoryLog {
+        async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
+            self.check()?;
+            let mut tasks = self.tasks.lock().expect("invariant: not poisoned");
+            match tasks.get_mut(&task.id) {
+                Some(stored) => {
+                    let change = StateChange {
+                        at: task.updated_at,
+                        ..StateChange::new(task.id, task.status)
+                    };
+                    apply_change(stored, &change);
+                }
+                None => {
+                    tasks.insert(task.id, task.clone());
+                }
+            }
+            Ok(())
+        }
+
+        async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
+            self.check()?;
+            let mut tasks = self.tasks.lock().expect("invariant: not poisoned");
+            Ok(match tasks.get_mut(&change.task_id) {
+                Some(task) => apply_change(task, change),
+                None => RecordOutcome::Missing,
+            })
+        }
+
+        async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
+            self.check()?;
+            Ok(self
+                .tasks
+                .lock()
+                .expect("invariant: not poisoned")
+                .get(&id)
+                .cloned())
+        }
+
+        async fn list(&self, _: &TaskFilter, _: PageRequest) -> Result<Page, TaskLogError> {
+            self.check()?;
+            let mut items: Vec<Task> = self
+                .tasks
+                .lock()
+                .expect("invariant: not poisoned")
+                .values()
+                .cloned()
+                .collect();
+            items.sort_by_key(|t| std::cmp::Reverse(t.id));
+            Ok(Page { items, next: None })
+        }
+
+        async fn counts(&self, _: &CountQuery) -> Result<Vec<BucketCount>, TaskLogError> {
+            self.check()?;
+            Ok(Vec::new())
+        }
+
+        async fn history(&self, _: TaskId) -> Result<Vec<StateChange>, TaskLogError> {
+            self.check()?;
+            Ok(Vec::new())
+        }
+
+        async fn purge_before(&self, _: DateTime<Utc>) -> Result<u64, TaskLogError> {
+            self.check()?;
+            Ok(0)
+        }
+    }
+
+    fn logs() -> (Arc<MemoryLog>, Arc<MemoryLog>, TieredLog) {
+        let (hot, durable) = (
+            Arc::new(MemoryLog::default()),
+            Arc::new(MemoryLog::default()),
+        );
+        let tiered = TieredLog::new(hot.clone(), durable.clone());
+        (hot, durable, tiered)
+    }
+
+    fn task() -> Task {
+        Task::from_spec(TaskSpec::new("tiered", b"x".to_vec()), Utc::now())
+    }
+
+    #[tokio::test]
+    async fn writes_reach_both_logs() {
+        let (hot, durable, tiered) = logs();
+        let task = task();
+        tiered.create(&task).await.expect("create");
+        let outcome = tiered
+            .record(&StateChange::new(task.id, TaskState::Queued))
+            .await
+            .expect("record");
+        assert_eq!(outcome, RecordOutcome::Applied);
+        assert_eq!(hot.state(task.id), Some(TaskState::Queued));
+        assert_eq!(durable.state(task.id), Some(TaskState::Queued));
+    }
+
+    #[tokio::test]
+    async fn a_durable_failure_fails_the_call_and_skips_the_hot_log() {
+        let (hot, durable, tiered) = logs();
+        durable.down.store(true, Ordering::Release);
+        let task = task();
+        assert!(tiered.create(&task).await.is_err());
+        assert_eq!(hot.state(task.id), None, "nothing reaches the hot log");
+    }
+
+    #[tokio::test]
+    async fn a_hot_failure_does_not_fail_the_call_and_is_repaired_later() {
+        let (hot, durable, tiered) = logs();
+        let task = task();
+        tiered.create(&task).await.expect("create");
+        hot.down.store(true, Ordering::Release);
+        let change = StateChange::new(task.id, TaskState::Success);
+        assert_eq!(
+            tiered.record(&change).await.expect("record"),
+            RecordOutcome::Applied
+        );
+        assert_eq!(durable.state(task.id), Some(TaskState::Success));
+        let read = tiered.get(task.id).await.expect("get").expect("exists");
+        assert_eq!(
+            read.status,
+            TaskState::Success,
+            "reads fall back while the hot log fails"
+        );
+
+        hot.down.store(false, Ordering::Release);
+        hot_reaches(&hot, task.id, TaskState::Success).await;
+    }
+
+    /// Polls until the hot log holds `state` for `id` (10 s deadline).
+    async fn hot_reaches(hot: &MemoryLog, id: TaskId, state: TaskState) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while hot.state(id) != Some(state) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the hot log reaches {state}; it has {:?}",
+                hot.state(id)
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_create_missed_by_the_hot_log_is_repaired_with_the_latest_state() {
+        let (hot, durable, tiered) = logs();
+        let task = task();
+        hot.down.store(true, Ordering::Release);
+        tiered.create(&task).await.expect("create");
+        hot.down.store(false, Ordering::Release);
+        let change = StateChange::new(task.id, TaskState::InProgress);
+        assert_eq!(
+            tiered.record(&change).await.expect("record"),
+            RecordOutcome::Applied
+        );
+        hot_reaches(&hot, task.id, TaskState::InProgress).await;
+        assert_eq!(durable.state(task.id), Some(TaskState::InProgress));
+    }
+
+    #[tokio::test]
+    async fn a_write_that_finds_the_hot_record_gone_seeds_it_again() {
+        let (hot, _durable, tiered) = logs();
+        let task = task();
+        tiered.create(&task).await.expect("create");
+        hot.tasks.lock().expect("invariant: not poisoned").clear();
+        let change = StateChange::new(task.id, TaskState::Queued);
+        tiered.record(&change).await.expect("record");
+        hot_reaches(&hot, task.id, TaskState::Queued).await;
+    }
+
+    #[tokio::test]
+    async fn reads_prefer_the_hot_log_and_fall_back_on_a_miss() {
+        let (hot, durable, tiered) = logs();
+        let task = task();
+        tiered.create(&task).await.expect("create");
+        // Make the two logs differ so the answer shows which one served it.
+        hot.tasks
+            .lock()
+            .expect("invariant: not poisoned")
+            .get_mut(&task.id)
+            .expect("created")
+            .name = "from-hot".into();
+        let read = tiered.get(task.id).await.expect("get").expect("exists");
+        assert_eq!(read.name, "from-hot");
+        hot.tasks.lock().expect("invariant: not poisoned").clear();
+        let read = tiered.get(task.id).await.expect("get").expect("exists");
+        assert_eq!(read.name, "tiered", "a hot miss reads the durable log");
+        assert_eq!(durable.state(task.id), Some(TaskState::Initiated));
+    }
+
+    #[tokio::test]
+    async fn listings_come_from_the_durable_log() {
+        let (hot, _durable, tiered) = logs();
+        let task = task();
+        tiered.create(&task).await.expect("create");
+        hot.down.store(true, Ordering::Release);
+        let page = tiered
+            .list(&TaskFilter::default(), PageRequest::default())
+            .await
+            .expect("list");
+        assert_eq!(page.items.len(), 1);
+    }
+}
