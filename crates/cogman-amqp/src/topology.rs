@@ -103,6 +103,12 @@ impl Topology {
     /// The channel's error; a `PRECONDITION_FAILED` means a queue of the same name already
     /// exists with other arguments (and closes the channel).
     pub(crate) async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        // Work queues first: the ones most likely to exist already (declared by the seed or
+        // an operator), so a conflict is found before anything new is created.
+        for priority in [Priority::High, Priority::Low] {
+            self.declare_work_queues(channel, priority).await?;
+        }
+        declare_queue(channel, &self.dead_letter, queue_mode("lazy")).await?;
         let exchange_options = ExchangeDeclareOptions {
             durable: true,
             ..ExchangeDeclareOptions::default()
@@ -117,10 +123,6 @@ impl Topology {
                 )
                 .await?;
         }
-        for priority in [Priority::High, Priority::Low] {
-            self.declare_work_queues(channel, priority).await?;
-        }
-        declare_queue(channel, &self.dead_letter, queue_mode("lazy")).await?;
         for (level, queue) in (0_u32..).zip(&self.delay_levels) {
             let next = self.next_exchange(level);
             let mut args = FieldTable::default();

@@ -38,6 +38,7 @@ mod routes;
 mod serve;
 mod state;
 pub mod token;
+mod ui;
 
 pub use error::{ApiError, ErrorBody};
 pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, MAX_TASK_NAMES};

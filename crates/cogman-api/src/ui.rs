@@ -131,7 +131,10 @@ fn serve(path: &str, request: &HeaderMap) -> Response {
     } else {
         (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(asset.content_type),
+                ),
                 (header::ETAG, etag),
             ],
             asset.body,
@@ -183,7 +186,7 @@ mod tests {
             .expect("infallible")
     }
 
-    fn header_of<'a>(response: &'a Response, name: HeaderName) -> &'a str {
+    fn header_of(response: &Response, name: HeaderName) -> &str {
         response
             .headers()
             .get(name)
@@ -270,25 +273,29 @@ mod tests {
         assert!(CONTENT_SECURITY_POLICY.contains("script-src 'self';"));
         assert!(CONTENT_SECURITY_POLICY.contains("frame-ancestors 'none'"));
         assert_eq!(header_of(&response, header::CACHE_CONTROL), CACHE_CONTROL);
-        assert_eq!(header_of(&response, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
-        let body = to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        assert_eq!(
+            header_of(&response, header::X_CONTENT_TYPE_OPTIONS),
+            "nosniff"
+        );
+        let body = to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
         assert_eq!(&body[..], ASSETS[0].body);
 
         let script = get_path("/ui/js/app.js", None).await;
         assert_eq!(script.status(), StatusCode::OK);
         assert_eq!(header_of(&script, header::CONTENT_TYPE), JS);
         let css = get_path("/ui/app.css", None).await;
-        assert_eq!(header_of(&css, header::CONTENT_TYPE), "text/css; charset=utf-8");
+        assert_eq!(
+            header_of(&css, header::CONTENT_TYPE),
+            "text/css; charset=utf-8"
+        );
     }
 
     #[tokio::test]
     async fn a_current_copy_gets_304_and_a_stale_one_the_file() {
         let first = get_path("/ui/app.css", None).await;
-        let etag = first
-            .headers()
-            .get(header::ETAG)
-            .cloned()
-            .expect("an etag");
+        let etag = first.headers().get(header::ETAG).cloned().expect("an etag");
         let again = get_path("/ui/app.css", Some(&etag)).await;
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
         let body = to_bytes(again.into_body(), usize::MAX).await.expect("body");

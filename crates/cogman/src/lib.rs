@@ -106,9 +106,12 @@ impl Cogman {
         &self.worker
     }
 
-    /// Stops the worker gracefully, then the client's relay.
+    /// Stops the worker gracefully, then the client's relay, then closes the broker.
     pub async fn stop(&self) {
         self.worker.stop().await;
         self.client.close().await;
+        if let Err(error) = self.client.broker().close().await {
+            tracing::warn!(%error, "closing the broker");
+        }
     }
 }

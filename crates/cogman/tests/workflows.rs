@@ -120,9 +120,16 @@ async fn a_failing_middle_step_is_retried_then_ends_the_chain() {
     cogman
         .register(
             "chain.middle",
-            handler_fn(move |_ctx, _payload| {
+            handler_fn(move |ctx, payload: Vec<u8>| {
                 counter.fetch_add(1, Ordering::SeqCst);
-                async { Err::<(), _>(TaskError::retry("the middle always fails")) }
+                // Attempts 0 and 1 (the chain's own) fail; a retry by hand (attempt 2) succeeds.
+                async move {
+                    if ctx.attempt < 2 {
+                        Err(TaskError::retry("the middle fails"))
+                    } else {
+                        Ok([payload, b"2".to_vec()].concat())
+                    }
+                }
             }),
         )
         .expect("register");
@@ -143,6 +150,12 @@ async fn a_failing_middle_step_is_retried_then_ends_the_chain() {
     // The next step is sent before a success is recorded, so a final failure means none was.
     assert!(named(client, "chain.third").await.is_empty(), "the third step was never created");
     assert_eq!(*ran.lock().expect("lock"), ["1"]);
+    // Retrying the failed step by hand resumes the chain from there.
+    client.retry(last.id, 0).await.expect("retry the failed step");
+    let third = wait_named_final(client, "chain.third").await;
+    assert_eq!(third.status, TaskState::Success, "{third:?}");
+    assert_eq!(third.result.as_deref(), Some(b"go123".as_slice()));
+    assert_eq!(middle_runs.load(Ordering::SeqCst), 3);
     cogman.stop().await;
 }
 
@@ -176,7 +189,10 @@ async fn group_status_counts_each_members_latest_attempt() {
     for (i, member) in (0u32..).zip(&receipt.members) {
         let task = client.get(member.id).await.expect("get").expect("member recorded");
         let link = task.workflow.expect("member link");
-        assert_eq!((link.workflow_id, link.kind, link.size, link.index), (receipt.workflow_id, WorkflowKind::Group, 20, Some(i)));
+        assert_eq!(
+            (link.workflow_id, link.kind, link.size, link.index),
+            (receipt.workflow_id, WorkflowKind::Group, 20, Some(i))
+        );
         assert_eq!(member.id, cogman::workflow::member_id(receipt.workflow_id, i));
     }
     let unknown = client.group_status(&[cogman::TaskId::new()]).await.expect("status");
@@ -271,7 +287,8 @@ async fn a_chord_with_a_failed_member_records_its_callback_failed_and_never_runs
         )
         .expect("register");
     let client = cogman.client();
-    let members = ["a", "b", "broken", "d", "e"].map(|p| TaskSpec::new("member", p.as_bytes().to_vec()).retry(2)).to_vec();
+    let members =
+        ["a", "b", "broken", "d", "e"].map(|p| TaskSpec::new("member", p.as_bytes().to_vec()).retry(2)).to_vec();
     let receipt = client.send_chord(members, TaskSpec::new("never.called", Vec::new())).await.expect("send chord");
     let broken = receipt.members[2].id;
     let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT).await.expect("callback recorded");
@@ -358,10 +375,13 @@ async fn invalid_workflows_are_refused_and_write_nothing() {
     let bad_step = client.send_chain(vec![ok(), TaskSpec::new("", Vec::new()), ok()]).await.map(|_| ());
     assert_eq!(step_error(bad_step), Some(("chain step 2 of 3".to_owned(), ValidationError::EmptyName)));
     let big = client.send_group(vec![ok(), ok(), TaskSpec::new("ok", vec![0; 17])]).await.map(|_| ());
-    assert!(matches!(step_error(big), Some((task, ValidationError::PayloadTooLarge { .. })) if task == "group member 3 of 3"));
+    assert!(
+        matches!(step_error(big), Some((task, ValidationError::PayloadTooLarge { .. })) if task == "group member 3 of 3")
+    );
     let bad_callback = client.send_chord(vec![ok()], TaskSpec::new("bad\u{7}", Vec::new())).await.map(|_| ());
     assert!(matches!(step_error(bad_callback), Some((task, _)) if task == "chord callback"));
-    let refused = |result: Result<(), Error>| matches!(result, Err(Error::Validation(ValidationError::InvalidWorkflow(_))));
+    let refused =
+        |result: Result<(), Error>| matches!(result, Err(Error::Validation(ValidationError::InvalidWorkflow(_))));
     assert!(refused(client.send_chain(Vec::new()).await.map(|_| ())), "an empty chain");
     assert!(refused(client.send_chain(vec![ok(); 101]).await.map(|_| ())), "101 steps");
     assert!(refused(client.send_group(Vec::new()).await.map(|_| ())), "an empty group");

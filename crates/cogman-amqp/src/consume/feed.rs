@@ -22,9 +22,11 @@ use super::Received;
 use crate::link::{Link, Session};
 use crate::topology::{Topology, short};
 
-/// First and largest pause before subscribing again after failed attempts.
-const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(500);
+/// First and largest pause before subscribing again; the pause doubles while subscriptions
+/// keep failing and resets once they held for [`STABLE_AFTER`].
+const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(100);
 const RESUBSCRIBE_PAUSE_MAX: Duration = Duration::from_secs(10);
+const STABLE_AFTER: Duration = Duration::from_secs(10);
 /// How often channel and connection state are checked.
 const HEALTH_POLL: Duration = Duration::from_millis(250);
 
@@ -68,23 +70,25 @@ impl Feed {
                     Err(_) => return,
                 },
             };
-            match self.subscribe(&session).await {
+            let reason = match self.subscribe(&session).await {
                 Ok(subscribed) => {
-                    pause = RESUBSCRIBE_PAUSE;
+                    let started = tokio::time::Instant::now();
                     let Some(reason) = self.forward(&session, subscribed).await else {
                         return;
                     };
-                    tracing::warn!(%reason, generation = session.generation, "RabbitMQ subscriptions lost; subscribing again");
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, generation = session.generation, "RabbitMQ subscribe failed; retrying");
-                    tokio::select! {
-                        () = self.cancel.cancelled() => return,
-                        () = tokio::time::sleep(pause) => {}
+                    if started.elapsed() >= STABLE_AFTER {
+                        pause = RESUBSCRIBE_PAUSE;
                     }
-                    pause = (pause * 2).min(RESUBSCRIBE_PAUSE_MAX);
+                    format!("subscriptions lost: {reason}")
                 }
+                Err(e) => format!("subscribe failed: {e}"),
+            };
+            tracing::warn!(%reason, generation = session.generation, retry_in = ?pause, "RabbitMQ consumer resubscribing");
+            tokio::select! {
+                () = self.cancel.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
             }
+            pause = (pause * 2).min(RESUBSCRIBE_PAUSE_MAX);
         }
     }
 

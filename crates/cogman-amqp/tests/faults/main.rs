@@ -1,6 +1,7 @@
 //! Broker faults on a private RabbitMQ node (never the shared one): `stop_app`/`start_app` and
-//! `kill -9` plus restart while tasks are being published and consumed. Publishing waits for
-//! the node and carries on, consumers resume by themselves, and no confirmed task is lost.
+//! `kill -9` plus restart while tasks are being published and consumed — publishing waits for
+//! the node and carries on, consumers resume by themselves, and no confirmed task is lost —
+//! and a memory alarm, under which publishes fail with a transient confirm timeout.
 //! These tests are slow (node boots): they run one at a time in the `rabbitmq-node` test group
 //! (`.config/nextest.toml`).
 
@@ -11,8 +12,12 @@ mod node;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cogman_core::{Broker, BrokerError, ConsumeOptions, Priority};
+use cogman_testkit::next_within;
+use tokio::time::Instant;
+
 use common::traffic::Traffic;
-use common::{Fixture, config_on};
+use common::{Fixture, config_on, task};
 use node::PrivateNode;
 
 async fn broker_on(node: &PrivateNode, label: &str) -> Fixture {
@@ -43,4 +48,63 @@ async fn no_task_is_lost_when_the_node_is_killed_and_restarted() {
     node.boot().await;
     traffic.progress(100, "publishing after the restart").await;
     traffic.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_broker_gives_confirm_timeouts_then_recovers() {
+    let node = PrivateNode::start("cogmanamqpfault3", 5693).await;
+    let mut cfg = config_on(&node.uri(), "fault_alarm");
+    cfg.confirm_timeout = Duration::from_secs(1);
+    let fx = Fixture::start(cfg).await;
+    let mut accepted = vec![task("fault.alarm", Priority::Low)];
+    fx.broker
+        .publish(&accepted[0])
+        .await
+        .expect("publish before the alarm");
+
+    node.ctl(&["set_vm_memory_high_watermark", "0.0000001"])
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = task("fault.alarm", Priority::Low);
+        match fx.broker.publish(&t).await {
+            Ok(()) => accepted.push(t),
+            Err(BrokerError::ConfirmTimeout(timeout)) => {
+                assert_eq!(timeout, Duration::from_secs(1));
+                break;
+            }
+            Err(e) => panic!("only confirm timeouts while blocked, got {e:?}"),
+        }
+        assert!(Instant::now() < deadline, "publishes were never blocked");
+    }
+    assert!(BrokerError::ConfirmTimeout(Duration::from_secs(1)).is_transient());
+
+    node.ctl(&["set_vm_memory_high_watermark", "0.4"]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let t = task("fault.alarm", Priority::Low);
+        match fx.broker.publish(&t).await {
+            Ok(()) => {
+                accepted.push(t);
+                break;
+            }
+            Err(BrokerError::ConfirmTimeout(_)) if Instant::now() < deadline => {}
+            Err(e) => panic!("publishing resumes after the alarm: {e:?}"),
+        }
+    }
+
+    let mut consumer = fx
+        .broker
+        .consume(ConsumeOptions::default())
+        .await
+        .expect("consume");
+    let mut seen = std::collections::HashSet::new();
+    let wanted: std::collections::HashSet<_> = accepted.iter().map(|t| t.id).collect();
+    while !seen.is_superset(&wanted) {
+        let delivery = next_within(&mut *consumer, Duration::from_secs(10))
+            .await
+            .expect("every accepted task is delivered");
+        seen.insert(delivery.task().id);
+        delivery.ack().await.expect("ack");
+    }
 }

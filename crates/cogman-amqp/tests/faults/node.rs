@@ -93,6 +93,11 @@ impl PrivateNode {
         }
     }
 
+    /// Runs `rabbitmqctl -n <node> args…` and asserts it succeeded.
+    pub(crate) async fn ctl(&self, args: &[&str]) {
+        assert!(rabbitmqctl(&self.name, args).await, "rabbitmqctl {args:?}");
+    }
+
     pub(crate) async fn stop_app(&self) {
         assert!(rabbitmqctl(&self.name, &["stop_app"]).await, "stop_app");
     }

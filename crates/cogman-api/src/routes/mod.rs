@@ -72,4 +72,5 @@ pub fn router(state: ApiState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(from_fn(crate::layers::security_headers))
         .with_state(state)
+        .merge(crate::ui::router())
 }

@@ -53,9 +53,12 @@ test('a failed task shows its error, and Retry creates a new attempt in the chai
 });
 
 test('Cancel on a delayed task turns it cancelled', async () => {
-  const id = await sendTask({ name: 'echo', payload: { later: true }, delay_ms: 3600000 });
+  // Bytes that are not UTF-8 are shown as base64.
+  const id = await sendTask({ name: 'echo', payload_base64: 'AAECA/8=', delay_ms: 3600000 });
   const page = await openUi(browser.context, { hash: `#/tasks/${id}` });
   await page.locator('[data-view="task"][data-state="scheduled"]').waitFor();
+  assert.equal(await page.getAttribute('[data-testid="payload"]', 'data-kind'), 'base64');
+  assert.equal(await page.textContent('[data-testid="payload"]'), 'AAECA/8=');
   assert.equal(await page.locator('[data-testid="retry"]').count(), 0, 'an unfinished task cannot be retried');
 
   await page.click('[data-testid="cancel"]');

@@ -62,7 +62,7 @@ test('no token and a wrong token are explained', async () => {
   await page.click('#token-clear');
   await page.locator('#role[data-role="missing"]').waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem('cogman.token')), null);
-  await page.fill('#token-input', process.env.COGMAN_ADMIN_TOKEN);
+  await page.fill('#token-input', process.env.UI_TEST_ADMIN_TOKEN);
   await page.click('#token-form button[type=submit]');
   await page.locator('#role[data-role="admin"]').waitFor();
   assert.equal(await page.isHidden('#notice'), true);

@@ -15,10 +15,12 @@ function required(name) {
   return value;
 }
 
-export const BASE = required('COGMAN_URL').replace(/\/$/, '');
-export const ADMIN = required('COGMAN_ADMIN_TOKEN');
-export const READ = required('COGMAN_READ_TOKEN');
-export const SHOTS = process.env.COGMAN_SCREENSHOTS ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cogman-shots-'));
+export const BASE = required('UI_TEST_URL').replace(/\/$/, '');
+/** A second server, without tokens. */
+export const OPEN_BASE = required('UI_TEST_OPEN_URL').replace(/\/$/, '');
+export const ADMIN = required('UI_TEST_ADMIN_TOKEN');
+export const READ = required('UI_TEST_READ_TOKEN');
+export const SHOTS = process.env.UI_TEST_SCREENSHOTS ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cogman-shots-'));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 /** Default wait for anything the UI does. */
@@ -136,9 +138,9 @@ export function cspViolations(page) {
  * Opens the UI at `hash` with `token` entered in the token box (or none), and waits until the
  * session's role is known.
  */
-export async function openUi(context, { token = ADMIN, hash = '#/', role } = {}) {
+export async function openUi(context, { token = ADMIN, hash = '#/', role, base = BASE } = {}) {
   const page = await context.newPage();
-  await page.goto(`${BASE}/ui/${hash}`);
+  await page.goto(`${base}/ui/${hash}`);
   await page.locator('#role:not([data-role="checking"])').waitFor();
   if (token) {
     await page.fill('#token-input', token);

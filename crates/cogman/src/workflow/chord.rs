@@ -12,7 +12,10 @@ use cogman_core::{Task, TaskId, TaskSpec, TaskState, WorkflowLink};
 use serde::{Deserialize, Serialize};
 
 use super::group::{self, check_members, member_count};
-use super::{WorkflowKind, attempts, check_no_payload, check_task, member_id, record_failed, send_produced, spec_of, step_of};
+use super::{
+    MAX_GROUP_MEMBERS, WorkflowKind, attempts, check_no_payload, check_task, member_id, record_failed, send_produced,
+    spec_of, step_of,
+};
 use crate::client::{Client, SendReceipt};
 use crate::error::Error;
 
@@ -106,12 +109,14 @@ pub(super) async fn resolve(client: &Client, link: &WorkflowLink) -> Result<(), 
         return Ok(());
     };
     let size = link.size;
-    if size == 0 {
+    if size == 0 || size as usize > MAX_GROUP_MEMBERS {
+        // Not a link cogman wrote (a foreign client's, say): nothing sensible to check.
+        tracing::warn!(workflow_id = %link.workflow_id, size, "a chord link with an impossible size is ignored");
         return Ok(());
     }
     let log = client.log().as_ref();
-    if log.get(callback_id).await?.is_some_and(|task| task.status != TaskState::Initiated) {
-        return Ok(()); // already sent, or already failed
+    if already_resolved(client, callback_id).await? {
+        return Ok(());
     }
     let mut results = vec![None; size as usize];
     for step in 0..size {
@@ -131,6 +136,11 @@ pub(super) async fn resolve(client: &Client, link: &WorkflowLink) -> Result<(), 
             _ => return Ok(()),
         }
     }
+    // Asked again just before sending: members that finish together read every member at the
+    // same time, and this narrows the window in which both send the callback.
+    if already_resolved(client, callback_id).await? {
+        return Ok(());
+    }
     let results: Vec<ChordResult> = results.into_iter().flatten().collect();
     let payload = serde_json::to_vec(&results).expect("invariant: chord results serialize to JSON");
     let now = Utc::now();
@@ -142,6 +152,13 @@ pub(super) async fn resolve(client: &Client, link: &WorkflowLink) -> Result<(), 
             record_failed(client, callback_task(spec, callback_id), reason).await
         }
     }
+}
+
+/// True when the callback was sent (or recorded failed) by another member's check. A callback
+/// recorded but still `initiated` may not have reached the broker: it is sent again.
+async fn already_resolved(client: &Client, callback_id: TaskId) -> Result<bool, Error> {
+    let callback = client.log().get(callback_id).await?;
+    Ok(callback.is_some_and(|task| task.status != TaskState::Initiated))
 }
 
 /// The callback's own link: in the chord, at no member index.

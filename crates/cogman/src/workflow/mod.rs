@@ -68,11 +68,19 @@ fn check_count(kind: WorkflowKind, len: usize, max: usize) -> Result<(), Validat
 }
 
 /// Checks one task of a workflow; `what` names it in the error (e.g. `chain step 2 of 3`).
-fn check_task(client: &Client, spec: &TaskSpec, what: impl Fn() -> String, now: DateTime<Utc>) -> Result<(), ValidationError> {
+fn check_task(
+    client: &Client,
+    spec: &TaskSpec,
+    what: impl Fn() -> String,
+    now: DateTime<Utc>,
+) -> Result<(), ValidationError> {
     let wrap = |error| ValidationError::WorkflowTask { task: what(), error: Box::new(error) };
     spec.validate(client.limits(), now).map_err(wrap)?;
     if spec.workflow.is_some() {
-        return Err(ValidationError::InvalidWorkflow(format!("{}: its workflow link is set by cogman; leave it empty", what())));
+        return Err(ValidationError::InvalidWorkflow(format!(
+            "{}: its workflow link is set by cogman; leave it empty",
+            what()
+        )));
     }
     Ok(())
 }
@@ -94,10 +102,7 @@ fn step_of(spec: TaskSpec, now: DateTime<Utc>) -> NextStep {
         retry: spec.retry,
         timeout_ms: spec.timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
         primary_key: spec.primary_key,
-        delay_ms: spec
-            .run_at
-            .map(|at| u64::try_from((at - now).num_milliseconds()).unwrap_or(0))
-            .filter(|ms| *ms > 0),
+        delay_ms: spec.run_at.map(|at| u64::try_from((at - now).num_milliseconds()).unwrap_or(0)).filter(|ms| *ms > 0),
     }
 }
 
@@ -123,7 +128,9 @@ async fn send_produced(client: &Client, task: Task) -> Result<(), Error> {
     let id = task.id;
     match client.dispatch(task).await {
         Ok(_) => Ok(()),
-        Err(Error::Broker(error)) if !matches!(error, BrokerError::BufferFull { .. } | BrokerError::Closed) && !error.is_transient() => {
+        Err(Error::Broker(error))
+            if !matches!(error, BrokerError::BufferFull { .. } | BrokerError::Closed) && !error.is_transient() =>
+        {
             tracing::warn!(task_id = %id, %error, "the broker refused a workflow step; it is recorded failed");
             Ok(())
         }

@@ -76,19 +76,18 @@ function workerTable(answer) {
   const now = Date.now();
   const rows = answer.workers.map((w) => {
     const load = w.concurrency > 0 ? Math.min(100, Math.round((100 * w.in_flight) / w.concurrency)) : 0;
-    const meter = h('span', { class: 'meter', title: `${load}% busy` }, h('span'));
+    const meter = h('span', { class: 'meter' }, h('span'));
     meter.firstChild.style.width = `${load}%`;
     return h('tr', {},
       h('td', { class: 'nowrap' }, h('div', { class: 'mono' }, w.id), h('div', { class: 'sub' }, `${w.host} · pid ${w.pid} · up ${span(now - new Date(w.started_at).getTime())}`)),
-      h('td', { class: 'clip', title: w.handlers.join(', ') }, w.handlers.join(', ') || '—'),
-      h('td', { class: 'num' }, w.concurrency),
-      h('td', { class: 'num nowrap' }, w.in_flight, meter),
+      h('td', {}, h('div', { class: 'ellipsis narrow', title: w.handlers.join(', ') }, w.handlers.join(', ') || '—')),
+      h('td', { class: 'num nowrap', title: `${load}% of its slots busy` }, `${w.in_flight} / ${w.concurrency}`, meter),
       h('td', { class: 'nowrap', title: shortTime(w.last_heartbeat) }, age(w.last_heartbeat, now)));
   });
   return h('div', { class: 'table-wrap' }, h('table', { dataset: { testid: 'workers' } },
-    h('thead', {}, h('tr', {}, h('th', {}, 'Worker'), h('th', {}, 'Handlers'), h('th', { class: 'num' }, 'Concurrency'),
-      h('th', { class: 'num' }, 'In flight'), h('th', {}, 'Heartbeat'))),
-    h('tbody', {}, rows.length ? rows : h('tr', { class: 'empty-row' }, h('td', { colspan: 5 }, 'No worker reported in the last 30 s.')))));
+    h('thead', {}, h('tr', {}, h('th', {}, 'Worker'), h('th', {}, 'Handlers'),
+      h('th', { class: 'num', title: 'tasks running / concurrency' }, 'In flight / max'), h('th', {}, 'Heartbeat'))),
+    h('tbody', {}, rows.length ? rows : h('tr', { class: 'empty-row' }, h('td', { colspan: 4 }, 'No worker reported in the last 30 s.')))));
 }
 
 export function dashboard(root, params) {

@@ -59,24 +59,30 @@ function hashFor(filter) {
   return text ? `#/tasks?${text}` : '#/tasks';
 }
 
+/** Goes to `hash`, re-rendering when it is the current one (Filter or Reset with no change). */
+function navigate(hash) {
+  if (window.location.hash === hash) window.dispatchEvent(new HashChangeEvent('hashchange'));
+  else window.location.hash = hash;
+}
+
 function row(task) {
   const href = `#/tasks/${encodeURIComponent(task.id)}`;
   const detail = task.fail_error
-    ? h('td', { class: 'clip err', title: task.fail_error }, task.fail_error)
-    : h('td', { class: 'clip muted' }, preview(task.result_base64 ?? '', task.result, 60));
+    ? h('td', { class: 'err' }, h('div', { class: 'ellipsis', title: task.fail_error }, task.fail_error))
+    : h('td', { class: 'muted' }, h('div', { class: 'ellipsis' }, preview(task.result_base64 ?? '', task.result, 60)));
   return h('tr', {
     class: 'row-link',
     dataset: { id: task.id, state: task.status },
     on: { click: (e) => { if (!e.target.closest('a')) window.location.hash = href; } },
   },
-  h('td', { class: 'clip' }, h('a', { href, dataset: { testid: 'task-link' } }, task.name),
+  h('td', {}, h('div', { class: 'ellipsis' }, h('a', { href, title: task.name, dataset: { testid: 'task-link' } }, task.name)),
     h('div', { class: 'sub mono', title: task.id }, shortId(task.id))),
   h('td', {}, badge(task.status)),
   h('td', { class: 'num' }, task.attempt),
   h('td', { class: 'hide-narrow' }, task.priority),
-  h('td', { class: 'clip hide-narrow' }, task.primary_key ?? h('span', { class: 'faint' }, '—')),
-  h('td', { title: task.created_at }, shortTime(task.created_at)),
-  h('td', { class: 'num' }, seconds(task.duration)),
+  h('td', { class: 'hide-narrow' }, h('div', { class: 'ellipsis narrow', title: task.primary_key ?? '' }, task.primary_key ?? h('span', { class: 'faint' }, '—'))),
+  h('td', { class: 'nowrap', title: task.created_at }, shortTime(task.created_at)),
+  h('td', { class: 'num hide-narrow' }, seconds(task.duration)),
   detail);
 }
 
@@ -94,13 +100,13 @@ export function tasks(root, params) {
     on: {
       submit: (e) => {
         e.preventDefault();
-        window.location.hash = hashFor({
+        navigate(hashFor({
           status: stateBoxes.filter((b) => b.checked).map((b) => b.value),
           name: name.value.trim(),
           primary_key: key.value.trim(),
           created_from: fromLocalInput(from.value),
           created_to: fromLocalInput(to.value),
-        });
+        }));
       },
     },
   },
@@ -112,7 +118,7 @@ export function tasks(root, params) {
   h('label', { class: 'field' }, h('span', {}, 'Created before'), to),
   h('div', { class: 'filter-actions' },
     h('button', { type: 'submit', class: 'btn' }, 'Filter'),
-    h('a', { class: 'btn btn-light', href: '#/tasks' }, 'Reset'),
+    h('button', { type: 'button', class: 'btn btn-light', on: { click: () => navigate('#/tasks') } }, 'Reset'),
     h('span', { class: 'spacer' }),
     h('label', { class: 'switch' }, auto, 'Auto-refresh every 2 s')));
 
@@ -131,7 +137,7 @@ export function tasks(root, params) {
       h('div', { class: 'table-wrap' }, h('table', { dataset: { testid: 'tasks' } },
         h('thead', {}, h('tr', {}, h('th', {}, 'Task'), h('th', {}, 'State'), h('th', { class: 'num' }, 'Attempt'),
           h('th', { class: 'hide-narrow' }, 'Priority'), h('th', { class: 'hide-narrow' }, 'Primary key'), h('th', {}, 'Created'),
-          h('th', { class: 'num' }, 'Duration'), h('th', {}, 'Result / error'))),
+          h('th', { class: 'num hide-narrow' }, 'Duration'), h('th', {}, 'Result / error'))),
         tbody)),
       h('div', { class: 'pager' }, where, newest, newer, older)));
 
