@@ -65,18 +65,21 @@ impl Drop for Inner {
 
 impl AmqpBroker {
     /// Validates `config`, connects the publishing connection and declares the topology.
-    /// From then on a background task keeps the connection up (see the crate docs).
+    /// From then on a background task keeps the connection up (see the crate docs). When
+    /// RabbitMQ cannot be reached now, the broker is returned anyway and connects in the
+    /// background: publishes wait for it (up to `connection_timeout`) and consumers start
+    /// when it is up.
     ///
     /// # Errors
     /// [`BrokerError::Other`] for an invalid config, refused credentials or a queue that
-    /// already exists with other arguments; [`BrokerError::Unavailable`] when RabbitMQ cannot
-    /// be reached.
+    /// already exists with other arguments.
     pub async fn connect(config: AmqpConfig) -> Result<AmqpBroker, BrokerError> {
         let topology = Arc::new(Topology::new(&config).map_err(error::config)?);
         let connector = Arc::new(Connector::new(&config, Arc::clone(&topology))?);
         let cancel = CancellationToken::new();
         let tracker = TaskTracker::new();
         let link = Link::start(Arc::clone(&connector), "publish", cancel.clone(), &tracker).await?;
+        let up = link.current().is_some();
         let publisher = Publisher::new(
             link,
             Arc::clone(&topology),
@@ -99,7 +102,7 @@ impl AmqpBroker {
             limits,
             max_deliveries: config.max_deliveries,
         });
-        tracing::info!(uri = %config.redacted_uri(), prefix = %config.queue_prefix, "connected to RabbitMQ");
+        tracing::info!(uri = %config.redacted_uri(), prefix = %config.queue_prefix, up, "RabbitMQ broker started");
         Ok(AmqpBroker {
             inner: Arc::new(Inner {
                 config,

@@ -2,7 +2,8 @@
 //! when it dies (connection error events, or its state leaving `connected`) and rebuilds it —
 //! connect, declare the topology — with capped exponential backoff, forever, until the broker
 //! is closed. Users ask the link for the current [`Session`] and open their channels on it; a
-//! new session (higher generation) means every channel of the old one is gone.
+//! new session (higher generation) means every channel of the old one is gone. A link whose
+//! first connection fails transiently starts down and connects in the background.
 //!
 //! lapin's own auto-recovery is not used: it gives up after 16 attempts (about 11 minutes)
 //! and recovered consumers can silently stop (lapin#389), so cogman rebuilds everything itself.
@@ -133,19 +134,33 @@ impl std::fmt::Debug for Link {
 }
 
 impl Link {
-    /// Connects once (failing fast if that fails), then supervises the connection in a task
-    /// tracked by `tracker` until `cancel` fires.
+    /// Connects once, then supervises the connection in a task tracked by `tracker` until
+    /// `cancel` fires. When RabbitMQ cannot be reached now (a transient failure), the link
+    /// starts down and the supervisor keeps connecting in the background, so a client or
+    /// worker started during an outage runs and catches up; a permanent failure (refused
+    /// credentials, a conflicting queue) is returned at once.
     pub(crate) async fn start(
         connector: Arc<Connector>,
         role: &'static str,
         cancel: CancellationToken,
         tracker: &TaskTracker,
     ) -> Result<Link, BrokerError> {
-        let first = Session {
-            generation: 1,
-            connection: Arc::new(connector.connect(role).await?),
+        let (first, initial) = match connector.connect(role).await {
+            Ok(connection) => {
+                let session = Session {
+                    generation: 1,
+                    connection: Arc::new(connection),
+                };
+                (Some(session.clone()), State::Up(session))
+            }
+            Err(e) if e.is_transient() => {
+                let reason = error::chain(&e);
+                tracing::warn!(role, error = %reason, "RabbitMQ unreachable; connecting in the background");
+                (None, State::Down(Arc::from(reason.as_str())))
+            }
+            Err(e) => return Err(e),
         };
-        let (tx, state) = watch::channel(State::Up(first.clone()));
+        let (tx, state) = watch::channel(initial);
         tracker.spawn(supervise(connector, role, tx, cancel, first));
         Ok(Link { role, state })
     }
@@ -193,16 +208,17 @@ impl Link {
     }
 }
 
-/// The supervisor: watches the current connection, rebuilds it when it dies.
+/// The supervisor: watches the current connection, rebuilds it when it dies (or builds the
+/// first one, when `first` is `None`).
 async fn supervise(
     connector: Arc<Connector>,
     role: &'static str,
     tx: watch::Sender<State>,
     cancel: CancellationToken,
-    first: Session,
+    first: Option<Session>,
 ) {
-    let mut current = Some(first);
-    let mut generation = 1;
+    let mut generation = u64::from(first.is_some());
+    let mut current = first;
     loop {
         if let Some(session) = current.take() {
             let reason = tokio::select! {

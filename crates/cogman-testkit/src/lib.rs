@@ -22,6 +22,8 @@
 //! - [`wait`]: [`wait_until`], [`wait_for_state`], [`wait_for_final`].
 //! - [`delivery`]: [`next_within`] and [`expect_no_delivery`] for consumers.
 //! - [`sample`]: tasks with every field set, timestamps truncated to milliseconds.
+//! - [`servers`]: private RabbitMQ, Redis and PostgreSQL servers for fault tests, and cleanup
+//!   of what tests leave on the shared ones.
 //! - [`task_log_suite`], [`broker_suite`]: one public async function per behaviour.
 //! - the [`task_log_conformance!`] and [`broker_conformance!`] macros.
 
@@ -30,6 +32,7 @@ pub mod delivery;
 pub mod fixture;
 mod macros;
 pub mod sample;
+pub mod servers;
 pub mod task_log_suite;
 pub mod wait;
 

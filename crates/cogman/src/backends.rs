@@ -26,7 +26,10 @@ pub struct Backends {
 }
 
 fn backend_error(backend: &'static str, error: impl std::fmt::Display) -> Error {
-    Error::Backend { backend, message: error.to_string() }
+    Error::Backend {
+        backend,
+        message: error.to_string(),
+    }
 }
 
 impl Backends {
@@ -36,7 +39,8 @@ impl Backends {
     /// [`Error::Config`] for a bad config; [`Error::Backend`] when a backend cannot be opened.
     pub async fn open(config: &Config) -> Result<Backends, Error> {
         config.validate()?;
-        let needs_sqlite = config.amqp_uri.is_none() || (config.redis_uri.is_none() && config.postgres_uri.is_none());
+        let needs_sqlite = config.amqp_uri.is_none()
+            || (config.redis_uri.is_none() && config.postgres_uri.is_none());
         let sqlite = if needs_sqlite {
             let mut options = SqliteOptions::new(config.db.clone());
             options.max_deliveries = config.max_deliveries;
@@ -58,7 +62,11 @@ impl Backends {
                 amqp.confirm_timeout = config.request_timeout;
                 amqp.max_payload_bytes = config.max_payload_bytes;
                 amqp.max_deliveries = config.max_deliveries;
-                Arc::new(AmqpBroker::connect(amqp).await.map_err(|e| backend_error("rabbitmq", e))?)
+                Arc::new(
+                    AmqpBroker::connect(amqp)
+                        .await
+                        .map_err(|e| backend_error("rabbitmq", e))?,
+                )
             }
             (None, Some(store)) => Arc::new(store.clone()),
             (None, None) => unreachable!("sqlite is opened whenever amqp_uri is unset"),
@@ -68,7 +76,11 @@ impl Backends {
                 let mut redis = RedisConfig::new(uri.clone());
                 redis.ttl = config.redis_ttl;
                 redis.namespace.clone_from(&config.redis_namespace);
-                Some(Arc::new(RedisLog::connect(redis).await.map_err(|e| backend_error("redis", e))?) as Arc<dyn TaskLog>)
+                Some(Arc::new(
+                    RedisLog::connect(redis)
+                        .await
+                        .map_err(|e| backend_error("redis", e))?,
+                ) as Arc<dyn TaskLog>)
             }
             None => None,
         };
@@ -77,8 +89,11 @@ impl Backends {
                 let mut postgres = PostgresConfig::new(uri.clone());
                 postgres.ttl = config.durable_ttl;
                 postgres.schema.clone_from(&config.postgres_schema);
-                Some(Arc::new(PostgresLog::connect(postgres).await.map_err(|e| backend_error("postgres", e))?)
-                    as Arc<dyn TaskLog>)
+                Some(Arc::new(
+                    PostgresLog::connect(postgres)
+                        .await
+                        .map_err(|e| backend_error("postgres", e))?,
+                ) as Arc<dyn TaskLog>)
             }
             None => None,
         };
@@ -112,7 +127,12 @@ impl Backends {
             task_timeout: config.task_timeout,
             backoff: config.backoff(),
         };
-        Worker::new(Arc::clone(&self.broker), Arc::clone(&self.log), client, options)
+        Worker::new(
+            Arc::clone(&self.broker),
+            Arc::clone(&self.log),
+            client,
+            options,
+        )
     }
 
     /// A worker over these backends with a client of its own.

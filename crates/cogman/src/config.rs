@@ -120,7 +120,10 @@ pub struct ConfigError {
 }
 
 fn fail(field: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { field, reason: reason.into() }
+    ConfigError {
+        field,
+        reason: reason.into(),
+    }
 }
 
 fn check_uri(field: &'static str, uri: Option<&str>, schemes: &[&str]) -> Result<(), ConfigError> {
@@ -128,30 +131,48 @@ fn check_uri(field: &'static str, uri: Option<&str>, schemes: &[&str]) -> Result
     let scheme = uri.split_once("://").map(|(s, _)| s);
     match scheme {
         Some(s) if schemes.contains(&s) => Ok(()),
-        _ => Err(fail(field, format!("expected a URI starting with {}", schemes.join("://, ") + "://"))),
+        _ => Err(fail(
+            field,
+            format!(
+                "expected a URI starting with {}",
+                schemes.join("://, ") + "://"
+            ),
+        )),
     }
 }
 
 fn check_positive(field: &'static str, value: Duration) -> Result<(), ConfigError> {
-    if value.is_zero() { Err(fail(field, "must be greater than zero")) } else { Ok(()) }
+    if value.is_zero() {
+        Err(fail(field, "must be greater than zero"))
+    } else {
+        Ok(())
+    }
 }
 
 fn check_name(field: &'static str, value: &str, allow_empty: bool) -> Result<(), ConfigError> {
     if value.is_empty() && !allow_empty {
         return Err(fail(field, "must not be empty"));
     }
-    let ok = value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+    let ok = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
     if ok && value.len() <= 64 {
         Ok(())
     } else {
-        Err(fail(field, "use at most 64 characters from A-Z a-z 0-9 _ - . :"))
+        Err(fail(
+            field,
+            "use at most 64 characters from A-Z a-z 0-9 _ - . :",
+        ))
     }
 }
 
 impl Config {
     /// The embedded default on `path` instead of `./cogman.db`.
     pub fn embedded(path: impl Into<PathBuf>) -> Self {
-        Config { db: path.into(), ..Config::default() }
+        Config {
+            db: path.into(),
+            ..Config::default()
+        }
     }
 
     /// True when RabbitMQ is the broker.
@@ -166,7 +187,11 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_uri("amqp_uri", self.amqp_uri.as_deref(), &["amqp", "amqps"])?;
         check_uri("redis_uri", self.redis_uri.as_deref(), &["redis", "rediss"])?;
-        check_uri("postgres_uri", self.postgres_uri.as_deref(), &["postgres", "postgresql"])?;
+        check_uri(
+            "postgres_uri",
+            self.postgres_uri.as_deref(),
+            &["postgres", "postgresql"],
+        )?;
         check_positive("connection_timeout", self.connection_timeout)?;
         check_positive("request_timeout", self.request_timeout)?;
         check_positive("redis_ttl", self.redis_ttl)?;
@@ -193,7 +218,10 @@ impl Config {
             return Err(fail("concurrency", "must be between 1 and 10000"));
         }
         if self.max_payload_bytes == 0 || self.max_payload_bytes > 128 * 1024 * 1024 {
-            return Err(fail("max_payload_bytes", "must be between 1 and 134217728 (128 MiB)"));
+            return Err(fail(
+                "max_payload_bytes",
+                "must be between 1 and 134217728 (128 MiB)",
+            ));
         }
         if self.max_deliveries == 0 {
             return Err(fail("max_deliveries", "must be at least 1"));
@@ -212,12 +240,18 @@ impl Config {
 
     /// Input limits derived from this config.
     pub fn limits(&self) -> cogman_core::Limits {
-        cogman_core::Limits { max_payload_bytes: self.max_payload_bytes, ..cogman_core::Limits::default() }
+        cogman_core::Limits {
+            max_payload_bytes: self.max_payload_bytes,
+            ..cogman_core::Limits::default()
+        }
     }
 
     /// Retry backoff derived from this config.
     pub fn backoff(&self) -> cogman_core::Backoff {
-        cogman_core::Backoff { base: self.retry_backoff, max: self.retry_backoff_max }
+        cogman_core::Backoff {
+            base: self.retry_backoff,
+            max: self.retry_backoff_max,
+        }
     }
 }
 
@@ -253,7 +287,10 @@ mod tests {
         assert_eq!(c.request_timeout, Duration::from_secs(5));
         assert_eq!(c.redis_ttl, Duration::from_secs(7 * DAY));
         assert_eq!(c.durable_ttl, Duration::from_secs(30 * DAY));
-        assert_eq!((c.high_priority_queue_count, c.low_priority_queue_count), (1, 1));
+        assert_eq!(
+            (c.high_priority_queue_count, c.low_priority_queue_count),
+            (1, 1)
+        );
         assert!(!c.is_distributed());
         assert_eq!(c.validate(), Ok(()));
     }
@@ -261,13 +298,55 @@ mod tests {
     #[test]
     fn bad_values_name_their_field() {
         let cases: Vec<(Config, &str)> = vec![
-            (Config { amqp_uri: Some("http://x".into()), ..Config::default() }, "amqp_uri"),
-            (Config { redis_uri: Some("localhost:6379".into()), ..Config::default() }, "redis_uri"),
-            (Config { high_priority_queue_count: 0, ..Config::default() }, "high_priority_queue_count"),
-            (Config { concurrency: 0, ..Config::default() }, "concurrency"),
-            (Config { request_timeout: Duration::ZERO, ..Config::default() }, "request_timeout"),
-            (Config { queue_prefix: "a b".into(), ..Config::default() }, "queue_prefix"),
-            (Config { max_payload_bytes: 0, ..Config::default() }, "max_payload_bytes"),
+            (
+                Config {
+                    amqp_uri: Some("http://x".into()),
+                    ..Config::default()
+                },
+                "amqp_uri",
+            ),
+            (
+                Config {
+                    redis_uri: Some("localhost:6379".into()),
+                    ..Config::default()
+                },
+                "redis_uri",
+            ),
+            (
+                Config {
+                    high_priority_queue_count: 0,
+                    ..Config::default()
+                },
+                "high_priority_queue_count",
+            ),
+            (
+                Config {
+                    concurrency: 0,
+                    ..Config::default()
+                },
+                "concurrency",
+            ),
+            (
+                Config {
+                    request_timeout: Duration::ZERO,
+                    ..Config::default()
+                },
+                "request_timeout",
+            ),
+            (
+                Config {
+                    queue_prefix: "a b".into(),
+                    ..Config::default()
+                },
+                "queue_prefix",
+            ),
+            (
+                Config {
+                    max_payload_bytes: 0,
+                    ..Config::default()
+                },
+                "max_payload_bytes",
+            ),
         ];
         for (config, field) in cases {
             assert_eq!(config.validate().map_err(|e| e.field), Err(field));
@@ -276,7 +355,10 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted() {
-        let c = Config { postgres_uri: Some("postgres://u:pw@h/db".into()), ..Config::default() };
+        let c = Config {
+            postgres_uri: Some("postgres://u:pw@h/db".into()),
+            ..Config::default()
+        };
         let shown = format!("{c:?}");
         assert!(!shown.contains("pw@"), "{shown}");
         assert!(shown.contains("u:***@h"), "{shown}");

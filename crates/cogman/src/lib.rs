@@ -45,7 +45,9 @@ pub use config::{Config, ConfigError};
 pub use error::Error;
 pub use registry::Registry;
 pub use worker::{StatsSnapshot, TaskObserver, Worker, WorkerOptions};
-pub use workflow::{ChainReceipt, ChordReceipt, ChordResult, GroupReceipt, GroupStatus, WorkflowKind};
+pub use workflow::{
+    ChainReceipt, ChordReceipt, ChordResult, GroupReceipt, GroupStatus, WorkflowKind,
+};
 
 /// A client and a worker running together in this process: what [`start_background`]
 /// returns. Cheap to clone.
@@ -90,7 +92,9 @@ impl Cogman {
         self.client.validate(&spec)?;
         match handler {
             Some(handler) => self.worker.registry().register(&spec.name, handler)?,
-            None if !self.worker.registry().contains(&spec.name) => return Err(Error::UnknownTask(spec.name)),
+            None if !self.worker.registry().contains(&spec.name) => {
+                return Err(Error::UnknownTask(spec.name));
+            }
             None => {}
         }
         self.client.send_task(spec).await

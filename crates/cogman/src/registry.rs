@@ -17,7 +17,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("names", &self.names()).finish()
+        f.debug_struct("Registry")
+            .field("names", &self.names())
+            .finish()
     }
 }
 
@@ -28,7 +30,10 @@ impl Registry {
     /// [`Error::Validation`] for a bad name; [`Error::DuplicateHandler`] when the name is taken.
     pub fn register(&self, name: &str, handler: Arc<dyn Handler>) -> Result<(), Error> {
         validate_name(name, &Limits::default())?;
-        let mut handlers = self.handlers.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut handlers = self
+            .handlers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if handlers.contains_key(name) {
             return Err(Error::DuplicateHandler(name.to_owned()));
         }
@@ -38,18 +43,30 @@ impl Registry {
 
     /// The handler for `name`, if any.
     pub fn get(&self, name: &str) -> Option<Arc<dyn Handler>> {
-        self.handlers.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(name).cloned()
+        self.handlers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
     }
 
     /// True when `name` has a handler.
     pub fn contains(&self, name: &str) -> bool {
-        self.handlers.read().unwrap_or_else(std::sync::PoisonError::into_inner).contains_key(name)
+        self.handlers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(name)
     }
 
     /// Registered names, sorted.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> =
-            self.handlers.read().unwrap_or_else(std::sync::PoisonError::into_inner).keys().cloned().collect();
+        let mut names: Vec<String> = self
+            .handlers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
         names.sort();
         names
     }
@@ -68,8 +85,13 @@ mod tests {
     fn a_name_takes_one_handler() {
         let registry = Registry::default();
         registry.register("a", noop()).expect("first registration");
-        assert!(matches!(registry.register("a", noop()), Err(Error::DuplicateHandler(n)) if n == "a"));
-        assert!(matches!(registry.register("", noop()), Err(Error::Validation(_))));
+        assert!(
+            matches!(registry.register("a", noop()), Err(Error::DuplicateHandler(n)) if n == "a")
+        );
+        assert!(matches!(
+            registry.register("", noop()),
+            Err(Error::Validation(_))
+        ));
         assert!(registry.contains("a") && !registry.contains("b"));
         assert_eq!(registry.names(), vec!["a".to_owned()]);
     }

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use cogman::{
-    Config, Error, PageRequest, Priority, TaskError, TaskFilter, TaskId, TaskSpec, TaskState, handler_fn,
+    Config, Error, PageRequest, Priority, TaskError, TaskFilter, TaskId, TaskSpec, TaskState,
+    handler_fn,
 };
 use cogman_testkit::{wait_for_final, wait_for_state, wait_until};
 
@@ -23,13 +24,24 @@ fn config(dir: &tempfile::TempDir) -> Config {
 }
 
 async fn start(dir: &tempfile::TempDir) -> cogman::Cogman {
-    cogman::start_background(config(dir)).await.expect("embedded cogman starts")
+    cogman::start_background(config(dir))
+        .await
+        .expect("embedded cogman starts")
 }
 
 /// Every attempt of the task whose first attempt is `root`, oldest first.
 async fn attempts(cogman: &cogman::Cogman, root: TaskId) -> Vec<cogman::Task> {
-    let filter = TaskFilter { original_task_id: Some(root), ..TaskFilter::default() };
-    let mut items = cogman.client().log().list(&filter, PageRequest::first(100)).await.expect("list").items;
+    let filter = TaskFilter {
+        original_task_id: Some(root),
+        ..TaskFilter::default()
+    };
+    let mut items = cogman
+        .client()
+        .log()
+        .list(&filter, PageRequest::first(100))
+        .await
+        .expect("list")
+        .items;
     items.reverse();
     items
 }
@@ -40,14 +52,26 @@ async fn wait_chain_end(cogman: &cogman::Cogman, root: TaskId) -> cogman::Task {
     wait_until("the last attempt to finish", WAIT, || {
         let log = Arc::clone(&log);
         async move {
-            let filter = TaskFilter { original_task_id: Some(root), ..TaskFilter::default() };
-            let items = log.list(&filter, PageRequest::first(100)).await.map(|p| p.items).unwrap_or_default();
-            items.first().is_some_and(|newest| newest.status.is_final() && newest.status != TaskState::Retry)
+            let filter = TaskFilter {
+                original_task_id: Some(root),
+                ..TaskFilter::default()
+            };
+            let items = log
+                .list(&filter, PageRequest::first(100))
+                .await
+                .map(|p| p.items)
+                .unwrap_or_default();
+            items
+                .first()
+                .is_some_and(|newest| newest.status.is_final() && newest.status != TaskState::Retry)
         }
     })
     .await
     .expect("chain ends");
-    attempts(cogman, root).await.pop().expect("at least one attempt")
+    attempts(cogman, root)
+        .await
+        .pop()
+        .expect("at least one attempt")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,22 +79,32 @@ async fn tasks_of_both_priorities_and_delays_run() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cogman = start(&dir).await;
     cogman
-        .register("echo", handler_fn(|_ctx, payload: Vec<u8>| async move { Ok::<_, TaskError>(payload) }))
+        .register(
+            "echo",
+            handler_fn(|_ctx, payload: Vec<u8>| async move { Ok::<_, TaskError>(payload) }),
+        )
         .expect("register");
     let mut ids = Vec::new();
     for i in 0..20u32 {
-        let priority = if i.is_multiple_of(2) { Priority::High } else { Priority::Low };
+        let priority = if i.is_multiple_of(2) {
+            Priority::High
+        } else {
+            Priority::Low
+        };
         let spec = TaskSpec::new("echo", i.to_string().into_bytes()).priority(priority);
         ids.push((cogman.send_task(spec, None).await.expect("send").id, None));
     }
     for i in 0..3u32 {
-        let spec = TaskSpec::new("echo", b"later".to_vec()).delay(Duration::from_millis(300 + 100 * u64::from(i)));
+        let spec = TaskSpec::new("echo", b"later".to_vec())
+            .delay(Duration::from_millis(300 + 100 * u64::from(i)));
         let receipt = cogman.send_task(spec, None).await.expect("send delayed");
         assert_eq!(receipt.status, cogman::SendStatus::Scheduled);
         ids.push((receipt.id, Some(())));
     }
     for (id, delayed) in ids {
-        let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT).await.expect("task ends");
+        let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
+            .await
+            .expect("task ends");
         assert_eq!(task.status, TaskState::Success, "{task:?}");
         assert_eq!(task.result.as_deref(), Some(task.payload.as_slice()));
         if delayed.is_some() {
@@ -97,7 +131,12 @@ async fn a_failing_task_is_retried_exactly_its_budget_then_fails() {
         )
         .expect("register");
     let root = cogman
-        .send_task(TaskSpec::new("always.fails", b"x".to_vec()).retry(3).primary_key("trace-1"), None)
+        .send_task(
+            TaskSpec::new("always.fails", b"x".to_vec())
+                .retry(3)
+                .primary_key("trace-1"),
+            None,
+        )
         .await
         .expect("send")
         .id;
@@ -109,7 +148,13 @@ async fn a_failing_task_is_retried_exactly_its_budget_then_fails() {
         assert_eq!(attempt.attempt as usize, n);
         assert_eq!(attempt.original_task_id, root);
         assert_eq!(attempt.primary_key.as_deref(), Some("trace-1"));
-        assert!(attempt.fail_error.as_deref().is_some_and(|e| e.contains("disk is full")), "{attempt:?}");
+        assert!(
+            attempt
+                .fail_error
+                .as_deref()
+                .is_some_and(|e| e.contains("disk is full")),
+            "{attempt:?}"
+        );
     }
     assert!(chain[..3].iter().all(|t| t.status == TaskState::Retry));
     assert_eq!(last.status, TaskState::Failed);
@@ -128,7 +173,10 @@ async fn the_error_decides_what_happens_next() {
                 match (payload.as_slice(), ctx.attempt) {
                     (b"fail", _) => Err(TaskError::fail("bad input, do not retry")),
                     (b"cancel", _) => Err(TaskError::cancel("nothing to do")),
-                    (b"later", 0) => Err(TaskError::retry_after("rate limited", Duration::from_millis(400))),
+                    (b"later", 0) => Err(TaskError::retry_after(
+                        "rate limited",
+                        Duration::from_millis(400),
+                    )),
                     _ => Ok(()),
                 }
             }),
@@ -136,20 +184,42 @@ async fn the_error_decides_what_happens_next() {
         .expect("register");
     let send = |payload: &'static str| {
         let cogman = cogman.clone();
-        async move { cogman.send_task(TaskSpec::new("decides", payload.as_bytes().to_vec()).retry(3), None).await.expect("send").id }
+        async move {
+            cogman
+                .send_task(
+                    TaskSpec::new("decides", payload.as_bytes().to_vec()).retry(3),
+                    None,
+                )
+                .await
+                .expect("send")
+                .id
+        }
     };
     let failed = send("fail").await;
     let cancelled = send("cancel").await;
     let later = send("later").await;
-    assert_eq!(wait_chain_end(&cogman, failed).await.status, TaskState::Failed);
-    assert_eq!(attempts(&cogman, failed).await.len(), 1, "a permanent failure is not retried");
-    assert_eq!(wait_chain_end(&cogman, cancelled).await.status, TaskState::Cancelled);
+    assert_eq!(
+        wait_chain_end(&cogman, failed).await.status,
+        TaskState::Failed
+    );
+    assert_eq!(
+        attempts(&cogman, failed).await.len(),
+        1,
+        "a permanent failure is not retried"
+    );
+    assert_eq!(
+        wait_chain_end(&cogman, cancelled).await.status,
+        TaskState::Cancelled
+    );
     let last = wait_chain_end(&cogman, later).await;
     assert_eq!(last.status, TaskState::Success);
     let chain = attempts(&cogman, later).await;
     let first_end = chain[0].updated_at;
     let second_run_at = chain[1].run_at.expect("retry has a run time");
-    assert!(second_run_at - first_end >= chrono::Duration::milliseconds(350), "retry_after was honoured");
+    assert!(
+        second_run_at - first_end >= chrono::Duration::milliseconds(350),
+        "retry_after was honoured"
+    );
     cogman.stop().await;
 }
 
@@ -168,13 +238,34 @@ async fn a_panicking_handler_is_recorded_and_the_worker_lives_on() {
             }),
         )
         .expect("register");
-    let bad = cogman.send_task(TaskSpec::new("maybe.panics", b"boom".to_vec()), None).await.expect("send").id;
-    let good = cogman.send_task(TaskSpec::new("maybe.panics", b"fine".to_vec()), None).await.expect("send").id;
+    let bad = cogman
+        .send_task(TaskSpec::new("maybe.panics", b"boom".to_vec()), None)
+        .await
+        .expect("send")
+        .id;
+    let good = cogman
+        .send_task(TaskSpec::new("maybe.panics", b"fine".to_vec()), None)
+        .await
+        .expect("send")
+        .id;
     let log = cogman.client().log().as_ref();
-    let bad = wait_for_final(log, bad, WAIT).await.expect("panicking task ends");
+    let bad = wait_for_final(log, bad, WAIT)
+        .await
+        .expect("panicking task ends");
     assert_eq!(bad.status, TaskState::Failed);
-    assert!(bad.fail_error.as_deref().is_some_and(|e| e.contains("boom happened")), "{bad:?}");
-    assert_eq!(wait_for_final(log, good, WAIT).await.expect("next task ends").status, TaskState::Success);
+    assert!(
+        bad.fail_error
+            .as_deref()
+            .is_some_and(|e| e.contains("boom happened")),
+        "{bad:?}"
+    );
+    assert_eq!(
+        wait_for_final(log, good, WAIT)
+            .await
+            .expect("next task ends")
+            .status,
+        TaskState::Success
+    );
     cogman.stop().await;
 }
 
@@ -192,13 +283,23 @@ async fn a_handler_past_its_timeout_is_stopped_and_failed() {
         )
         .expect("register");
     let id = cogman
-        .send_task(TaskSpec::new("slow", Vec::new()).timeout(Duration::from_millis(200)), None)
+        .send_task(
+            TaskSpec::new("slow", Vec::new()).timeout(Duration::from_millis(200)),
+            None,
+        )
         .await
         .expect("send")
         .id;
-    let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT).await.expect("ends");
+    let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
+        .await
+        .expect("ends");
     assert_eq!(task.status, TaskState::Failed);
-    assert!(task.fail_error.as_deref().is_some_and(|e| e.contains("timed out")), "{task:?}");
+    assert!(
+        task.fail_error
+            .as_deref()
+            .is_some_and(|e| e.contains("timed out")),
+        "{task:?}"
+    );
     cogman.stop().await;
 }
 
@@ -206,29 +307,76 @@ async fn a_handler_past_its_timeout_is_stopped_and_failed() {
 async fn an_unknown_task_name_is_recorded_failed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cogman = start(&dir).await;
-    let id = cogman.client().send_task(TaskSpec::new("nobody.handles.this", Vec::new())).await.expect("send").id;
-    let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT).await.expect("ends");
+    let id = cogman
+        .client()
+        .send_task(TaskSpec::new("nobody.handles.this", Vec::new()))
+        .await
+        .expect("send")
+        .id;
+    let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
+        .await
+        .expect("ends");
     assert_eq!(task.status, TaskState::Failed);
-    assert!(task.fail_error.as_deref().is_some_and(|e| e.contains("no handler is registered")), "{task:?}");
+    assert!(
+        task.fail_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no handler is registered")),
+        "{task:?}"
+    );
     cogman.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = cogman::start_background(Config { max_payload_bytes: 16, ..config(&dir) }).await.expect("starts");
-    cogman.register("ok", handler_fn(|_ctx, _p| async { Ok::<_, TaskError>(()) })).expect("register");
+    let cogman = cogman::start_background(Config {
+        max_payload_bytes: 16,
+        ..config(&dir)
+    })
+    .await
+    .expect("starts");
+    cogman
+        .register(
+            "ok",
+            handler_fn(|_ctx, _p| async { Ok::<_, TaskError>(()) }),
+        )
+        .expect("register");
     let client = cogman.client();
-    assert!(matches!(client.send_task(TaskSpec::new("", Vec::new())).await, Err(Error::Validation(_))));
-    assert!(matches!(client.send_task(TaskSpec::new("ok", vec![0; 17])).await, Err(Error::Validation(_))));
-    assert!(matches!(client.send_task(TaskSpec::new("bad\u{7}name", Vec::new())).await, Err(Error::Validation(_))));
     assert!(matches!(
-        cogman.send_task(TaskSpec::new("unregistered", Vec::new()), None).await,
+        client.send_task(TaskSpec::new("", Vec::new())).await,
+        Err(Error::Validation(_))
+    ));
+    assert!(matches!(
+        client.send_task(TaskSpec::new("ok", vec![0; 17])).await,
+        Err(Error::Validation(_))
+    ));
+    assert!(matches!(
+        client
+            .send_task(TaskSpec::new("bad\u{7}name", Vec::new()))
+            .await,
+        Err(Error::Validation(_))
+    ));
+    assert!(matches!(
+        cogman
+            .send_task(TaskSpec::new("unregistered", Vec::new()), None)
+            .await,
         Err(Error::UnknownTask(_))
     ));
-    let page = client.log().list(&TaskFilter::default(), PageRequest::first(10)).await.expect("list");
-    assert!(page.items.is_empty(), "nothing was written: {:?}", page.items);
-    let bad_config = cogman::start_background(Config { concurrency: 0, ..config(&dir) }).await;
+    let page = client
+        .log()
+        .list(&TaskFilter::default(), PageRequest::first(10))
+        .await
+        .expect("list");
+    assert!(
+        page.items.is_empty(),
+        "nothing was written: {:?}",
+        page.items
+    );
+    let bad_config = cogman::start_background(Config {
+        concurrency: 0,
+        ..config(&dir)
+    })
+    .await;
     assert!(matches!(bad_config, Err(Error::Config(e)) if e.field == "concurrency"));
     cogman.stop().await;
 }
@@ -237,15 +385,27 @@ async fn bad_input_is_refused_and_changes_nothing() {
 async fn send_task_and_register_follow_the_seed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cogman = start(&dir).await;
-    let handler = || -> Arc<dyn cogman::Handler> { Arc::new(handler_fn(|_ctx, _p| async { Ok::<_, TaskError>("done") })) };
-    let id = cogman.send_task(TaskSpec::new("seed.task", Vec::new()), Some(handler())).await.expect("registers and sends").id;
+    let handler = || -> Arc<dyn cogman::Handler> {
+        Arc::new(handler_fn(|_ctx, _p| async { Ok::<_, TaskError>("done") }))
+    };
+    let id = cogman
+        .send_task(TaskSpec::new("seed.task", Vec::new()), Some(handler()))
+        .await
+        .expect("registers and sends")
+        .id;
     assert!(matches!(
         cogman.send_task(TaskSpec::new("seed.task", Vec::new()), Some(handler())).await,
         Err(Error::DuplicateHandler(name)) if name == "seed.task"
     ));
-    let again = cogman.send_task(TaskSpec::new("seed.task", Vec::new()), None).await.expect("registered name").id;
+    let again = cogman
+        .send_task(TaskSpec::new("seed.task", Vec::new()), None)
+        .await
+        .expect("registered name")
+        .id;
     for id in [id, again] {
-        let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT).await.expect("ends");
+        let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
+            .await
+            .expect("ends");
         assert_eq!(task.status, TaskState::Success);
         assert_eq!(task.result.as_deref(), Some(b"done".as_slice()));
     }
@@ -273,26 +433,71 @@ async fn cancel_stops_queued_and_running_tasks() {
         )
         .expect("register");
     let client = cogman.client();
-    let scheduled = client.send_task(TaskSpec::new("waits", b"x".to_vec()).delay(Duration::from_millis(300))).await.expect("send").id;
-    client.cancel(scheduled).await.expect("cancel a scheduled task");
-    let running = client.send_task(TaskSpec::new("waits", b"block".to_vec())).await.expect("send").id;
-    wait_for_state(client.log().as_ref(), running, TaskState::InProgress, WAIT).await.expect("starts");
+    let scheduled = client
+        .send_task(TaskSpec::new("waits", b"x".to_vec()).delay(Duration::from_millis(300)))
+        .await
+        .expect("send")
+        .id;
+    client
+        .cancel(scheduled)
+        .await
+        .expect("cancel a scheduled task");
+    let running = client
+        .send_task(TaskSpec::new("waits", b"block".to_vec()))
+        .await
+        .expect("send")
+        .id;
+    wait_for_state(client.log().as_ref(), running, TaskState::InProgress, WAIT)
+        .await
+        .expect("starts");
     client.cancel(running).await.expect("cancel a running task");
     // A marker sent to run after the cancelled task's run time: once it ran, the cancelled one had its chance.
-    let marker = client.send_task(TaskSpec::new("waits", b"m".to_vec()).delay(Duration::from_millis(600))).await.expect("send").id;
-    assert_eq!(wait_for_final(client.log().as_ref(), marker, WAIT).await.expect("marker").status, TaskState::Success);
-    assert_eq!(wait_for_final(client.log().as_ref(), running, WAIT).await.expect("ends").status, TaskState::Cancelled);
-    assert_eq!(client.get(scheduled).await.expect("get").map(|t| t.status), Some(TaskState::Cancelled));
-    assert_eq!(runs.load(Ordering::SeqCst), 2, "the cancelled scheduled task never ran");
-    assert!(matches!(client.cancel(marker).await, Err(Error::InvalidState { .. })));
+    let marker = client
+        .send_task(TaskSpec::new("waits", b"m".to_vec()).delay(Duration::from_millis(600)))
+        .await
+        .expect("send")
+        .id;
+    assert_eq!(
+        wait_for_final(client.log().as_ref(), marker, WAIT)
+            .await
+            .expect("marker")
+            .status,
+        TaskState::Success
+    );
+    assert_eq!(
+        wait_for_final(client.log().as_ref(), running, WAIT)
+            .await
+            .expect("ends")
+            .status,
+        TaskState::Cancelled
+    );
+    assert_eq!(
+        client.get(scheduled).await.expect("get").map(|t| t.status),
+        Some(TaskState::Cancelled)
+    );
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "the cancelled scheduled task never ran"
+    );
+    assert!(matches!(
+        client.cancel(marker).await,
+        Err(Error::InvalidState { .. })
+    ));
     cogman.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graceful_stop_finishes_or_puts_back_every_task() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let short_grace = Config { shutdown_grace: Duration::from_millis(300), concurrency: 2, ..config(&dir) };
-    let first = cogman::start_background(short_grace.clone()).await.expect("starts");
+    let short_grace = Config {
+        shutdown_grace: Duration::from_millis(300),
+        concurrency: 2,
+        ..config(&dir)
+    };
+    let first = cogman::start_background(short_grace.clone())
+        .await
+        .expect("starts");
     let slow = handler_fn(|_ctx, _p| async {
         tokio::time::sleep(Duration::from_secs(30)).await;
         Ok::<_, TaskError>(())
@@ -300,23 +505,45 @@ async fn graceful_stop_finishes_or_puts_back_every_task() {
     first.register("job", slow).expect("register");
     let mut ids = Vec::new();
     for i in 0..6u32 {
-        ids.push(first.client().send_task(TaskSpec::new("job", i.to_string().into_bytes())).await.expect("send").id);
+        ids.push(
+            first
+                .client()
+                .send_task(TaskSpec::new("job", i.to_string().into_bytes()))
+                .await
+                .expect("send")
+                .id,
+        );
     }
     let log = Arc::clone(first.client().log());
     wait_until("two tasks to start", WAIT, || {
         let log = Arc::clone(&log);
         async move {
-            let running = TaskFilter { statuses: vec![TaskState::InProgress], ..TaskFilter::default() };
-            log.list(&running, PageRequest::first(10)).await.map(|p| p.items.len() == 2).unwrap_or(false)
+            let running = TaskFilter {
+                statuses: vec![TaskState::InProgress],
+                ..TaskFilter::default()
+            };
+            log.list(&running, PageRequest::first(10))
+                .await
+                .map(|p| p.items.len() == 2)
+                .unwrap_or(false)
         }
     })
     .await
     .expect("tasks start");
     first.stop().await; // the two running tasks exceed the grace period: interrupted and put back
-    let second = cogman::start_background(short_grace).await.expect("restarts on the same file");
-    second.register("job", handler_fn(|_ctx, _p| async { Ok::<_, TaskError>(()) })).expect("register");
+    let second = cogman::start_background(short_grace)
+        .await
+        .expect("restarts on the same file");
+    second
+        .register(
+            "job",
+            handler_fn(|_ctx, _p| async { Ok::<_, TaskError>(()) }),
+        )
+        .expect("register");
     for id in ids {
-        let task = wait_for_final(second.client().log().as_ref(), id, WAIT).await.expect("ends");
+        let task = wait_for_final(second.client().log().as_ref(), id, WAIT)
+            .await
+            .expect("ends");
         assert_eq!(task.status, TaskState::Success, "{task:?}");
     }
     second.stop().await;
@@ -326,15 +553,39 @@ async fn graceful_stop_finishes_or_puts_back_every_task() {
 async fn handlers_can_be_registered_after_start_and_retry_reruns_a_task() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cogman = start(&dir).await;
-    cogman.register("late", handler_fn(|_ctx, _p| async { Err::<(), _>(TaskError::fail("first run fails")) })).expect("register");
-    let id = cogman.send_task(TaskSpec::new("late", Vec::new()), None).await.expect("send").id;
-    let first = wait_for_final(cogman.client().log().as_ref(), id, WAIT).await.expect("ends");
+    cogman
+        .register(
+            "late",
+            handler_fn(|_ctx, _p| async { Err::<(), _>(TaskError::fail("first run fails")) }),
+        )
+        .expect("register");
+    let id = cogman
+        .send_task(TaskSpec::new("late", Vec::new()), None)
+        .await
+        .expect("send")
+        .id;
+    let first = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
+        .await
+        .expect("ends");
     assert_eq!(first.status, TaskState::Failed);
-    let again = cogman.client().retry(id, 1).await.expect("retry a failed task");
-    let rerun = wait_for_final(cogman.client().log().as_ref(), again.id, WAIT).await.expect("rerun ends");
+    let again = cogman
+        .client()
+        .retry(id, 1)
+        .await
+        .expect("retry a failed task");
+    let rerun = wait_for_final(cogman.client().log().as_ref(), again.id, WAIT)
+        .await
+        .expect("rerun ends");
     assert_eq!((rerun.original_task_id, rerun.attempt), (id, 1));
-    assert_eq!(rerun.status, TaskState::Failed, "a permanent failure does not use the retry budget");
+    assert_eq!(
+        rerun.status,
+        TaskState::Failed,
+        "a permanent failure does not use the retry budget"
+    );
     assert_eq!(rerun.retry, 1);
-    assert!(matches!(cogman.client().retry(TaskId::new(), 0).await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        cogman.client().retry(TaskId::new(), 0).await,
+        Err(Error::NotFound(_))
+    ));
     cogman.stop().await;
 }

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cogman::{
-    ChordResult, Client, Config, Error, PageRequest, StateChange, TaskError, TaskFilter, TaskSpec, TaskState,
-    ValidationError, WorkflowKind, handler_fn,
+    ChordResult, Client, Config, Error, PageRequest, StateChange, TaskError, TaskFilter, TaskSpec,
+    TaskState, ValidationError, WorkflowKind, handler_fn,
 };
 use cogman_testkit::{wait_for_final, wait_until};
 
@@ -26,13 +26,23 @@ fn config(dir: &tempfile::TempDir) -> Config {
 }
 
 async fn start(dir: &tempfile::TempDir) -> cogman::Cogman {
-    cogman::start_background(config(dir)).await.expect("embedded cogman starts")
+    cogman::start_background(config(dir))
+        .await
+        .expect("embedded cogman starts")
 }
 
 /// Every task named `name`, oldest first.
 async fn named(client: &Client, name: &str) -> Vec<cogman::Task> {
-    let filter = TaskFilter { name: Some(name.to_owned()), ..TaskFilter::default() };
-    let mut items = client.log().list(&filter, PageRequest::first(100)).await.expect("list").items;
+    let filter = TaskFilter {
+        name: Some(name.to_owned()),
+        ..TaskFilter::default()
+    };
+    let mut items = client
+        .log()
+        .list(&filter, PageRequest::first(100))
+        .await
+        .expect("list")
+        .items;
     items.reverse();
     items
 }
@@ -42,10 +52,19 @@ async fn wait_named_final(client: &Client, name: &str) -> cogman::Task {
     let log = Arc::clone(client.log());
     wait_until(&format!("a task named {name} to end"), WAIT, || {
         let log = Arc::clone(&log);
-        let filter = TaskFilter { name: Some(name.to_owned()), ..TaskFilter::default() };
+        let filter = TaskFilter {
+            name: Some(name.to_owned()),
+            ..TaskFilter::default()
+        };
         async move {
-            let items = log.list(&filter, PageRequest::first(1)).await.map(|p| p.items).unwrap_or_default();
-            items.first().is_some_and(|t| t.status.is_final() && t.status != TaskState::Retry)
+            let items = log
+                .list(&filter, PageRequest::first(1))
+                .await
+                .map(|p| p.items)
+                .unwrap_or_default();
+            items
+                .first()
+                .is_some_and(|t| t.status.is_final() && t.status != TaskState::Retry)
         }
     })
     .await
@@ -80,7 +99,9 @@ async fn a_chain_passes_each_result_to_the_next_step_in_order() {
     let cogman = start(&dir).await;
     let ran = Arc::new(Mutex::new(Vec::new()));
     for (name, tag) in [("step.a", "a"), ("step.b", "b"), ("step.c", "c")] {
-        cogman.register(name, appender(tag, &ran)).expect("register");
+        cogman
+            .register(name, appender(tag, &ran))
+            .expect("register");
     }
     let client = cogman.client();
     let steps = vec![
@@ -92,18 +113,35 @@ async fn a_chain_passes_each_result_to_the_next_step_in_order() {
     let last = wait_named_final(client, "step.c").await;
     assert_eq!(last.status, TaskState::Success, "{last:?}");
     assert_eq!(last.result.as_deref(), Some(b"xabc".as_slice()));
-    assert_eq!(last.payload, b"xab", "the last step received the second step's result");
+    assert_eq!(
+        last.payload, b"xab",
+        "the last step received the second step's result"
+    );
     assert_eq!(last.primary_key.as_deref(), Some("chain-1-last"));
     assert_eq!(*ran.lock().expect("lock"), ["a", "b", "c"]);
     let second = named(client, "step.b").await;
     assert_eq!(second.len(), 1);
-    assert_eq!((second[0].payload.as_slice(), second[0].retry), (b"xa".as_slice(), 2));
-    let first = client.get(receipt.first.id).await.expect("get").expect("first step recorded");
+    assert_eq!(
+        (second[0].payload.as_slice(), second[0].retry),
+        (b"xa".as_slice(), 2)
+    );
+    let first = client
+        .get(receipt.first.id)
+        .await
+        .expect("get")
+        .expect("first step recorded");
     for (n, step) in [&first, &second[0], &last].into_iter().enumerate() {
         let link = step.workflow.as_ref().expect("every step carries its link");
-        assert_eq!((link.workflow_id, link.kind, link.size), (receipt.workflow_id, WorkflowKind::Chain, 3));
+        assert_eq!(
+            (link.workflow_id, link.kind, link.size),
+            (receipt.workflow_id, WorkflowKind::Chain, 3)
+        );
         assert_eq!(link.index, Some(u32::try_from(n).expect("small")));
-        assert_eq!(link.then.len(), 2 - n, "each step carries the steps after it");
+        assert_eq!(
+            link.then.len(),
+            2 - n,
+            "each step carries the steps after it"
+        );
     }
     cogman.stop().await;
 }
@@ -113,8 +151,12 @@ async fn a_failing_middle_step_is_retried_then_ends_the_chain() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cogman = start(&dir).await;
     let ran = Arc::new(Mutex::new(Vec::new()));
-    cogman.register("chain.first", appender("1", &ran)).expect("register");
-    cogman.register("chain.third", appender("3", &ran)).expect("register");
+    cogman
+        .register("chain.first", appender("1", &ran))
+        .expect("register");
+    cogman
+        .register("chain.third", appender("3", &ran))
+        .expect("register");
     let middle_runs = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&middle_runs);
     cogman
@@ -145,13 +187,22 @@ async fn a_failing_middle_step_is_retried_then_ends_the_chain() {
     let attempts = named(client, "chain.middle").await;
     assert_eq!(attempts.len(), 2, "run once and retried once");
     assert_eq!(attempts[0].status, TaskState::Retry);
-    assert_eq!(attempts[1].workflow, attempts[0].workflow, "a retry keeps its link");
+    assert_eq!(
+        attempts[1].workflow, attempts[0].workflow,
+        "a retry keeps its link"
+    );
     assert_eq!(middle_runs.load(Ordering::SeqCst), 2);
     // The next step is sent before a success is recorded, so a final failure means none was.
-    assert!(named(client, "chain.third").await.is_empty(), "the third step was never created");
+    assert!(
+        named(client, "chain.third").await.is_empty(),
+        "the third step was never created"
+    );
     assert_eq!(*ran.lock().expect("lock"), ["1"]);
     // Retrying the failed step by hand resumes the chain from there.
-    client.retry(last.id, 0).await.expect("retry the failed step");
+    client
+        .retry(last.id, 0)
+        .await
+        .expect("retry the failed step");
     let third = wait_named_final(client, "chain.third").await;
     assert_eq!(third.status, TaskState::Success, "{third:?}");
     assert_eq!(third.result.as_deref(), Some(b"go123".as_slice()));
@@ -167,7 +218,9 @@ async fn group_status_counts_each_members_latest_attempt() {
         .register(
             "grp",
             handler_fn(|ctx, payload: Vec<u8>| async move {
-                let i: u32 = String::from_utf8_lossy(&payload).parse().map_err(|_| TaskError::fail("bad payload"))?;
+                let i: u32 = String::from_utf8_lossy(&payload)
+                    .parse()
+                    .map_err(|_| TaskError::fail("bad payload"))?;
                 match (i % 4, ctx.attempt) {
                     (0, _) => Err(TaskError::fail("multiples of four fail")),
                     (1, 0) => Err(TaskError::retry("fails once, then succeeds")),
@@ -177,25 +230,45 @@ async fn group_status_counts_each_members_latest_attempt() {
         )
         .expect("register");
     let client = cogman.client();
-    let tasks = (0..20u32).map(|i| TaskSpec::new("grp", i.to_string().into_bytes()).retry(1)).collect();
+    let tasks = (0..20u32)
+        .map(|i| TaskSpec::new("grp", i.to_string().into_bytes()).retry(1))
+        .collect();
     let receipt = client.send_group(tasks).await.expect("send group");
     assert_eq!(receipt.members.len(), 20);
     let status = wait_group_done(client, &receipt.ids()).await;
     assert_eq!(status.count(TaskState::Success), 15, "{status:?}");
     assert_eq!(status.count(TaskState::Failed), 5, "{status:?}");
-    assert_eq!(status.counts.total(), 20, "a retried member counts once: {status:?}");
+    assert_eq!(
+        status.counts.total(),
+        20,
+        "a retried member counts once: {status:?}"
+    );
     assert_eq!(status.missing, 0);
-    assert_eq!(named(client, "grp").await.len(), 25, "five members ran twice");
+    assert_eq!(
+        named(client, "grp").await.len(),
+        25,
+        "five members ran twice"
+    );
     for (i, member) in (0u32..).zip(&receipt.members) {
-        let task = client.get(member.id).await.expect("get").expect("member recorded");
+        let task = client
+            .get(member.id)
+            .await
+            .expect("get")
+            .expect("member recorded");
         let link = task.workflow.expect("member link");
         assert_eq!(
             (link.workflow_id, link.kind, link.size, link.index),
             (receipt.workflow_id, WorkflowKind::Group, 20, Some(i))
         );
-        assert_eq!(member.id, cogman::workflow::member_id(receipt.workflow_id, i));
+        assert_eq!(
+            member.id,
+            cogman::workflow::member_id(receipt.workflow_id, i)
+        );
     }
-    let unknown = client.group_status(&[cogman::TaskId::new()]).await.expect("status");
+    let unknown = client
+        .group_status(&[cogman::TaskId::new()])
+        .await
+        .expect("status");
     assert_eq!((unknown.missing, unknown.done), (1, false));
     cogman.stop().await;
 }
@@ -207,7 +280,9 @@ fn register_chord_handlers(cogman: &cogman::Cogman, payloads: &Arc<Mutex<Vec<Vec
         .register(
             "square",
             handler_fn(|ctx, payload: Vec<u8>| async move {
-                let i: u64 = String::from_utf8_lossy(&payload).parse().map_err(|_| TaskError::fail("bad payload"))?;
+                let i: u64 = String::from_utf8_lossy(&payload)
+                    .parse()
+                    .map_err(|_| TaskError::fail("bad payload"))?;
                 if i == 3 && ctx.attempt == 0 {
                     return Err(TaskError::retry("member 3 fails once"));
                 }
@@ -222,8 +297,12 @@ fn register_chord_handlers(cogman: &cogman::Cogman, payloads: &Arc<Mutex<Vec<Vec
             handler_fn(move |_ctx, payload: Vec<u8>| {
                 seen.lock().expect("lock").push(payload.clone());
                 async move {
-                    let results = ChordResult::parse(&payload).map_err(|e| TaskError::fail(e.to_string()))?;
-                    let sum: u64 = results.iter().filter_map(|r| r.result.as_deref()?.parse::<u64>().ok()).sum();
+                    let results =
+                        ChordResult::parse(&payload).map_err(|e| TaskError::fail(e.to_string()))?;
+                    let sum: u64 = results
+                        .iter()
+                        .filter_map(|r| r.result.as_deref()?.parse::<u64>().ok())
+                        .sum();
                     Ok::<_, TaskError>(sum.to_string())
                 }
             }),
@@ -238,11 +317,22 @@ async fn a_chord_callback_runs_once_with_every_result_in_member_order() {
     let payloads = Arc::new(Mutex::new(Vec::new()));
     register_chord_handlers(&cogman, &payloads);
     let client = cogman.client();
-    let members = (0..10u64).map(|i| TaskSpec::new("square", i.to_string().into_bytes()).retry(1)).collect();
-    let receipt = client.send_chord(members, TaskSpec::new("sum", Vec::new())).await.expect("send chord");
-    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT).await.expect("callback ends");
+    let members = (0..10u64)
+        .map(|i| TaskSpec::new("square", i.to_string().into_bytes()).retry(1))
+        .collect();
+    let receipt = client
+        .send_chord(members, TaskSpec::new("sum", Vec::new()))
+        .await
+        .expect("send chord");
+    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT)
+        .await
+        .expect("callback ends");
     assert_eq!(callback.status, TaskState::Success, "{callback:?}");
-    assert_eq!(callback.result.as_deref(), Some(b"285".as_slice()), "0² + 1² + … + 9²");
+    assert_eq!(
+        callback.result.as_deref(),
+        Some(b"285".as_slice()),
+        "0² + 1² + … + 9²"
+    );
     let status = wait_group_done(client, &receipt.ids()).await;
     assert_eq!(status.count(TaskState::Success), 10);
     cogman.stop().await;
@@ -252,15 +342,23 @@ async fn a_chord_callback_runs_once_with_every_result_in_member_order() {
     assert_eq!(results.len(), 10);
     for (i, (result, member)) in results.iter().zip(&receipt.members).enumerate() {
         let square = (i * i).to_string();
-        assert_eq!(result.task_id, member.id, "member order, member ids (also for the retried member)");
+        assert_eq!(
+            result.task_id, member.id,
+            "member order, member ids (also for the retried member)"
+        );
         assert_eq!(result.result.as_deref(), Some(square.as_str()));
         assert_eq!(result.bytes.as_deref(), Some(square.as_bytes()));
     }
     let raw: serde_json::Value = serde_json::from_slice(&payloads[0]).expect("JSON");
     assert_eq!(raw[2]["result"], "4");
     assert_eq!(raw[2]["result_base64"], "NA==");
-    let link = callback.workflow.expect("the callback is linked to its chord");
-    assert_eq!((link.workflow_id, link.kind, link.index), (receipt.workflow_id, WorkflowKind::Chord, None));
+    let link = callback
+        .workflow
+        .expect("the callback is linked to its chord");
+    assert_eq!(
+        (link.workflow_id, link.kind, link.index),
+        (receipt.workflow_id, WorkflowKind::Chord, None)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,7 +371,11 @@ async fn a_chord_with_a_failed_member_records_its_callback_failed_and_never_runs
         .register(
             "member",
             handler_fn(|_ctx, payload: Vec<u8>| async move {
-                if payload == b"broken" { Err(TaskError::fail("broken member")) } else { Ok(payload) }
+                if payload == b"broken" {
+                    Err(TaskError::fail("broken member"))
+                } else {
+                    Ok(payload)
+                }
             }),
         )
         .expect("register");
@@ -287,41 +389,92 @@ async fn a_chord_with_a_failed_member_records_its_callback_failed_and_never_runs
         )
         .expect("register");
     let client = cogman.client();
-    let members =
-        ["a", "b", "broken", "d", "e"].map(|p| TaskSpec::new("member", p.as_bytes().to_vec()).retry(2)).to_vec();
-    let receipt = client.send_chord(members, TaskSpec::new("never.called", Vec::new())).await.expect("send chord");
+    let members = ["a", "b", "broken", "d", "e"]
+        .map(|p| TaskSpec::new("member", p.as_bytes().to_vec()).retry(2))
+        .to_vec();
+    let receipt = client
+        .send_chord(members, TaskSpec::new("never.called", Vec::new()))
+        .await
+        .expect("send chord");
     let broken = receipt.members[2].id;
-    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT).await.expect("callback recorded");
+    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT)
+        .await
+        .expect("callback recorded");
     assert_eq!(callback.status, TaskState::Failed, "{callback:?}");
     let reason = callback.fail_error.as_deref().unwrap_or_default();
-    assert!(reason.contains(&format!("chord member {broken} failed: broken member")), "{reason}");
+    assert!(
+        reason.contains(&format!("chord member {broken} failed: broken member")),
+        "{reason}"
+    );
     let status = wait_group_done(client, &receipt.ids()).await;
-    assert_eq!((status.count(TaskState::Success), status.count(TaskState::Failed)), (4, 1));
-    assert_eq!(named(client, "member").await.len(), 5, "a permanent failure is not retried");
+    assert_eq!(
+        (
+            status.count(TaskState::Success),
+            status.count(TaskState::Failed)
+        ),
+        (4, 1)
+    );
+    assert_eq!(
+        named(client, "member").await.len(),
+        5,
+        "a permanent failure is not retried"
+    );
     cogman.stop().await;
-    assert_eq!(callback_runs.load(Ordering::SeqCst), 0, "the callback never ran");
-    let history = cogman.client().log().history(receipt.callback_id).await.expect("history");
-    assert!(history.iter().all(|c| c.state != TaskState::InProgress), "{history:?}");
+    assert_eq!(
+        callback_runs.load(Ordering::SeqCst),
+        0,
+        "the callback never ran"
+    );
+    let history = cogman
+        .client()
+        .log()
+        .history(receipt.callback_id)
+        .await
+        .expect("history");
+    assert!(
+        history.iter().all(|c| c.state != TaskState::InProgress),
+        "{history:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_recorded_by_workers_that_died_before_firing_still_fire_the_callback_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     // A client alone sends the chord: the members wait in the queue.
-    let sender = Client::connect(&config(&dir)).await.expect("client connects");
-    let members = (0..10u64).map(|i| TaskSpec::new("square", i.to_string().into_bytes())).collect();
-    let receipt = sender.send_chord(members, TaskSpec::new("sum", Vec::new())).await.expect("send chord");
+    let sender = Client::connect(&config(&dir))
+        .await
+        .expect("client connects");
+    let members = (0..10u64)
+        .map(|i| TaskSpec::new("square", i.to_string().into_bytes()))
+        .collect();
+    let receipt = sender
+        .send_chord(members, TaskSpec::new("sum", Vec::new()))
+        .await
+        .expect("send chord");
     // Workers recorded every member's success, then died before firing (and before acking).
     for (i, member) in (0u64..).zip(&receipt.members) {
-        let change = StateChange::new(member.id, TaskState::Success).result(Some((i * 100).to_string().into_bytes()));
+        let change = StateChange::new(member.id, TaskState::Success)
+            .result(Some((i * 100).to_string().into_bytes()));
         sender.log().record(&change).await.expect("record success");
     }
-    assert!(sender.get(receipt.callback_id).await.expect("get").is_none(), "not fired yet");
+    assert!(
+        sender
+            .get(receipt.callback_id)
+            .await
+            .expect("get")
+            .is_none(),
+        "not fired yet"
+    );
     sender.close().await;
     // A worker starts: every member delivery comes again, all at once, to a finished task.
     let member_runs = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&member_runs);
-    let cogman = cogman::start_background(Config { concurrency: 10, ..config(&dir) }).await.expect("starts");
+    let cogman = cogman::start_background(Config {
+        concurrency: 10,
+        ..config(&dir)
+    })
+    .await
+    .expect("starts");
     let payloads = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&payloads);
     cogman
@@ -343,7 +496,9 @@ async fn members_recorded_by_workers_that_died_before_firing_still_fire_the_call
         )
         .expect("register");
     let client = cogman.client();
-    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT).await.expect("callback ends");
+    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT)
+        .await
+        .expect("callback ends");
     assert_eq!(callback.status, TaskState::Success, "{callback:?}");
     // Every member delivery is settled (seen as a duplicate of a finished task) before counting runs.
     let worker = cogman.worker().clone();
@@ -354,7 +509,11 @@ async fn members_recorded_by_workers_that_died_before_firing_still_fire_the_call
     .await
     .expect("member deliveries settle");
     cogman.stop().await;
-    assert_eq!(member_runs.load(Ordering::SeqCst), 0, "finished members are not run again");
+    assert_eq!(
+        member_runs.load(Ordering::SeqCst),
+        0,
+        "finished members are not run again"
+    );
     let payloads = payloads.lock().expect("lock").clone();
     assert_eq!(payloads.len(), 1, "the callback ran exactly once");
     let results = ChordResult::parse(&payloads[0]).expect("results");
@@ -366,33 +525,81 @@ async fn members_recorded_by_workers_that_died_before_firing_still_fire_the_call
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_workflows_are_refused_and_write_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let client = Client::connect(&Config { max_payload_bytes: 16, ..config(&dir) }).await.expect("connects");
+    let client = Client::connect(&Config {
+        max_payload_bytes: 16,
+        ..config(&dir)
+    })
+    .await
+    .expect("connects");
     let ok = || TaskSpec::new("ok", Vec::new());
     let step_error = |result: Result<_, Error>| match result {
-        Err(Error::Validation(ValidationError::WorkflowTask { task, error })) => Some((task, *error)),
+        Err(Error::Validation(ValidationError::WorkflowTask { task, error })) => {
+            Some((task, *error))
+        }
         _ => None,
     };
-    let bad_step = client.send_chain(vec![ok(), TaskSpec::new("", Vec::new()), ok()]).await.map(|_| ());
-    assert_eq!(step_error(bad_step), Some(("chain step 2 of 3".to_owned(), ValidationError::EmptyName)));
-    let big = client.send_group(vec![ok(), ok(), TaskSpec::new("ok", vec![0; 17])]).await.map(|_| ());
+    let bad_step = client
+        .send_chain(vec![ok(), TaskSpec::new("", Vec::new()), ok()])
+        .await
+        .map(|_| ());
+    assert_eq!(
+        step_error(bad_step),
+        Some(("chain step 2 of 3".to_owned(), ValidationError::EmptyName))
+    );
+    let big = client
+        .send_group(vec![ok(), ok(), TaskSpec::new("ok", vec![0; 17])])
+        .await
+        .map(|_| ());
     assert!(
         matches!(step_error(big), Some((task, ValidationError::PayloadTooLarge { .. })) if task == "group member 3 of 3")
     );
-    let bad_callback = client.send_chord(vec![ok()], TaskSpec::new("bad\u{7}", Vec::new())).await.map(|_| ());
+    let bad_callback = client
+        .send_chord(vec![ok()], TaskSpec::new("bad\u{7}", Vec::new()))
+        .await
+        .map(|_| ());
     assert!(matches!(step_error(bad_callback), Some((task, _)) if task == "chord callback"));
-    let refused =
-        |result: Result<(), Error>| matches!(result, Err(Error::Validation(ValidationError::InvalidWorkflow(_))));
-    assert!(refused(client.send_chain(Vec::new()).await.map(|_| ())), "an empty chain");
-    assert!(refused(client.send_chain(vec![ok(); 101]).await.map(|_| ())), "101 steps");
-    assert!(refused(client.send_group(Vec::new()).await.map(|_| ())), "an empty group");
-    assert!(refused(client.send_group(vec![ok(); 1001]).await.map(|_| ())), "1001 members");
-    assert!(refused(client.send_chord(Vec::new(), ok()).await.map(|_| ())), "a chord without members");
+    let refused = |result: Result<(), Error>| {
+        matches!(
+            result,
+            Err(Error::Validation(ValidationError::InvalidWorkflow(_)))
+        )
+    };
     assert!(
-        refused(client.send_chain(vec![ok(), TaskSpec::new("ok", b"x".to_vec())]).await.map(|_| ())),
+        refused(client.send_chain(Vec::new()).await.map(|_| ())),
+        "an empty chain"
+    );
+    assert!(
+        refused(client.send_chain(vec![ok(); 101]).await.map(|_| ())),
+        "101 steps"
+    );
+    assert!(
+        refused(client.send_group(Vec::new()).await.map(|_| ())),
+        "an empty group"
+    );
+    assert!(
+        refused(client.send_group(vec![ok(); 1001]).await.map(|_| ())),
+        "1001 members"
+    );
+    assert!(
+        refused(client.send_chord(Vec::new(), ok()).await.map(|_| ())),
+        "a chord without members"
+    );
+    assert!(
+        refused(
+            client
+                .send_chain(vec![ok(), TaskSpec::new("ok", b"x".to_vec())])
+                .await
+                .map(|_| ())
+        ),
         "a later step's payload is the previous result"
     );
     assert!(
-        refused(client.send_chord(vec![ok()], TaskSpec::new("ok", b"x".to_vec())).await.map(|_| ())),
+        refused(
+            client
+                .send_chord(vec![ok()], TaskSpec::new("ok", b"x".to_vec()))
+                .await
+                .map(|_| ())
+        ),
         "the callback's payload is the members' results"
     );
     let mut linked = ok();
@@ -404,8 +611,19 @@ async fn invalid_workflows_are_refused_and_write_nothing() {
         index: Some(0),
         callback_id: None,
     });
-    assert!(refused(client.send_group(vec![linked]).await.map(|_| ())), "a link set by the caller");
-    let page = client.log().list(&TaskFilter::default(), PageRequest::first(10)).await.expect("list");
-    assert!(page.items.is_empty(), "nothing was written: {:?}", page.items);
+    assert!(
+        refused(client.send_group(vec![linked]).await.map(|_| ())),
+        "a link set by the caller"
+    );
+    let page = client
+        .log()
+        .list(&TaskFilter::default(), PageRequest::first(10))
+        .await
+        .expect("list");
+    assert!(
+        page.items.is_empty(),
+        "nothing was written: {:?}",
+        page.items
+    );
     client.close().await;
 }

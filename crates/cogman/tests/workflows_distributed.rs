@@ -41,7 +41,10 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         let config = self.0.clone();
         let deleted = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
             runtime.block_on(delete_topology(&config))
         })
         .join();
@@ -59,20 +62,33 @@ async fn delete_topology(config: &Config) -> Result<(), Box<dyn std::error::Erro
     let topology = Topology::new(&amqp)?;
     let connection = Connection::connect(AMQP, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
-    let queues =
-        topology.work_queues().map(|(_, q)| q).chain(topology.delay_levels()).chain([topology.dead_letter_queue()]);
+    let queues = topology
+        .work_queues()
+        .map(|(_, q)| q)
+        .chain(topology.delay_levels())
+        .chain([topology.dead_letter_queue()]);
     for queue in queues {
-        channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await?;
+        channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await?;
     }
-    for exchange in topology.delay_levels().iter().chain([topology.delay_deliver_exchange()]) {
-        channel.exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default()).await?;
+    for exchange in topology
+        .delay_levels()
+        .iter()
+        .chain([topology.delay_deliver_exchange()])
+    {
+        channel
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .await?;
     }
     connection.close(200, "cleanup".into()).await?;
     Ok(())
 }
 
 async fn start(config: &Config) -> cogman::Cogman {
-    cogman::start_background(config.clone()).await.unwrap_or_else(|e| panic!("distributed cogman starts: {e} ({e:?})"))
+    cogman::start_background(config.clone())
+        .await
+        .unwrap_or_else(|e| panic!("distributed cogman starts: {e} ({e:?})"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -100,17 +116,39 @@ async fn a_chain_runs_over_rabbitmq_redis_and_postgres() {
     let last = cogman_testkit::wait_until("the last step to succeed", WAIT, || {
         let client = client.clone();
         async move {
-            let filter = cogman::TaskFilter { primary_key: Some("last".into()), ..cogman::TaskFilter::default() };
-            let page = client.log().list(&filter, cogman::PageRequest::first(1)).await;
-            page.is_ok_and(|p| p.items.first().is_some_and(|t| t.status == TaskState::Success))
+            let filter = cogman::TaskFilter {
+                primary_key: Some("last".into()),
+                ..cogman::TaskFilter::default()
+            };
+            let page = client
+                .log()
+                .list(&filter, cogman::PageRequest::first(1))
+                .await;
+            page.is_ok_and(|p| {
+                p.items
+                    .first()
+                    .is_some_and(|t| t.status == TaskState::Success)
+            })
         }
     })
     .await;
     last.expect("chain ends");
-    let filter = cogman::TaskFilter { primary_key: Some("last".into()), ..cogman::TaskFilter::default() };
-    let last = client.log().list(&filter, cogman::PageRequest::first(1)).await.expect("list").items.remove(0);
+    let filter = cogman::TaskFilter {
+        primary_key: Some("last".into()),
+        ..cogman::TaskFilter::default()
+    };
+    let last = client
+        .log()
+        .list(&filter, cogman::PageRequest::first(1))
+        .await
+        .expect("list")
+        .items
+        .remove(0);
     assert_eq!(last.result.as_deref(), Some(b"xabc".as_slice()));
-    assert_eq!(last.workflow.as_ref().map(|l| l.workflow_id), Some(receipt.workflow_id));
+    assert_eq!(
+        last.workflow.as_ref().map(|l| l.workflow_id),
+        Some(receipt.workflow_id)
+    );
     cogman.stop().await;
     assert_eq!(*ran.lock().expect("lock"), ["a", "b", "c"]);
 }
@@ -124,7 +162,9 @@ async fn a_chord_runs_over_rabbitmq_redis_and_postgres() {
         .register(
             "d.square",
             handler_fn(|_ctx, payload: Vec<u8>| async move {
-                let i: u64 = String::from_utf8_lossy(&payload).parse().map_err(|_| TaskError::fail("bad payload"))?;
+                let i: u64 = String::from_utf8_lossy(&payload)
+                    .parse()
+                    .map_err(|_| TaskError::fail("bad payload"))?;
                 Ok::<_, TaskError>((i * i).to_string())
             }),
         )
@@ -141,21 +181,47 @@ async fn a_chord_runs_over_rabbitmq_redis_and_postgres() {
         )
         .expect("register");
     let client = cogman.client();
-    let members = (0..10u64).map(|i| TaskSpec::new("d.square", i.to_string().into_bytes())).collect();
-    let receipt = client.send_chord(members, TaskSpec::new("d.collect", Vec::new())).await.expect("send chord");
-    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT).await.expect("callback ends");
+    let members = (0..10u64)
+        .map(|i| TaskSpec::new("d.square", i.to_string().into_bytes()))
+        .collect();
+    let receipt = client
+        .send_chord(members, TaskSpec::new("d.collect", Vec::new()))
+        .await
+        .expect("send chord");
+    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT)
+        .await
+        .expect("callback ends");
     assert_eq!(callback.status, TaskState::Success, "{callback:?}");
     let status = client.group_status(&receipt.ids()).await.expect("status");
-    assert_eq!((status.count(TaskState::Success), status.done), (10, true), "{status:?}");
+    assert_eq!(
+        (status.count(TaskState::Success), status.done),
+        (10, true),
+        "{status:?}"
+    );
     cogman.stop().await;
     let payloads = payloads.lock().expect("lock").clone();
     // With RabbitMQ, members that finish at the same moment may both send the callback (see
     // docs/workflows.md): a duplicate run is possible, a second success is not, and every run
     // receives the same results.
     assert!(!payloads.is_empty(), "the callback ran");
-    assert!(payloads.iter().all(|p| *p == payloads[0]), "every run got the same payload");
+    assert!(
+        payloads.iter().all(|p| *p == payloads[0]),
+        "every run got the same payload"
+    );
     let results = ChordResult::parse(&payloads[0]).expect("results");
     let squares: Vec<String> = (0..10u64).map(|i| (i * i).to_string()).collect();
-    assert_eq!(results.iter().filter_map(|r| r.result.clone()).collect::<Vec<_>>(), squares);
-    assert!(results.iter().zip(&receipt.members).all(|(r, m)| r.task_id == m.id), "member order");
+    assert_eq!(
+        results
+            .iter()
+            .filter_map(|r| r.result.clone())
+            .collect::<Vec<_>>(),
+        squares
+    );
+    assert!(
+        results
+            .iter()
+            .zip(&receipt.members)
+            .all(|(r, m)| r.task_id == m.id),
+        "member order"
+    );
 }

@@ -1,12 +1,18 @@
 //! Connection cuts on the shared broker, touching only this test's connections (found by their
 //! connection name with `rabbitmqctl list_connections` and closed with
 //! `rabbitmqctl close_connection`): publishing and consuming carry on by themselves and no
-//! confirmed task is lost (duplicates are allowed).
+//! confirmed task is lost (duplicates are allowed). And a broker whose server cannot be
+//! reached at start still starts, with publishes failing transiently until it connects.
 
-use cogman_core::{Broker, Priority};
+use std::time::Duration;
+
+use cogman_amqp::AmqpBroker;
+use cogman_core::{Broker, ConsumeOptions, Priority};
 
 use crate::common::traffic::Traffic;
-use crate::common::{Fixture, Raw, URI, close_connections, config, connection_pids, task};
+use crate::common::{
+    Fixture, Raw, URI, close_connections, config, config_on, connection_pids, task,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publishing_and_consuming_survive_closed_connections() {
@@ -64,4 +70,27 @@ async fn a_channel_error_does_not_drop_the_connection() {
         "same connection"
     );
     raw.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_started_while_rabbitmq_is_unreachable_starts_and_fails_transiently() {
+    let port = cogman_testkit::servers::free_port().expect("a free port");
+    let mut cfg = config_on(
+        &format!("amqp://guest:guest@127.0.0.1:{port}/%2f"),
+        "unreachable",
+    );
+    cfg.connection_timeout = Duration::from_millis(300);
+    let broker = AmqpBroker::connect(cfg)
+        .await
+        .expect("starts while nothing listens: it connects in the background");
+    let err = broker
+        .publish(&task("reconnect.unreachable", Priority::Low))
+        .await
+        .expect_err("nothing to publish to");
+    assert!(err.is_transient(), "{err:?}");
+    broker
+        .consume(ConsumeOptions::default())
+        .await
+        .expect("a consumer waits for the broker");
+    broker.close().await.expect("close");
 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use cogman_core::{
-    Broker, BrokerError, Limits, RecordOutcome, StateChange, Task, TaskId, TaskLog, TaskSpec, TaskState,
+    Broker, BrokerError, Limits, RecordOutcome, StateChange, Task, TaskId, TaskLog, TaskSpec,
+    TaskState,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -154,10 +155,14 @@ impl Client {
         let inner = &self.inner;
         inner.log.create(&task).await?;
         match inner.publish(&task).await {
-            Ok(status) => Ok(SendReceipt { id: task.id, status }),
+            Ok(status) => Ok(SendReceipt {
+                id: task.id,
+                status,
+            }),
             Err(error) if error.is_transient() => self.hold(task, error),
             Err(error) => {
-                let change = StateChange::new(task.id, TaskState::Failed).error(format!("not accepted: {error}"));
+                let change = StateChange::new(task.id, TaskState::Failed)
+                    .error(format!("not accepted: {error}"));
                 if let Err(log_error) = inner.log.record(&change).await {
                     tracing::warn!(task_id = %task.id, %log_error, "could not record a refused publish");
                 }
@@ -174,20 +179,33 @@ impl Client {
         let status = if inner.log.outbox().is_some() {
             SendStatus::Initiated
         } else {
-            let mut buffer = inner.buffer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut buffer = inner
+                .buffer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if buffer.len() >= inner.options.send_buffer {
-                return Err(BrokerError::BufferFull { capacity: inner.options.send_buffer }.into());
+                return Err(BrokerError::BufferFull {
+                    capacity: inner.options.send_buffer,
+                }
+                .into());
             }
             buffer.push_back(task.clone());
             SendStatus::Buffered
         };
         inner.wake.notify_one();
-        Ok(SendReceipt { id: task.id, status })
+        Ok(SendReceipt {
+            id: task.id,
+            status,
+        })
     }
 
     /// Tasks held in memory waiting for the broker.
     pub fn buffered(&self) -> usize {
-        self.inner.buffer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.inner
+            .buffer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 
     /// The task with this id.
@@ -206,11 +224,18 @@ impl Client {
     pub async fn retry(&self, id: TaskId, retry: u32) -> Result<SendReceipt, Error> {
         let task = self.inner.log.get(id).await?.ok_or(Error::NotFound(id))?;
         if !task.status.is_final() {
-            return Err(Error::InvalidState { id, state: task.status, action: "retry" });
+            return Err(Error::InvalidState {
+                id,
+                state: task.status,
+                action: "retry",
+            });
         }
         if retry > self.inner.options.limits.max_retry {
-            return Err(cogman_core::ValidationError::RetryTooLarge { retry, max: self.inner.options.limits.max_retry }
-                .into());
+            return Err(cogman_core::ValidationError::RetryTooLarge {
+                retry,
+                max: self.inner.options.limits.max_retry,
+            }
+            .into());
         }
         let now = Utc::now();
         let mut next = task.next_attempt(now, now);
@@ -228,7 +253,11 @@ impl Client {
         let change = StateChange::new(id, TaskState::Cancelled).error("cancelled on request");
         match self.inner.log.record(&change).await? {
             RecordOutcome::Applied | RecordOutcome::Unchanged => Ok(()),
-            RecordOutcome::Stale { current } => Err(Error::InvalidState { id, state: current, action: "cancel" }),
+            RecordOutcome::Stale { current } => Err(Error::InvalidState {
+                id,
+                state: current,
+                action: "cancel",
+            }),
             RecordOutcome::Missing => Err(Error::NotFound(id)),
         }
     }
@@ -263,6 +292,10 @@ impl ClientInner {
             // The broker holds the task; the worker's records will move it on.
             tracing::warn!(task_id = %task.id, %error, "task published but its queued state was not recorded");
         }
-        Ok(if state == TaskState::Scheduled { SendStatus::Scheduled } else { SendStatus::Queued })
+        Ok(if state == TaskState::Scheduled {
+            SendStatus::Scheduled
+        } else {
+            SendStatus::Queued
+        })
     }
 }

@@ -16,7 +16,11 @@ pub(super) async fn run(inner: Arc<ClientInner>) {
     let mut pause = Duration::from_millis(100);
     loop {
         let healthy = drain_buffer(&inner).await && drain_outbox(&inner).await;
-        pause = if healthy { inner.options.relay_interval } else { (pause * 2).min(Duration::from_secs(5)) };
+        pause = if healthy {
+            inner.options.relay_interval
+        } else {
+            (pause * 2).min(Duration::from_secs(5))
+        };
         tokio::select! {
             () = inner.shutdown.cancelled() => {
                 drain_buffer(&inner).await;
@@ -31,11 +35,20 @@ pub(super) async fn run(inner: Arc<ClientInner>) {
 /// Publishes buffered tasks in order; false when the broker is still unreachable.
 async fn drain_buffer(inner: &ClientInner) -> bool {
     loop {
-        let next = inner.buffer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).front().cloned();
+        let next = inner
+            .buffer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .front()
+            .cloned();
         let Some(task) = next else { return true };
         match inner.publish(&task).await {
             Ok(_) => {
-                inner.buffer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop_front();
+                inner
+                    .buffer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pop_front();
             }
             Err(error) => {
                 tracing::debug!(%error, "buffered tasks wait for the broker");
@@ -47,9 +60,12 @@ async fn drain_buffer(inner: &ClientInner) -> bool {
 
 /// Publishes tasks the durable log holds as `initiated`; false when the broker is unreachable.
 async fn drain_outbox(inner: &ClientInner) -> bool {
-    let Some(outbox) = inner.log.outbox() else { return true };
+    let Some(outbox) = inner.log.outbox() else {
+        return true;
+    };
     // Tasks younger than this may still be mid-send in some client; leave them to it.
-    let grace = chrono::Duration::from_std(inner.options.request_timeout * 2).unwrap_or(chrono::Duration::MAX);
+    let grace = chrono::Duration::from_std(inner.options.request_timeout * 2)
+        .unwrap_or(chrono::Duration::MAX);
     let lease = inner.options.request_timeout * 6;
     loop {
         let cutoff = Utc::now() - grace;

@@ -39,7 +39,12 @@ fn watch_interval(lease: Duration) -> Duration {
     (lease / 3).clamp(Duration::from_millis(50), Duration::from_secs(2))
 }
 
-pub(crate) async fn run(handler: Arc<dyn Handler>, ctx: TaskContext, payload: Vec<u8>, watch: Watch<'_>) -> Attempt {
+pub(crate) async fn run(
+    handler: Arc<dyn Handler>,
+    ctx: TaskContext,
+    payload: Vec<u8>,
+    watch: Watch<'_>,
+) -> Attempt {
     let token = ctx.cancellation.clone();
     let task_id = ctx.task_id;
     let mut call = tokio::spawn(async move { handler.call(ctx, payload).await });

@@ -13,7 +13,9 @@ use super::WorkerInner;
 pub(crate) const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 
 pub(crate) async fn run(inner: Arc<WorkerInner>) {
-    let Some(registry) = inner.log.worker_registry() else { return };
+    let Some(registry) = inner.log.worker_registry() else {
+        return;
+    };
     let started_at = Utc::now();
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
     loop {

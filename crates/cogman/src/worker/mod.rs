@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cogman_core::{
-    Backoff, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, Handler, RecordOutcome, StateChange,
-    TaskContext, TaskLog, TaskState,
+    Backoff, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, Handler, RecordOutcome,
+    StateChange, TaskContext, TaskLog, TaskState,
 };
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -94,14 +94,26 @@ pub struct Worker {
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Worker").field("id", &self.inner.id).field("registry", &self.inner.registry).finish()
+        f.debug_struct("Worker")
+            .field("id", &self.inner.id)
+            .field("registry", &self.inner.registry)
+            .finish()
     }
 }
 
 impl Worker {
     /// A worker over the given backends; it sends retries through `client`.
-    pub fn new(broker: Arc<dyn Broker>, log: Arc<dyn TaskLog>, client: Client, options: WorkerOptions) -> Worker {
-        let id = format!("{}-{}", std::process::id(), &uuid::Uuid::now_v7().simple().to_string()[20..]);
+    pub fn new(
+        broker: Arc<dyn Broker>,
+        log: Arc<dyn TaskLog>,
+        client: Client,
+        options: WorkerOptions,
+    ) -> Worker {
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::now_v7().simple().to_string()[20..]
+        );
         Worker {
             inner: Arc::new(WorkerInner {
                 id,
@@ -169,10 +181,15 @@ impl Worker {
     pub async fn start(&self) -> Result<(), Error> {
         let mut main = self.main.lock().await;
         if self.inner.stop.is_cancelled() {
-            return Err(Error::Backend { backend: "worker", message: "a stopped worker cannot start again".into() });
+            return Err(Error::Backend {
+                backend: "worker",
+                message: "a stopped worker cannot start again".into(),
+            });
         }
         if main.is_none() {
-            self.inner.tasks.spawn(heartbeat::run(Arc::clone(&self.inner)));
+            self.inner
+                .tasks
+                .spawn(heartbeat::run(Arc::clone(&self.inner)));
             *main = Some(tokio::spawn(consume_loop(Arc::clone(&self.inner))));
         }
         Ok(())
@@ -182,7 +199,10 @@ impl Worker {
     ///
     /// # Errors
     /// As [`Worker::start`].
-    pub async fn run_until(&self, shutdown: impl std::future::Future<Output = ()>) -> Result<(), Error> {
+    pub async fn run_until(
+        &self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), Error> {
         self.start().await?;
         shutdown.await;
         self.stop().await;
@@ -195,7 +215,10 @@ impl Worker {
         self.inner.stop.cancel();
         let main = self.main.lock().await.take();
         self.inner.tasks.close();
-        if tokio::time::timeout(self.inner.options.shutdown_grace, self.inner.tasks.wait()).await.is_err() {
+        if tokio::time::timeout(self.inner.options.shutdown_grace, self.inner.tasks.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!(worker = %self.inner.id, "grace period over: interrupting running tasks");
             self.inner.hard_stop.cancel();
             self.inner.tasks.wait().await;
@@ -230,7 +253,9 @@ async fn open_consumer(inner: &WorkerInner) -> Option<Box<dyn Consumer>> {
 }
 
 async fn consume_loop(inner: Arc<WorkerInner>) {
-    let Some(mut consumer) = open_consumer(&inner).await else { return };
+    let Some(mut consumer) = open_consumer(&inner).await else {
+        return;
+    };
     let slots = Arc::new(Semaphore::new(inner.options.concurrency as usize));
     let mut pause = Duration::from_millis(50);
     loop {
@@ -245,7 +270,9 @@ async fn consume_loop(inner: Arc<WorkerInner>) {
         match next {
             Ok(delivery) => {
                 pause = Duration::from_millis(50);
-                inner.tasks.spawn(process(Arc::clone(&inner), delivery, permit));
+                inner
+                    .tasks
+                    .spawn(process(Arc::clone(&inner), delivery, permit));
             }
             Err(BrokerError::Closed) => break,
             Err(error) => {
@@ -268,7 +295,10 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
     let task = delivery.task().clone();
     let Some(handler) = inner.registry.get(&task.name) else {
         let change = StateChange::new(task.id, TaskState::Failed)
-            .error(format!("no handler is registered for task name {:?} on worker {}", task.name, inner.id))
+            .error(format!(
+                "no handler is registered for task name {:?} on worker {}",
+                task.name, inner.id
+            ))
             .worker(inner.id.clone());
         if inner.record_durably(&change).await.is_some() {
             inner.stats.record(TaskState::Failed);
@@ -320,7 +350,11 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
 
 /// Workflow hook for a task whose final state is already recorded: resolves the chord it is a
 /// member of, then acks; when that fails, the task is put back so the check runs again.
-async fn resolve_workflow_then_ack(inner: &WorkerInner, task: &cogman_core::Task, delivery: Delivery) {
+async fn resolve_workflow_then_ack(
+    inner: &WorkerInner,
+    task: &cogman_core::Task,
+    delivery: Delivery,
+) {
     if let Err(error) = crate::workflow::after_final(&inner.client, task).await {
         tracing::warn!(task_id = %task.id, %error, "could not resolve the chord; the task will be delivered again");
         inner.stats.record_error();

@@ -23,17 +23,39 @@ fn verdict(inner: &WorkerInner, task: &Task, attempt: Attempt) -> Option<Verdict
     let failure = |message: String, after: Option<Duration>| {
         if task.retry > 0 {
             let delay = after.unwrap_or_else(|| inner.options.backoff.delay(task.attempt));
-            Verdict { state: TaskState::Retry, error: Some(message), result: None, retry_after: Some(delay) }
+            Verdict {
+                state: TaskState::Retry,
+                error: Some(message),
+                result: None,
+                retry_after: Some(delay),
+            }
         } else {
-            let message = if task.attempt > 0 { format!("{message} (no retries left)") } else { message };
-            Verdict { state: TaskState::Failed, error: Some(message), result: None, retry_after: None }
+            let message = if task.attempt > 0 {
+                format!("{message} (no retries left)")
+            } else {
+                message
+            };
+            Verdict {
+                state: TaskState::Failed,
+                error: Some(message),
+                result: None,
+                retry_after: None,
+            }
         }
     };
-    let final_state = |state, message: String| Verdict { state, error: Some(message), result: None, retry_after: None };
+    let final_state = |state, message: String| Verdict {
+        state,
+        error: Some(message),
+        result: None,
+        retry_after: None,
+    };
     Some(match attempt {
-        Attempt::Succeeded(output) => {
-            Verdict { state: TaskState::Success, error: None, result: output.into_bytes(), retry_after: None }
-        }
+        Attempt::Succeeded(output) => Verdict {
+            state: TaskState::Success,
+            error: None,
+            result: output.into_bytes(),
+            retry_after: None,
+        },
         Attempt::Failed(error) => match error.disposition() {
             Disposition::Retry => failure(error.message().to_owned(), None),
             Disposition::RetryAfter(after) => failure(error.message().to_owned(), Some(after)),
@@ -42,13 +64,20 @@ fn verdict(inner: &WorkerInner, task: &Task, attempt: Attempt) -> Option<Verdict
         },
         Attempt::Panicked(message) => failure(format!("handler panicked: {message}"), None),
         Attempt::TimedOut(after) => failure(format!("timed out after {after:?}"), None),
-        Attempt::CancelRequested => final_state(TaskState::Cancelled, "cancelled on request".into()),
+        Attempt::CancelRequested => {
+            final_state(TaskState::Cancelled, "cancelled on request".into())
+        }
         Attempt::Interrupted => return None,
     })
 }
 
 /// Records the outcome of `attempt`, sends the retry if any, then acks.
-pub(crate) async fn settle(inner: &WorkerInner, delivery: Delivery, attempt: Attempt, ran_for: Duration) {
+pub(crate) async fn settle(
+    inner: &WorkerInner,
+    delivery: Delivery,
+    attempt: Attempt,
+    ran_for: Duration,
+) {
     let task = delivery.task().clone();
     let Some(verdict) = verdict(inner, &task, attempt) else {
         if let Err(error) = delivery.requeue().await {
@@ -73,7 +102,8 @@ pub(crate) async fn settle(inner: &WorkerInner, delivery: Delivery, attempt: Att
     // Workflow hook: a chain's next step is sent before the success is recorded (a crash may
     // duplicate it, never lose it).
     if verdict.state == TaskState::Success
-        && let Err(error) = crate::workflow::before_success(&inner.client, &task, verdict.result.as_deref()).await
+        && let Err(error) =
+            crate::workflow::before_success(&inner.client, &task, verdict.result.as_deref()).await
     {
         tracing::error!(task_id = %task.id, %error, "could not send the next chain step; the task will be delivered again");
         inner.stats.record_error();
@@ -82,7 +112,9 @@ pub(crate) async fn settle(inner: &WorkerInner, delivery: Delivery, attempt: Att
         }
         return;
     }
-    let mut change = StateChange::new(task.id, verdict.state).duration(ran_for).worker(inner.id.clone());
+    let mut change = StateChange::new(task.id, verdict.state)
+        .duration(ran_for)
+        .worker(inner.id.clone());
     change.error = verdict.error;
     change.result = verdict.result;
     let Some(outcome) = inner.record_durably(&change).await else {
@@ -91,7 +123,14 @@ pub(crate) async fn settle(inner: &WorkerInner, delivery: Delivery, attempt: Att
         }
         return;
     };
-    if verdict.state == TaskState::Success && matches!(outcome, RecordOutcome::Stale { current: TaskState::Success }) {
+    if verdict.state == TaskState::Success
+        && matches!(
+            outcome,
+            RecordOutcome::Stale {
+                current: TaskState::Success
+            }
+        )
+    {
         inner.stats.record_duplicate();
     }
     inner.stats.record(verdict.state);

@@ -7,7 +7,10 @@ use chrono::Utc;
 use cogman_core::{Task, TaskId, TaskSpec, WorkflowLink};
 use serde::Serialize;
 
-use super::{WorkflowKind, check_count, check_no_payload, check_task, record_failed, send_produced, spec_of, step_of};
+use super::{
+    WorkflowKind, check_count, check_no_payload, check_task, record_failed, send_produced, spec_of,
+    step_of,
+};
 use crate::client::{Client, SendReceipt};
 use crate::error::Error;
 
@@ -43,16 +46,27 @@ impl Client {
         }
         let workflow_id = TaskId::new();
         let mut steps = steps.into_iter();
-        let first = steps.next().expect("invariant: a chain has at least one step (checked above)");
+        let first = steps
+            .next()
+            .expect("invariant: a chain has at least one step (checked above)");
         let link = WorkflowLink {
             workflow_id,
             kind: WorkflowKind::Chain,
-            size: u32::try_from(total).expect("invariant: a chain has at most MAX_CHAIN_STEPS steps"),
+            size: u32::try_from(total)
+                .expect("invariant: a chain has at most MAX_CHAIN_STEPS steps"),
             then: steps.map(|spec| step_of(spec, now)).collect(),
             index: Some(0),
             callback_id: None,
         };
-        let first = self.dispatch(Task::from_spec(TaskSpec { workflow: Some(link), ..first }, now)).await?;
+        let first = self
+            .dispatch(Task::from_spec(
+                TaskSpec {
+                    workflow: Some(link),
+                    ..first
+                },
+                now,
+            ))
+            .await?;
         Ok(ChainReceipt { workflow_id, first })
     }
 }
@@ -60,20 +74,35 @@ impl Client {
 /// Sends the step after `task` with `result` as its payload, when `task` is a chain step with
 /// steps left. A result too large to be a payload ends the chain: the next step is recorded
 /// failed with the reason.
-pub(super) async fn send_next(client: &Client, task: &Task, result: Option<&[u8]>) -> Result<(), Error> {
-    let Some(link) = task.workflow.as_ref().filter(|link| link.kind == WorkflowKind::Chain) else {
+pub(super) async fn send_next(
+    client: &Client,
+    task: &Task,
+    result: Option<&[u8]>,
+) -> Result<(), Error> {
+    let Some(link) = task
+        .workflow
+        .as_ref()
+        .filter(|link| link.kind == WorkflowKind::Chain)
+    else {
         return Ok(());
     };
     let Some((step, rest)) = link.then.split_first() else {
         return Ok(());
     };
     let now = Utc::now();
-    let next_link = WorkflowLink { then: rest.to_vec(), index: link.index.map(|i| i + 1), ..link.clone() };
+    let next_link = WorkflowLink {
+        then: rest.to_vec(),
+        index: link.index.map(|i| i + 1),
+        ..link.clone()
+    };
     let spec = spec_of(step, result.unwrap_or_default().to_vec(), next_link, now);
     match spec.validate(client.limits(), now) {
         Ok(()) => send_produced(client, Task::from_spec(spec, now)).await,
         Err(error) => {
-            let reason = format!("{}: the previous step's result cannot be its payload: {error}", position(link));
+            let reason = format!(
+                "{}: the previous step's result cannot be its payload: {error}",
+                position(link)
+            );
             record_failed(client, Task::from_spec(spec, now), reason).await
         }
     }

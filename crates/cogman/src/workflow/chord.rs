@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::group::{self, check_members, member_count};
 use super::{
-    MAX_GROUP_MEMBERS, WorkflowKind, attempts, check_no_payload, check_task, member_id, record_failed, send_produced,
-    spec_of, step_of,
+    MAX_GROUP_MEMBERS, WorkflowKind, attempts, check_no_payload, check_task, member_id,
+    record_failed, send_produced, spec_of, step_of,
 };
 use crate::client::{Client, SendReceipt};
 use crate::error::Error;
@@ -47,7 +47,11 @@ pub struct ChordResult {
     /// The result as text when it is valid UTF-8; `None` when it is not, or there is none.
     pub result: Option<String>,
     /// The result bytes (base64 in the JSON); `None` when the member returned no result.
-    #[serde(rename = "result_base64", default, with = "cogman_core::task::base64_opt")]
+    #[serde(
+        rename = "result_base64",
+        default,
+        with = "cogman_core::task::base64_opt"
+    )]
     pub bytes: Option<Vec<u8>>,
 }
 
@@ -61,8 +65,15 @@ impl ChordResult {
     }
 
     fn of(task_id: TaskId, result: Option<Vec<u8>>) -> ChordResult {
-        let text = result.as_deref().and_then(|bytes| std::str::from_utf8(bytes).ok()).map(str::to_owned);
-        ChordResult { task_id, result: text, bytes: result }
+        let text = result
+            .as_deref()
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            .map(str::to_owned);
+        ChordResult {
+            task_id,
+            result: text,
+            bytes: result,
+        }
     }
 }
 
@@ -77,7 +88,11 @@ impl Client {
     /// [`MAX_GROUP_MEMBERS`](super::MAX_GROUP_MEMBERS), a task is invalid, or the callback
     /// has a payload — nothing is written then; otherwise as [`Client::send_task`] (members
     /// sent before the failure are cancelled, which fails the chord).
-    pub async fn send_chord(&self, members: Vec<TaskSpec>, callback: TaskSpec) -> Result<ChordReceipt, Error> {
+    pub async fn send_chord(
+        &self,
+        members: Vec<TaskSpec>,
+        callback: TaskSpec,
+    ) -> Result<ChordReceipt, Error> {
         let now = Utc::now();
         check_members(self, &members, WorkflowKind::Chord, now)?;
         let what = || "chord callback".to_owned();
@@ -94,7 +109,11 @@ impl Client {
             callback_id: Some(callback_id),
         };
         let members = group::send_members(self, members, &link, now).await?;
-        Ok(ChordReceipt { workflow_id, members, callback_id })
+        Ok(ChordReceipt {
+            workflow_id,
+            members,
+            callback_id,
+        })
     }
 }
 
@@ -105,7 +124,9 @@ impl Client {
 /// Members are read starting at this one and going round, stopping at the first that has not
 /// finished, so a check usually reads a few members and only the last one reads them all.
 pub(super) async fn resolve(client: &Client, link: &WorkflowLink) -> Result<(), Error> {
-    let (Some(index), Some(callback_id), Some(callback)) = (link.index, link.callback_id, link.then.first()) else {
+    let (Some(index), Some(callback_id), Some(callback)) =
+        (link.index, link.callback_id, link.then.first())
+    else {
         return Ok(());
     };
     let size = link.size;
@@ -148,7 +169,8 @@ pub(super) async fn resolve(client: &Client, link: &WorkflowLink) -> Result<(), 
     match spec.validate(client.limits(), now) {
         Ok(()) => send_produced(client, callback_task(spec, callback_id)).await,
         Err(error) => {
-            let reason = format!("chord callback: the members' results cannot be its payload: {error}");
+            let reason =
+                format!("chord callback: the members' results cannot be its payload: {error}");
             record_failed(client, callback_task(spec, callback_id), reason).await
         }
     }
@@ -163,7 +185,11 @@ async fn already_resolved(client: &Client, callback_id: TaskId) -> Result<bool, 
 
 /// The callback's own link: in the chord, at no member index.
 fn callback_link(link: &WorkflowLink) -> WorkflowLink {
-    WorkflowLink { then: Vec::new(), index: None, ..link.clone() }
+    WorkflowLink {
+        then: Vec::new(),
+        index: None,
+        ..link.clone()
+    }
 }
 
 /// The callback task, with the id fixed when the chord was sent.

@@ -69,7 +69,10 @@ impl Client {
             callback_id: None,
         };
         let members = send_members(self, tasks, &link, now).await?;
-        Ok(GroupReceipt { workflow_id, members })
+        Ok(GroupReceipt {
+            workflow_id,
+            members,
+        })
     }
 
     /// The status of the group (or chord) whose member ids are `members`: each member is
@@ -79,11 +82,15 @@ impl Client {
     /// [`Error::TaskLog`] when the log cannot be read.
     pub async fn group_status(&self, members: &[TaskId]) -> Result<GroupStatus, Error> {
         let log = self.log().as_ref();
-        let latest: Vec<Option<Task>> = futures::stream::iter(members.iter().map(|&id| attempts::latest(log, id)))
-            .buffered(READ_AHEAD)
-            .try_collect()
-            .await?;
-        let mut status = GroupStatus { done: true, ..GroupStatus::default() };
+        let latest: Vec<Option<Task>> =
+            futures::stream::iter(members.iter().map(|&id| attempts::latest(log, id)))
+                .buffered(READ_AHEAD)
+                .try_collect()
+                .await?;
+        let mut status = GroupStatus {
+            done: true,
+            ..GroupStatus::default()
+        };
         for task in latest {
             match task {
                 Some(task) => {
@@ -110,7 +117,12 @@ pub(super) fn check_members(
     check_count(kind, specs.len(), MAX_GROUP_MEMBERS)?;
     let total = specs.len();
     for (i, spec) in specs.iter().enumerate() {
-        check_task(client, spec, || format!("{kind} member {} of {total}", i + 1), now)?;
+        check_task(
+            client,
+            spec,
+            || format!("{kind} member {} of {total}", i + 1),
+            now,
+        )?;
     }
     Ok(())
 }
@@ -131,8 +143,17 @@ pub(super) async fn send_members(
 ) -> Result<Vec<SendReceipt>, Error> {
     let mut sent = Vec::with_capacity(specs.len());
     for (index, spec) in (0u32..).zip(specs) {
-        let member_link = WorkflowLink { index: Some(index), ..link.clone() };
-        let mut task = Task::from_spec(TaskSpec { workflow: Some(member_link), ..spec }, now);
+        let member_link = WorkflowLink {
+            index: Some(index),
+            ..link.clone()
+        };
+        let mut task = Task::from_spec(
+            TaskSpec {
+                workflow: Some(member_link),
+                ..spec
+            },
+            now,
+        );
         task.id = member_id(link.workflow_id, index);
         task.original_task_id = task.id;
         match client.dispatch(task).await {

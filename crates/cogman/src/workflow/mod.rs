@@ -41,7 +41,11 @@ pub const MAX_GROUP_MEMBERS: usize = 1000;
 ///
 /// # Errors
 /// When the next step could not be recorded or handed over: the caller puts the delivery back.
-pub(crate) async fn before_success(client: &Client, task: &Task, result: Option<&[u8]>) -> Result<(), Error> {
+pub(crate) async fn before_success(
+    client: &Client,
+    task: &Task,
+    result: Option<&[u8]>,
+) -> Result<(), Error> {
     chain::send_next(client, task, result).await
 }
 
@@ -63,7 +67,9 @@ fn check_count(kind: WorkflowKind, len: usize, max: usize) -> Result<(), Validat
     if (1..=max).contains(&len) {
         Ok(())
     } else {
-        Err(ValidationError::InvalidWorkflow(format!("a {kind} takes 1 to {max} tasks; {len} were given")))
+        Err(ValidationError::InvalidWorkflow(format!(
+            "a {kind} takes 1 to {max} tasks; {len} were given"
+        )))
     }
 }
 
@@ -74,7 +80,10 @@ fn check_task(
     what: impl Fn() -> String,
     now: DateTime<Utc>,
 ) -> Result<(), ValidationError> {
-    let wrap = |error| ValidationError::WorkflowTask { task: what(), error: Box::new(error) };
+    let wrap = |error| ValidationError::WorkflowTask {
+        task: what(),
+        error: Box::new(error),
+    };
     spec.validate(client.limits(), now).map_err(wrap)?;
     if spec.workflow.is_some() {
         return Err(ValidationError::InvalidWorkflow(format!(
@@ -86,11 +95,18 @@ fn check_task(
 }
 
 /// A step whose payload the previous step or the members produce must be sent without one.
-fn check_no_payload(spec: &TaskSpec, what: impl Fn() -> String, source: &str) -> Result<(), ValidationError> {
+fn check_no_payload(
+    spec: &TaskSpec,
+    what: impl Fn() -> String,
+    source: &str,
+) -> Result<(), ValidationError> {
     if spec.payload.is_empty() {
         Ok(())
     } else {
-        Err(ValidationError::InvalidWorkflow(format!("{} has a payload; it receives {source} instead", what())))
+        Err(ValidationError::InvalidWorkflow(format!(
+            "{} has a payload; it receives {source} instead",
+            what()
+        )))
     }
 }
 
@@ -100,22 +116,32 @@ fn step_of(spec: TaskSpec, now: DateTime<Utc>) -> NextStep {
         name: spec.name,
         priority: spec.priority,
         retry: spec.retry,
-        timeout_ms: spec.timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+        timeout_ms: spec
+            .timeout
+            .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
         primary_key: spec.primary_key,
-        delay_ms: spec.run_at.map(|at| u64::try_from((at - now).num_milliseconds()).unwrap_or(0)).filter(|ms| *ms > 0),
+        delay_ms: spec
+            .run_at
+            .map(|at| u64::try_from((at - now).num_milliseconds()).unwrap_or(0))
+            .filter(|ms| *ms > 0),
     }
 }
 
 /// The spec of a stored step, now that its payload is known.
 fn spec_of(step: &NextStep, payload: Vec<u8>, link: WorkflowLink, now: DateTime<Utc>) -> TaskSpec {
-    let delay = step.delay_ms.map(|ms| chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)));
+    let delay = step
+        .delay_ms
+        .map(|ms| chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)));
     TaskSpec {
         name: step.name.clone(),
         payload,
         priority: step.priority,
         retry: step.retry,
         primary_key: step.primary_key.clone(),
-        run_at: delay.map(|d| now.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC)),
+        run_at: delay.map(|d| {
+            now.checked_add_signed(d)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        }),
         timeout: step.timeout_ms.map(std::time::Duration::from_millis),
         workflow: Some(link),
     }
@@ -129,7 +155,8 @@ async fn send_produced(client: &Client, task: Task) -> Result<(), Error> {
     match client.dispatch(task).await {
         Ok(_) => Ok(()),
         Err(Error::Broker(error))
-            if !matches!(error, BrokerError::BufferFull { .. } | BrokerError::Closed) && !error.is_transient() =>
+            if !matches!(error, BrokerError::BufferFull { .. } | BrokerError::Closed)
+                && !error.is_transient() =>
         {
             tracing::warn!(task_id = %id, %error, "the broker refused a workflow step; it is recorded failed");
             Ok(())
