@@ -82,21 +82,12 @@ async fn delete_topology(uri: &str, broker: &AmqpBroker) -> Result<(), lapin::Er
     let connection = Connection::connect(uri, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
     let topology = broker.topology();
-    let queues = topology
-        .work_queues()
-        .map(|(_, q)| q)
-        .chain(topology.delay_levels())
-        .chain([topology.dead_letter_queue()]);
-    for queue in queues {
+    for queue in topology.all_queues() {
         channel
             .queue_delete(queue.clone(), QueueDeleteOptions::default())
             .await?;
     }
-    for exchange in topology
-        .delay_levels()
-        .iter()
-        .chain([topology.delay_deliver_exchange()])
-    {
+    for exchange in topology.exchanges() {
         channel
             .exchange_delete(exchange.clone(), ExchangeDeleteOptions::default())
             .await?;

@@ -9,14 +9,14 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties, PublisherConfirm};
 
 use cogman_core::BrokerError;
 
-use crate::error;
+use crate::{channel, error};
 
 /// Unconfirmed publishes kept in flight.
 pub const PUBLISH_WINDOW: usize = 1000;
@@ -75,10 +75,7 @@ pub async fn raw_roundtrip(
     let publishing = connect(uri, "cogman-baseline/publish").await?;
     let consuming = connect(uri, "cogman-baseline/consume").await?;
     let queue = ShortString::from(format!("cogman_baseline_{}", uuid::Uuid::now_v7()));
-    let channel = publishing
-        .create_channel()
-        .await
-        .map_err(error::unavailable)?;
+    let channel = channel::open(&publishing).await?;
     channel
         .queue_declare(
             queue.clone(),
@@ -120,14 +117,7 @@ async fn publish(
     queue: &ShortString,
     n: usize,
 ) -> Result<Duration, BrokerError> {
-    let channel = connection
-        .create_channel()
-        .await
-        .map_err(error::unavailable)?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await
-        .map_err(error::unavailable)?;
+    let channel = channel::open_confirming(connection).await?;
     let body = vec![b'x'; PAYLOAD_BYTES];
     let properties = BasicProperties::default().with_delivery_mode(2);
     let options = BasicPublishOptions {
@@ -169,10 +159,7 @@ async fn consume(
     n: usize,
     prefetch: u16,
 ) -> Result<Duration, BrokerError> {
-    let channel = connection
-        .create_channel()
-        .await
-        .map_err(error::unavailable)?;
+    let channel = channel::open(connection).await?;
     channel
         .basic_qos(prefetch, BasicQosOptions::default())
         .await

@@ -26,7 +26,8 @@
 //! - [`topology`]: [`Topology`], names and idempotent declaration.
 //! - `ladder`, `router`: delay arithmetic and where each message goes.
 //! - [`wire`]: the wire format (encode, decode, header names).
-//! - `link`: supervised connections; `publisher`: confirmed publishing with retry.
+//! - `link`: supervised connections; `channel`: opening channels; `publisher`: confirmed
+//!   publishing with retry.
 //! - `consume`: the consumer (feed task, priority buffers, screening); `delivery`: settling;
 //!   `courier`: moving a received message (dead letter, restamp, re-delay).
 //! - `broker`: [`AmqpBroker`]; `stats`: queue statistics.
@@ -34,6 +35,7 @@
 
 pub mod baseline;
 mod broker;
+mod channel;
 pub mod config;
 mod consume;
 mod courier;

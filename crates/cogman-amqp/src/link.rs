@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use lapin::uri::AMQPUri;
-use lapin::{Connection, ConnectionProperties, Event};
+use lapin::{Channel, Connection, ConnectionProperties, Event};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -22,8 +22,8 @@ use tokio_util::task::TaskTracker;
 use cogman_core::BrokerError;
 
 use crate::config::{AmqpConfig, ConfigError};
-use crate::error;
 use crate::topology::Topology;
+use crate::{channel, error};
 
 /// Longest wait for one connection attempt (TCP, handshake and topology).
 const CONNECT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -171,6 +171,15 @@ impl Link {
             State::Up(session) if session.is_connected() => Some(session.clone()),
             _ => None,
         }
+    }
+
+    /// A new channel on the current connection, waiting for one as [`Link::session`] does.
+    ///
+    /// # Errors
+    /// As [`Link::session`]; [`BrokerError::Unavailable`] when the channel cannot be opened.
+    pub(crate) async fn channel(&self, deadline: Option<Instant>) -> Result<Channel, BrokerError> {
+        let session = self.session(deadline).await?;
+        channel::open(&session.connection).await
     }
 
     /// Waits until the connection is up (at most until `deadline`, forever when `None`).

@@ -7,16 +7,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::BasicPublishOptions;
 use lapin::types::ShortString;
 use lapin::{BasicProperties, Channel, Confirmation};
 use tokio::time::Instant;
 
 use cogman_core::BrokerError;
 
-use crate::error;
 use crate::link::Link;
 use crate::topology::Topology;
+use crate::{channel, error};
 
 /// Pause between attempts after a failed publish, so a dying connection is not hammered.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
@@ -182,12 +182,7 @@ impl Publisher {
 
     /// Declares the whole topology on a fresh channel of the current connection.
     async fn redeclare(&self, deadline: Instant) -> Result<(), BrokerError> {
-        let session = self.inner.link.session(Some(deadline)).await?;
-        let channel = session
-            .connection
-            .create_channel()
-            .await
-            .map_err(error::unavailable)?;
+        let channel = self.inner.link.channel(Some(deadline)).await?;
         let declared = self.inner.topology.declare(&channel).await;
         let _ = channel.close(200, "topology declared".into()).await;
         declared.map_err(error::connect)
@@ -203,15 +198,7 @@ impl Publisher {
             return Ok(channel);
         }
         let session = self.inner.link.session(Some(deadline)).await?;
-        let channel = session
-            .connection
-            .create_channel()
-            .await
-            .map_err(error::unavailable)?;
-        channel
-            .confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(error::unavailable)?;
+        let channel = channel::open_confirming(&session.connection).await?;
         *self.lock() = Some(channel.clone());
         Ok(channel)
     }

@@ -18,12 +18,7 @@ use crate::error;
 impl QueueStatsSource for AmqpBroker {
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, BrokerError> {
         let deadline = Instant::now() + self.config().confirm_timeout;
-        let session = self.publisher().link().session(Some(deadline)).await?;
-        let channel = session
-            .connection
-            .create_channel()
-            .await
-            .map_err(error::unavailable)?;
+        let channel = self.publisher().link().channel(Some(deadline)).await?;
         let stats = read(self, &channel).await;
         let _ = channel.close(200, "stats read".into()).await;
         stats.map_err(error::unavailable)

@@ -84,6 +84,21 @@ impl Topology {
         &self.delay_deliver
     }
 
+    /// Every queue cogman declares: the work queues, the delay ladder and the dead-letter
+    /// queue.
+    pub fn all_queues(&self) -> impl Iterator<Item = &ShortString> {
+        self.high
+            .iter()
+            .chain(&self.low)
+            .chain(&self.delay_levels)
+            .chain([&self.dead_letter])
+    }
+
+    /// Every exchange cogman declares: one per delay level, then the delivering one.
+    pub fn exchanges(&self) -> impl Iterator<Item = &ShortString> {
+        self.delay_levels.iter().chain([&self.delay_deliver])
+    }
+
     /// The exchange a delayed message is published to (the highest level).
     pub fn delay_entry_exchange(&self) -> &ShortString {
         self.delay_levels
@@ -113,7 +128,7 @@ impl Topology {
             durable: true,
             ..ExchangeDeclareOptions::default()
         };
-        for exchange in self.delay_levels.iter().chain([&self.delay_deliver]) {
+        for exchange in self.exchanges() {
             channel
                 .exchange_declare(
                     exchange.clone(),

@@ -28,7 +28,7 @@ pub const BEARER: &str = "bearer";
     tags(
         (name = "tasks", description = "Send, inspect, retry and cancel tasks"),
         (name = "overview", description = "Queues, workers and counts"),
-        (name = "system", description = "Health, metrics and this document"),
+        (name = "system", description = "Health, the caller's role, metrics and this document"),
     )
 )]
 pub struct ApiDoc;

@@ -51,7 +51,7 @@ macro_rules! asset {
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// Every file of the UI; a unit test checks that this matches the `ui/` folder.
-static ASSETS: [Asset; 15] = [
+static ASSETS: [Asset; 16] = [
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
@@ -63,6 +63,7 @@ static ASSETS: [Asset; 15] = [
     asset!("js/format.js", JS),
     asset!("js/chart.js", JS),
     asset!("js/states.js", JS),
+    asset!("js/refresh.js", JS),
     asset!("js/views/dashboard.js", JS),
     asset!("js/views/tasks.js", JS),
     asset!("js/views/task.js", JS),

@@ -2,42 +2,15 @@
 //! shell-command handlers, bad input, a worker killed with SIGKILL mid-task, and one client
 //! process with two worker processes sharing the file.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-const WAIT: Duration = Duration::from_secs(60);
-
-fn cogman(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cogman"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("COGMAN_")) {
-        command.env_remove(key);
-    }
-    command
-        .current_dir(dir)
-        .arg("--db")
-        .arg(dir.join("cogman.db"));
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    command.stdin(Stdio::null()).output().expect("cogman runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "cogman failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_str(&stdout(output)).expect("valid JSON")
-}
+use support::{WAIT, cogman, json, run, stdout};
 
 /// Polls `f` until it returns Some, failing after `WAIT`.
 fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -57,8 +30,6 @@ fn status_of(dir: &Path, id: &str) -> Value {
 
 fn send(dir: &Path, args: &[&str]) -> String {
     stdout(&run(cogman(dir).arg("send").args(args)))
-        .trim()
-        .to_owned()
 }
 
 fn lines(path: &PathBuf) -> Vec<String> {

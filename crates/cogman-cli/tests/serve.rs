@@ -1,41 +1,17 @@
 //! Tests of `cogman serve` and of the task commands over HTTP (`--server`, `--token`), run as
 //! real processes on a temp SQLite file and a loopback port.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStderr, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::time::Instant;
 
-use serde_json::Value;
+use support::{WAIT, cogman, json, run, stdout};
 
-const WAIT: Duration = Duration::from_secs(60);
 const ADMIN: &str = "admin-token-for-cli-tests-0001";
 const READER: &str = "read-token-for-cli-tests-00002";
-
-fn cogman(dir: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cogman"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("COGMAN_")) {
-        command.env_remove(key);
-    }
-    command
-        .current_dir(dir)
-        .arg("--db")
-        .arg(dir.join("cogman.db"));
-    command
-}
-
-fn run(command: &mut Command) -> Output {
-    command.stdin(Stdio::null()).output().expect("cogman runs")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "cogman failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
 
 /// A running `cogman serve`; killed when dropped.
 struct Server {
@@ -110,20 +86,16 @@ fn the_task_commands_work_over_http() {
     ])));
     assert_eq!(id.len(), 36, "a task id: {id}");
 
-    let status: Value =
-        serde_json::from_str(&stdout(&run(
-            remote(dir.path(), &server.url, READER).args(["status", &id, "--json"])
-        )))
-        .expect("JSON");
+    let status = json(&run(
+        remote(dir.path(), &server.url, READER).args(["status", &id, "--json"])
+    ));
     assert_eq!(status["task"]["name"], "greet");
     assert_eq!(status["task"]["status"], "queued");
     assert_eq!(status["task"]["retry"], 2);
 
-    let listed: Value =
-        serde_json::from_str(&stdout(&run(
-            remote(dir.path(), &server.url, READER).args(["tasks", "--json", "--status", "queued"])
-        )))
-        .expect("JSON");
+    let listed = json(&run(
+        remote(dir.path(), &server.url, READER).args(["tasks", "--json", "--status", "queued"])
+    ));
     assert_eq!(listed["items"][0]["id"], id.as_str());
 
     stdout(&run(
@@ -134,10 +106,7 @@ fn the_task_commands_work_over_http() {
     ));
     assert_ne!(retried, id);
     // The same file, read directly, agrees with the API.
-    let local: Value = serde_json::from_str(&stdout(&run(
-        cogman(dir.path()).args(["status", &retried, "--json"])
-    )))
-    .expect("JSON");
+    let local = json(&run(cogman(dir.path()).args(["status", &retried, "--json"])));
     assert_eq!(local["task"]["original_task_id"], id.as_str());
     assert_eq!(local["task"]["retry"], 1);
 

@@ -8,7 +8,8 @@
 //! - [`handler`]: the [`Handler`] trait, [`handler_fn`] for closures, [`TaskContext`], [`Output`].
 //! - [`outcome`]: [`TaskError`], whose kind decides what happens next (retry, retry later,
 //!   fail, cancel).
-//! - [`retry`]: [`Backoff`], exponential backoff with jitter between attempts.
+//! - [`retry`]: [`Backoff`], exponential backoff with jitter between attempts, and
+//!   [`retry_transient`], the retry loop around calls cut by a lost connection.
 //! - [`broker`]: the [`Broker`] trait (publish, consume) and [`Delivery`], whose ack, requeue and
 //!   dead-letter methods consume it so nothing is acked twice.
 //! - [`task_log`]: the [`TaskLog`] trait (record a state change, get, list, count, purge) and its
@@ -41,7 +42,7 @@ pub use handler::{Handler, HandlerFn, Output, TaskContext, handler_fn};
 pub use outbox::Outbox;
 pub use outcome::{Disposition, TaskError};
 pub use redact::redact_uri;
-pub use retry::Backoff;
+pub use retry::{Backoff, retry_transient};
 pub use state::{TaskState, Transition};
 pub use task::{Limits, Priority, Task, TaskId, TaskSpec, ValidationError};
 pub use task_log::{

@@ -45,6 +45,12 @@ mod tests {
             redact_uri("postgres://u:p@ss@host/db?x=1"),
             "postgres://u:***@host/db?x=1"
         );
+        assert_eq!(
+            redact_uri("amqps://u:p@w@host?heartbeat=5"),
+            "amqps://u:***@host?heartbeat=5"
+        );
+        assert_eq!(redact_uri("amqp://host:5672"), "amqp://host:5672");
+        assert_eq!(redact_uri("amqp://user@host"), "amqp://user@host");
         assert_eq!(redact_uri("redis://h:6379"), "redis://h:6379");
         assert_eq!(redact_uri("not a uri"), "not a uri");
     }

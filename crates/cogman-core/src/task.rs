@@ -392,18 +392,20 @@ impl Task {
     /// The next attempt after a failure: a new id, the same `original_task_id`, one retry
     /// fewer, one attempt more, to run at `run_at`.
     pub fn next_attempt(&self, run_at: DateTime<Utc>, now: DateTime<Utc>) -> Task {
-        Task {
-            id: TaskId::new(),
+        let spec = TaskSpec {
+            name: self.name.clone(),
+            payload: self.payload.clone(),
+            priority: self.priority,
             retry: self.retry.saturating_sub(1),
-            attempt: self.attempt + 1,
-            status: TaskState::Initiated,
-            fail_error: None,
-            result: None,
-            duration: None,
-            created_at: now,
-            updated_at: now,
+            primary_key: self.primary_key.clone(),
             run_at: Some(run_at),
-            ..self.clone()
+            timeout: self.timeout(),
+            workflow: self.workflow.clone(),
+        };
+        Task {
+            attempt: self.attempt + 1,
+            original_task_id: self.original_task_id,
+            ..Task::from_spec(spec, now)
         }
     }
 

@@ -80,6 +80,21 @@ impl StateChange {
         }
     }
 
+    /// The change that brings a record to `task` as it stands: its state, time, error, result
+    /// and duration, no worker. The first history entry of a new record, and what `create`
+    /// applies to a record that already exists.
+    pub fn from_task(task: &Task) -> Self {
+        StateChange {
+            task_id: task.id,
+            state: task.status,
+            at: task.updated_at,
+            error: task.fail_error.clone(),
+            result: task.result.clone(),
+            duration: task.duration,
+            worker: None,
+        }
+    }
+
     /// With a failure message.
     #[must_use]
     pub fn error(mut self, error: impl Into<String>) -> Self {

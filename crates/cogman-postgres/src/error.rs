@@ -3,9 +3,8 @@
 //! idempotent, so retrying cannot apply a change twice).
 
 use std::future::Future;
-use std::time::Duration;
 
-use cogman_core::{Backoff, TaskLogError};
+use cogman_core::{TaskLogError, retry_transient};
 use sqlx_core::Error;
 
 /// True when the same call may succeed on a new connection or a little later.
@@ -37,46 +36,26 @@ pub(crate) fn into_log_error(error: Error) -> TaskLogError {
     }
 }
 
-/// The wait before retry number `attempt` (1-based): at once, then 25 ms, 50 ms ... up to
-/// 1 s, with jitter.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    const BACKOFF: Backoff = Backoff {
-        base: Duration::from_millis(25),
-        max: Duration::from_secs(1),
-    };
-    if attempt <= 1 {
-        Duration::ZERO
-    } else {
-        BACKOFF.delay(attempt - 2)
-    }
-}
-
-/// Runs `op`, retrying it up to `retries` times while it fails transiently.
+/// Runs `op`, retrying it up to `retries` times while it fails transiently (see
+/// [`cogman_core::retry_transient`]).
 pub(crate) async fn retry<T, F, Fut>(
     what: &'static str,
     retries: u32,
-    mut op: F,
+    op: F,
 ) -> Result<T, TaskLogError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let mut attempt = 0;
-    loop {
-        match op().await {
-            Ok(value) => return Ok(value),
-            Err(error) if attempt < retries && is_transient(&error) => {
-                attempt += 1;
-                let delay = backoff(attempt);
-                tracing::debug!(%error, attempt, ?delay, what, "postgres call failed; retrying");
-                tokio::time::sleep(delay).await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, what, "postgres call failed");
-                return Err(into_log_error(error));
-            }
-        }
-    }
+    retry_transient(retries, is_transient, op, |error, attempt, delay| {
+        tracing::debug!(%error, attempt, ?delay, what, "postgres call failed; retrying");
+        tokio::time::sleep(delay)
+    })
+    .await
+    .map_err(|error| {
+        tracing::warn!(%error, what, "postgres call failed");
+        into_log_error(error)
+    })
 }
 
 #[cfg(test)]
@@ -98,11 +77,5 @@ mod tests {
             into_log_error(Error::RowNotFound),
             TaskLogError::Other(_)
         ));
-    }
-
-    #[test]
-    fn the_first_retry_is_immediate() {
-        assert_eq!(backoff(1), Duration::ZERO);
-        assert!(backoff(20) <= Duration::from_secs(1));
     }
 }

@@ -1,25 +1,25 @@
 //! PostgreSQL-specific behaviour beyond the conformance suite: the SQL rank function against
-//! the Rust rule for every pair of states, concurrent migrations, out-of-order writes from
-//! several pools, the outbox under two claimers, and the TTL purger.
+//! the Rust rule for every pair of states (the suite checks `record` for every pair),
+//! concurrent migrations, out-of-order writes from several pools, the outbox under two
+//! claimers, and the TTL purger.
 
 mod support;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use cogman_core::{Outbox as _, RecordOutcome, StateChange, TaskLog, TaskState, Transition};
+use cogman_core::{Outbox as _, TaskLog, TaskState, Transition};
 use cogman_postgres::PostgresLog;
-use cogman_testkit::{sample, wait_until};
+use cogman_testkit::{sample, stress, wait_until};
 use sqlx_core::connection::Connection as _;
 use sqlx_core::sql_str::AssertSqlSafe;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
-async fn the_rank_function_and_record_follow_the_rust_rule_for_every_pair() {
-    let (log, guard) = support::fresh_log("pairs").await;
+async fn the_rank_function_follows_the_rust_rule_for_every_pair() {
+    let (_log, guard) = support::fresh_log("pairs").await;
     let mut admin = support::admin().await.expect("admin connection");
     for from in TaskState::ALL {
         for to in TaskState::ALL {
@@ -37,24 +37,6 @@ async fn the_rank_function_and_record_follow_the_rust_rule_for_every_pair() {
                 from.transition_to(to) == Transition::Advance,
                 "SQL rank of {from} -> {to}"
             );
-
-            let mut task = sample::task("pg.pairs");
-            task.status = from;
-            log.create(&task).await.expect("create");
-            let outcome = log
-                .record(&StateChange::new(task.id, to))
-                .await
-                .expect("record");
-            let (want, state) = match from.transition_to(to) {
-                Transition::Advance => (RecordOutcome::Applied, to),
-                Transition::Same => (RecordOutcome::Unchanged, from),
-                Transition::Stale => (RecordOutcome::Stale { current: from }, from),
-            };
-            assert_eq!(outcome, want, "{from} -> {to}");
-            assert_eq!(
-                log.get(task.id).await.expect("get").expect("exists").status,
-                state
-            );
         }
     }
     admin.close().await.expect("close");
@@ -63,9 +45,7 @@ async fn the_rank_function_and_record_follow_the_rust_rule_for_every_pair() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_connecting_at_once_apply_each_migration_once() {
     let config = support::config("migrate");
-    let _guard = support::SchemaGuard {
-        schema: config.schema.clone(),
-    };
+    let _guard = support::SchemaGuard::new(&config.schema);
     let (a, b, c) = tokio::join!(
         PostgresLog::connect(config.clone()),
         PostgresLog::connect(config.clone()),
@@ -89,89 +69,14 @@ async fn logs_connecting_at_once_apply_each_migration_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_order_writes_from_several_pools_never_go_backwards() {
     let (first, _guard) = support::fresh_log("order").await;
-    let mut logs = vec![first.clone()];
+    let mut logs: Vec<Arc<dyn TaskLog>> = vec![Arc::new(first.clone())];
     for _ in 0..2 {
-        logs.push(
-            PostgresLog::connect(first.config().clone())
-                .await
-                .expect("another pool"),
-        );
+        let another = PostgresLog::connect(first.config().clone())
+            .await
+            .expect("another pool");
+        logs.push(Arc::new(another));
     }
-    let finals = [
-        TaskState::Success,
-        TaskState::Failed,
-        TaskState::Cancelled,
-        TaskState::Retry,
-    ];
-    let tasks: Vec<_> = (0..40).map(|_| sample::task("pg.order")).collect();
-    for task in &tasks {
-        first.create(task).await.expect("create");
-    }
-    let mut writes = Vec::new();
-    for (i, task) in tasks.iter().enumerate() {
-        for state in [
-            TaskState::Scheduled,
-            TaskState::Queued,
-            TaskState::InProgress,
-            finals[i % finals.len()],
-        ]
-        .into_iter()
-        .rev()
-        {
-            writes.push(StateChange::new(task.id, state).worker(format!("w{i}")));
-        }
-    }
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (log, done) = (first.clone(), Arc::clone(&done));
-        let ids: Vec<_> = tasks.iter().map(|t| t.id).collect();
-        tokio::spawn(async move {
-            let mut seen: HashMap<_, u8> = HashMap::new();
-            let mut polls = 0;
-            while polls == 0 || !done.load(Ordering::Acquire) {
-                polls += 1;
-                for id in &ids {
-                    let rank = log
-                        .get(*id)
-                        .await
-                        .expect("get")
-                        .expect("exists")
-                        .status
-                        .rank();
-                    let before = seen.insert(*id, rank).unwrap_or(0);
-                    assert!(rank >= before, "{id} went backwards");
-                }
-            }
-            polls
-        })
-    };
-    let mut writers = tokio::task::JoinSet::new();
-    for (w, log) in logs.iter().enumerate() {
-        let log = log.clone();
-        let mine: Vec<_> = writes.iter().skip(w).step_by(logs.len()).cloned().collect();
-        writers.spawn(async move {
-            let results = futures::future::join_all(mine.iter().map(|c| log.record(c))).await;
-            for result in results {
-                result.expect("record");
-            }
-        });
-    }
-    while let Some(joined) = writers.join_next().await {
-        joined.expect("writer");
-    }
-    done.store(true, Ordering::Release);
-    assert!(watcher.await.expect("watcher") > 0);
-    for (i, task) in tasks.iter().enumerate() {
-        let stored = first.get(task.id).await.expect("get").expect("exists");
-        assert_eq!(stored.status, finals[i % finals.len()], "task {i}");
-        let history = first.history(task.id).await.expect("history");
-        let ranks: Vec<u8> = history.iter().map(|c| c.state.rank()).collect();
-        assert!(
-            ranks.windows(2).all(|w| w[0] < w[1]),
-            "events only advance: {ranks:?}"
-        );
-        assert_eq!(history.last().map(|c| c.state), Some(stored.status));
-    }
+    stress::reversed_writes_never_go_backwards(&logs, 40).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,35 +183,4 @@ async fn the_purger_deletes_final_tasks_older_than_the_ttl() {
         .await
         .expect("the purger stops when cancelled")
         .expect("the purger did not panic");
-}
-
-#[tokio::test]
-async fn oldest_reads_oldest_first() {
-    let (log, _guard) = support::fresh_log("oldest").await;
-    let base = Utc::now() - TimeDelta::hours(5);
-    let mut tasks = Vec::new();
-    for i in 0..12 {
-        let mut task = sample::task_created_at("pg.oldest", base + TimeDelta::minutes(i));
-        task.status = if i % 3 == 0 {
-            TaskState::Queued
-        } else {
-            TaskState::Success
-        };
-        tasks.push(task);
-    }
-    for task in tasks.iter().rev() {
-        log.create(task).await.expect("create");
-    }
-    let queued = cogman_core::TaskFilter {
-        statuses: vec![TaskState::Queued, TaskState::Initiated],
-        ..cogman_core::TaskFilter::default()
-    };
-    let oldest: Vec<_> = log
-        .oldest(&queued, 2)
-        .await
-        .expect("oldest")
-        .iter()
-        .map(|t| t.id)
-        .collect();
-    assert_eq!(oldest, vec![tasks[0].id, tasks[3].id]);
 }

@@ -8,59 +8,28 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cogman::tiered_log::TieredLog;
-use cogman_core::{PageRequest, RecordOutcome, StateChange, TaskFilter, TaskLog, TaskState};
+use cogman_core::{
+    PageRequest, RecordOutcome, StateChange, Task, TaskFilter, TaskId, TaskLog, TaskState,
+};
 use cogman_redis::{RedisConfig, RedisLog};
+use cogman_testkit::servers::SharedCleanup;
 use cogman_testkit::{Guarded, sample, wait_until};
 
 const REDIS_URI: &str = "redis://127.0.0.1:6379/0";
-
-/// Deletes every key of a Redis namespace (`SCAN MATCH {ns}:*`; never `FLUSH*`: the server is
-/// shared); returns how many.
-fn delete_namespace(namespace: &str) -> redis::RedisResult<usize> {
-    let mut con = redis::Client::open(REDIS_URI)?.get_connection()?;
-    let mut keys: Vec<String> = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{namespace}:*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query(&mut con)?;
-        keys.extend(batch);
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
-    for chunk in keys.chunks(500) {
-        redis::cmd("DEL").arg(chunk).query::<()>(&mut con)?;
-    }
-    Ok(keys.len())
-}
-
-/// Deletes a Redis namespace when dropped.
-#[derive(Debug)]
-struct NamespaceGuard(String);
-
-impl Drop for NamespaceGuard {
-    fn drop(&mut self) {
-        let _ = delete_namespace(&self.0);
-    }
-}
 
 /// Both logs in fresh places, the tiered log over them, and the guards that clean up.
 struct Setup {
     hot: RedisLog,
     durable: cogman_postgres::PostgresLog,
     tiered: Arc<TieredLog>,
-    guards: (NamespaceGuard, support::SchemaGuard),
+    /// Deletes the Redis namespace when dropped; the PostgreSQL schema's guard is apart, so
+    /// a test can lose Redis on its own.
+    guards: (Option<SharedCleanup>, support::SchemaGuard),
 }
 
 async fn setup(test: &str, redis_ttl: Duration) -> Setup {
     let namespace = format!("cogman-test:{test}:{}", uuid::Uuid::now_v7().simple());
-    let hot_guard = NamespaceGuard(namespace.clone());
+    let hot_guard = SharedCleanup::new().redis_namespace(REDIS_URI, &namespace);
     let hot = RedisLog::connect(
         RedisConfig::new(REDIS_URI)
             .namespace(namespace)
@@ -77,7 +46,23 @@ async fn setup(test: &str, redis_ttl: Duration) -> Setup {
         hot,
         durable,
         tiered,
-        guards: (hot_guard, schema_guard),
+        guards: (Some(hot_guard), schema_guard),
+    }
+}
+
+impl Setup {
+    /// Deletes every key of the Redis namespace now, as a flush would.
+    fn lose_redis(&mut self) {
+        drop(self.guards.0.take());
+    }
+
+    /// A task the tiered log must find (in Redis or, failing that, in PostgreSQL).
+    async fn read(&self, id: TaskId) -> Task {
+        self.tiered
+            .get(id)
+            .await
+            .expect("get")
+            .expect("served by one of the logs")
     }
 }
 
@@ -109,12 +94,7 @@ async fn reads_fall_back_to_postgres_once_redis_records_expire() {
     .await
     .expect("the hot record expires after its TTL");
 
-    let read = setup
-        .tiered
-        .get(task.id)
-        .await
-        .expect("get")
-        .expect("served by PostgreSQL");
+    let read = setup.read(task.id).await;
     assert_eq!(read.status, TaskState::Queued);
     assert_eq!(read.payload, task.payload);
     // Writes keep working: PostgreSQL applies them, Redis has nothing to advance.
@@ -123,18 +103,13 @@ async fn reads_fall_back_to_postgres_once_redis_records_expire() {
         setup.tiered.record(&running).await.expect("record"),
         RecordOutcome::Applied
     );
-    let read = setup
-        .tiered
-        .get(task.id)
-        .await
-        .expect("get")
-        .expect("exists");
+    let read = setup.read(task.id).await;
     assert_eq!(read.status, TaskState::InProgress);
 }
 
 #[tokio::test]
 async fn reads_fall_back_to_postgres_after_redis_loses_the_namespace() {
-    let setup = setup("tiered_flush", Duration::from_secs(600)).await;
+    let mut setup = setup("tiered_flush", Duration::from_secs(600)).await;
     let tasks: Vec<_> = (0..5).map(|_| sample::task("tiered.flush")).collect();
     for task in &tasks {
         setup.tiered.create(task).await.expect("create");
@@ -146,20 +121,20 @@ async fn reads_fall_back_to_postgres_after_redis_loses_the_namespace() {
             .await
             .expect("record");
     }
-    let deleted = delete_namespace(&setup.guards.0.0).expect("delete the namespace");
-    assert!(deleted > 0, "the namespace had keys");
+    for task in &tasks {
+        assert!(
+            setup.hot.get(task.id).await.expect("hot get").is_some(),
+            "Redis holds it"
+        );
+    }
+    setup.lose_redis();
     for task in &tasks {
         assert_eq!(
             setup.hot.get(task.id).await.expect("hot get"),
             None,
             "Redis lost it"
         );
-        let read = setup
-            .tiered
-            .get(task.id)
-            .await
-            .expect("get")
-            .expect("served by PostgreSQL");
+        let read = setup.read(task.id).await;
         assert_eq!(read.status, TaskState::Success);
         assert_eq!(read.duration, Some(0.005));
         assert_eq!(

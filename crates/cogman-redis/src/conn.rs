@@ -4,9 +4,8 @@
 //! idempotent (writes only ever advance a state), so it is retried with a short backoff.
 
 use std::future::Future;
-use std::time::Duration;
 
-use cogman_core::{Backoff, TaskLogError};
+use cogman_core::{Backoff, TaskLogError, retry_transient};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, RedisResult, RetryMethod};
 
@@ -40,8 +39,8 @@ impl Conn {
         let manager_config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(config.response_timeout))
             .set_connection_timeout(Some(config.connect_timeout))
-            .set_min_delay(Duration::from_millis(25))
-            .set_max_delay(Duration::from_secs(1));
+            .set_min_delay(Backoff::RECONNECT.base)
+            .set_max_delay(Backoff::RECONNECT.max);
         let manager = ConnectionManager::new_with_config(client, manager_config)
             .await
             .map_err(into_log_error)?;
@@ -51,7 +50,8 @@ impl Conn {
         })
     }
 
-    /// Runs `op` on the connection, retrying it while it fails for a reason a reconnect cures.
+    /// Runs `op` on the connection, retrying it while it fails for a reason a reconnect cures
+    /// (see [`cogman_core::retry_transient`]).
     pub(crate) async fn run<T, F, Fut>(
         &self,
         what: &'static str,
@@ -61,36 +61,20 @@ impl Conn {
         F: FnMut(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
     {
-        let mut attempt = 0;
-        loop {
-            match op(self.manager.clone()).await {
-                Ok(value) => return Ok(value),
-                Err(error) if attempt < self.retries && is_retryable(&error) => {
-                    attempt += 1;
-                    let delay = backoff(attempt);
-                    tracing::debug!(%error, attempt, ?delay, what, "redis command failed; retrying");
-                    tokio::time::sleep(delay).await;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, what, "redis command failed");
-                    return Err(into_log_error(error));
-                }
-            }
-        }
-    }
-}
-
-/// The wait before retry number `attempt` (1-based): at once (the manager is already
-/// reconnecting), then 25 ms, 50 ms, 100 ms ... up to 1 s, with jitter.
-fn backoff(attempt: u32) -> Duration {
-    const BACKOFF: Backoff = Backoff {
-        base: Duration::from_millis(25),
-        max: Duration::from_secs(1),
-    };
-    if attempt <= 1 {
-        Duration::ZERO
-    } else {
-        BACKOFF.delay(attempt - 2)
+        retry_transient(
+            self.retries,
+            is_retryable,
+            || op(self.manager.clone()),
+            |error, attempt, delay| {
+                tracing::debug!(%error, attempt, ?delay, what, "redis command failed; retrying");
+                tokio::time::sleep(delay)
+            },
+        )
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, what, "redis command failed");
+            into_log_error(error)
+        })
     }
 }
 
@@ -114,18 +98,5 @@ pub(crate) fn into_log_error(error: RedisError) -> TaskLogError {
         TaskLogError::Unavailable(Box::new(error))
     } else {
         TaskLogError::Other(Box::new(error))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_starts_at_once_and_is_capped() {
-        assert_eq!(backoff(1), Duration::ZERO);
-        assert!(backoff(2) <= Duration::from_millis(25));
-        assert!(backoff(3) >= Duration::from_millis(25));
-        assert!(backoff(30) <= Duration::from_secs(1));
     }
 }

@@ -122,7 +122,7 @@ impl TaskLog for RedisLog {
             task.result.as_deref(),
             task.duration,
         );
-        let entry = record::history_entry(&record::creation_entry(task));
+        let entry = record::history_entry(&StateChange::from_task(task));
         let (task_key, history_key) = (inner.keys.task(task.id), inner.keys.history(task.id));
         let prefix = inner.keys.index_prefix();
         let reply: Vec<String> = inner

@@ -87,19 +87,6 @@ pub(crate) fn history_entry(change: &StateChange) -> String {
     serde_json::to_string(change).expect("invariant: a state change serializes")
 }
 
-/// The history entry a new record starts with.
-pub(crate) fn creation_entry(task: &Task) -> StateChange {
-    StateChange {
-        task_id: task.id,
-        state: task.status,
-        at: task.updated_at,
-        error: task.fail_error.clone(),
-        result: task.result.clone(),
-        duration: task.duration,
-        worker: None,
-    }
-}
-
 /// Reads a history entry back.
 pub(crate) fn parse_history(id: TaskId, entry: &[u8]) -> Result<StateChange, TaskLogError> {
     serde_json::from_slice(entry).map_err(|e| corrupt(id, format!("history entry: {e}")))

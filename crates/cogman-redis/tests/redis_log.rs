@@ -1,125 +1,30 @@
-//! Redis-specific behaviour beyond the conformance suite: the Lua rule against the Rust one
-//! for every pair of states, out-of-order writes from several connections, TTL expiry with
-//! lazy index cleanup, and key isolation.
+//! Redis-specific behaviour beyond the conformance suite (which also checks the Lua rule
+//! against the Rust one for every pair of states, and `oldest`): out-of-order writes from
+//! several connections, TTL expiry with lazy index cleanup, and key isolation.
 
 mod support;
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use cogman_core::{
-    PageRequest, RecordOutcome, StateChange, TaskFilter, TaskLog, TaskState, Transition,
-    WorkerInfo, WorkerRegistry,
+    PageRequest, StateChange, TaskFilter, TaskLog, TaskState, WorkerInfo, WorkerRegistry,
 };
 use cogman_redis::RedisLog;
-use cogman_testkit::{sample, wait_until};
+use cogman_testkit::{sample, stress, wait_until};
 use redis::AsyncCommands as _;
-
-#[tokio::test]
-async fn every_pair_of_states_follows_the_rust_rule() {
-    let (log, _guard) = support::fresh_log("pairs").await;
-    for from in TaskState::ALL {
-        for to in TaskState::ALL {
-            let mut task = sample::task("redis.pairs");
-            task.status = from;
-            log.create(&task).await.expect("create");
-            let outcome = log
-                .record(&StateChange::new(task.id, to))
-                .await
-                .expect("record");
-            let (want_outcome, want_state) = match from.transition_to(to) {
-                Transition::Advance => (RecordOutcome::Applied, to),
-                Transition::Same => (RecordOutcome::Unchanged, from),
-                Transition::Stale => (RecordOutcome::Stale { current: from }, from),
-            };
-            assert_eq!(outcome, want_outcome, "{from} -> {to}");
-            let stored = log.get(task.id).await.expect("get").expect("record exists");
-            assert_eq!(stored.status, want_state, "{from} -> {to}");
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_order_writes_from_several_connections_never_go_backwards() {
     let (first, _guard) = support::fresh_log("out-of-order").await;
-    let mut logs = vec![first.clone()];
+    let mut logs: Vec<Arc<dyn TaskLog>> = vec![Arc::new(first.clone())];
     for _ in 0..3 {
-        logs.push(
-            RedisLog::connect(first.config().clone())
-                .await
-                .expect("second connection"),
-        );
+        let another = RedisLog::connect(first.config().clone())
+            .await
+            .expect("another connection");
+        logs.push(Arc::new(another));
     }
-    let finals = [TaskState::Success, TaskState::Failed, TaskState::Cancelled];
-    let tasks: Vec<_> = (0..30).map(|_| sample::task("redis.order")).collect();
-    for task in &tasks {
-        first.create(task).await.expect("create");
-    }
-    // Every task gets all its changes, newest first, spread over the connections.
-    let mut writes = Vec::new();
-    for (i, task) in tasks.iter().enumerate() {
-        let path = [
-            TaskState::Scheduled,
-            TaskState::Queued,
-            TaskState::InProgress,
-            finals[i % finals.len()],
-        ];
-        for state in path.into_iter().rev() {
-            writes.push(StateChange::new(task.id, state));
-        }
-    }
-    let done = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let (log, done, ids) = (
-            first.clone(),
-            Arc::clone(&done),
-            tasks.iter().map(|t| t.id).collect::<Vec<_>>(),
-        );
-        tokio::spawn(async move {
-            let mut seen: HashMap<_, u8> = HashMap::new();
-            let mut polls = 0;
-            while !done.load(Ordering::Acquire) || polls == 0 {
-                polls += 1;
-                for id in &ids {
-                    let task = log.get(*id).await.expect("get").expect("exists");
-                    let before = seen.insert(*id, task.status.rank()).unwrap_or(0);
-                    assert!(
-                        task.status.rank() >= before,
-                        "{id} went backwards to {}",
-                        task.status
-                    );
-                }
-            }
-            polls
-        })
-    };
-    let mut writers = tokio::task::JoinSet::new();
-    for (w, log) in logs.iter().enumerate() {
-        let log = log.clone();
-        let mine: Vec<_> = writes.iter().skip(w).step_by(logs.len()).cloned().collect();
-        writers.spawn(async move {
-            for change in mine {
-                log.record(&change).await.expect("record");
-            }
-        });
-    }
-    while let Some(joined) = writers.join_next().await {
-        joined.expect("writer");
-    }
-    done.store(true, Ordering::Release);
-    assert!(watcher.await.expect("watcher") > 0);
-    for (i, task) in tasks.iter().enumerate() {
-        let stored = first.get(task.id).await.expect("get").expect("exists");
-        assert_eq!(stored.status, finals[i % finals.len()], "task {i}");
-        let history = first.history(task.id).await.expect("history");
-        let ranks: Vec<u8> = history.iter().map(|c| c.state.rank()).collect();
-        assert!(
-            ranks.windows(2).all(|w| w[0] < w[1]),
-            "history {ranks:?} only advances"
-        );
-    }
+    stress::reversed_writes_never_go_backwards(&logs, 30).await;
 }
 
 #[tokio::test]
@@ -199,51 +104,14 @@ async fn every_key_is_inside_the_namespace() {
     for key in &mine {
         assert!(key.starts_with(&format!("{}:", guard.namespace)), "{key}");
     }
-    let deleted = support::delete_namespace(&guard.namespace).expect("delete namespace");
-    assert!(
-        deleted >= 8,
-        "record, history, five indexes, workers: {deleted}"
+    let namespace = guard.namespace.clone();
+    let keys = support::count_keys(&namespace).await;
+    assert!(keys >= 8, "record, history, five indexes, workers: {keys}");
+    drop(guard);
+    assert_eq!(
+        support::count_keys(&namespace).await,
+        0,
+        "the guard deleted the namespace"
     );
     assert_eq!(log.get(task.id).await.expect("get"), None);
-}
-
-#[tokio::test]
-async fn oldest_reads_the_indexes_oldest_first() {
-    let (log, _guard) = support::fresh_log("oldest").await;
-    let base = sample::now_ms() - chrono::TimeDelta::hours(5);
-    let mut tasks = Vec::new();
-    for i in 0..12 {
-        let mut task =
-            sample::task_created_at("redis.oldest", base + chrono::TimeDelta::minutes(i));
-        task.status = if i % 3 == 0 {
-            TaskState::Queued
-        } else {
-            TaskState::Success
-        };
-        tasks.push(task);
-    }
-    // Created out of order: the answer follows creation time, not insertion.
-    for task in tasks.iter().rev() {
-        log.create(task).await.expect("create");
-    }
-    let queued = TaskFilter {
-        statuses: vec![TaskState::Queued, TaskState::Initiated],
-        ..TaskFilter::default()
-    };
-    let oldest: Vec<_> = log
-        .oldest(&queued, 2)
-        .await
-        .expect("oldest")
-        .iter()
-        .map(|t| t.id)
-        .collect();
-    assert_eq!(oldest, vec![tasks[0].id, tasks[3].id]);
-    let all: Vec<_> = log
-        .oldest(&TaskFilter::default(), 1000)
-        .await
-        .expect("oldest")
-        .iter()
-        .map(|t| t.id)
-        .collect();
-    assert_eq!(all, tasks.iter().map(|t| t.id).collect::<Vec<_>>());
 }

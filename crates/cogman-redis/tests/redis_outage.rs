@@ -7,11 +7,8 @@ mod support;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
-use cogman_core::{RecordOutcome, StateChange, TaskLog, TaskState};
-use cogman_testkit::sample;
+use cogman_testkit::stress;
 
 /// Local ports of this process's TCP sockets connected to port 6379.
 fn own_redis_ports() -> HashSet<u16> {
@@ -104,87 +101,13 @@ async fn writes_land_while_connections_are_killed() {
         .await
         .expect("setname");
 
-    let tasks: Vec<_> = (0..240).map(|_| sample::task("redis.outage")).collect();
-    for task in &tasks {
-        log.create(task).await.expect("create");
-    }
-    let done = Arc::new(AtomicBool::new(false));
-    let kills = Arc::new(AtomicUsize::new(0));
-    let progress = Arc::new(AtomicUsize::new(0));
-    // Kills every connection of this process after every 60 writes, so faults are spread
-    // over the whole run.
-    let killer = {
-        let (done, kills, progress) =
-            (Arc::clone(&done), Arc::clone(&kills), Arc::clone(&progress));
-        tokio::spawn(async move {
-            let mut next = 60;
-            while !done.load(Ordering::Acquire) {
-                if progress.load(Ordering::Acquire) >= next {
-                    next += 60;
-                    kills.fetch_add(
-                        kill_own_connections(&mut admin, admin_id).await,
-                        Ordering::AcqRel,
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
-        })
-    };
-    let mut writers = tokio::task::JoinSet::new();
-    for chunk in tasks.chunks(24) {
-        let (log, chunk, progress) = (log.clone(), chunk.to_vec(), Arc::clone(&progress));
-        writers.spawn(async move {
-            let mut last_seen: HashMap<_, u8> = HashMap::new();
-            for task in &chunk {
-                for state in [TaskState::Queued, TaskState::InProgress, TaskState::Success] {
-                    let outcome = log
-                        .record(&StateChange::new(task.id, state))
-                        .await
-                        .unwrap_or_else(|e| panic!("record {state} of {} failed: {e}", task.id));
-                    // A retry of a write whose reply was lost finds it already applied.
-                    assert!(
-                        matches!(outcome, RecordOutcome::Applied | RecordOutcome::Unchanged),
-                        "{outcome:?}"
-                    );
-                    let stored = log.get(task.id).await.expect("get").expect("exists");
-                    let before = last_seen.insert(task.id, stored.status.rank()).unwrap_or(0);
-                    assert!(stored.status.rank() >= before, "went backwards");
-                    assert_eq!(stored.status, state);
-                    progress.fetch_add(1, Ordering::AcqRel);
-                }
-            }
-        });
-    }
-    while let Some(joined) = writers.join_next().await {
-        joined.expect("writer");
-    }
-    done.store(true, Ordering::Release);
-    killer.await.expect("killer");
-    let kills = kills.load(Ordering::Acquire);
+    let kills = stress::lifecycles_survive_faults(Arc::new(log), 240, 10, 60, async || {
+        kill_own_connections(&mut admin, admin_id).await
+    })
+    .await;
     eprintln!("killed {kills} connections during the run");
     assert!(
         kills >= 3,
         "connections were killed during the run: {kills}"
     );
-    for task in &tasks {
-        let stored = log.get(task.id).await.expect("get").expect("exists");
-        assert_eq!(stored.status, TaskState::Success);
-        let states: Vec<_> = log
-            .history(task.id)
-            .await
-            .expect("history")
-            .iter()
-            .map(|c| c.state)
-            .collect();
-        assert_eq!(
-            states,
-            [
-                TaskState::Initiated,
-                TaskState::Queued,
-                TaskState::InProgress,
-                TaskState::Success
-            ],
-            "each change applied exactly once"
-        );
-    }
 }

@@ -95,13 +95,7 @@ pub fn raw_roundtrip_with(
         )?;
         for _ in 0..n {
             let row = codec::encode(&sample_task())?;
-            insert.execute(params![
-                row.task_id,
-                row.priority,
-                row.run_at,
-                row.json,
-                row.payload
-            ])?;
+            insert.execute(row.insert_params())?;
         }
     }
     let enqueue = started.elapsed();

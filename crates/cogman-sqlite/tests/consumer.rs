@@ -10,7 +10,7 @@ use cogman_core::{Broker, ConsumeOptions, Priority};
 use cogman_sqlite::{DEAD_LETTER_QUEUE, HIGH_QUEUE, LOW_QUEUE, SqliteOptions};
 use cogman_testkit::{expect_no_delivery, next_within, sample};
 
-use common::{open, queued, temp_db};
+use common::{open, queue_stats, queued, temp_db};
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -100,12 +100,7 @@ async fn queue_stats_count_each_kind_of_task() {
     assert_eq!(dead.task().id, doomed.id);
     dead.dead_letter("stats test").await.expect("dead letter");
 
-    let stats = store
-        .queue_stats_source()
-        .expect("stats")
-        .queue_stats()
-        .await
-        .expect("stats");
+    let stats = queue_stats(&store).await;
     let find = |name: &str| {
         stats
             .iter()

@@ -14,7 +14,7 @@ use cogman_sqlite::SqliteOptions;
 use cogman_testkit::{NextError, next_within};
 use tokio::time::Instant;
 
-use common::{open, queued, temp_db};
+use common::{open, queue_stats, queued, temp_db};
 
 const TASKS: usize = 300;
 
@@ -136,12 +136,7 @@ async fn a_reopened_store_still_holds_queued_tasks_and_records() {
     );
 
     // The one claimed before the "crash" is leased for 30 s; the queue still holds it.
-    let stats = store
-        .queue_stats_source()
-        .expect("stats")
-        .queue_stats()
-        .await
-        .expect("stats");
+    let stats = queue_stats(&store).await;
     let in_flight: u64 = stats.iter().map(|s| s.in_flight).sum();
     assert_eq!(
         in_flight, 1,

@@ -5,7 +5,7 @@
 //! # Running the suites from a backend crate
 //! Add `cogman-testkit` to `[dev-dependencies]` and write, in `tests/conformance.rs`:
 //!
-//! ```ignore
+//! ```text
 //! cogman_testkit::task_log_conformance!(async { std::sync::Arc::new(make_isolated_log().await) });
 //! cogman_testkit::broker_conformance!(async { std::sync::Arc::new(make_isolated_broker().await) });
 //! ```
@@ -25,6 +25,8 @@
 //! - [`servers`]: private RabbitMQ, Redis and PostgreSQL servers for fault tests, and cleanup
 //!   of what tests leave on the shared ones.
 //! - [`task_log_suite`], [`broker_suite`]: one public async function per behaviour.
+//! - [`stress`]: checks that need several handles on one store, or a fault injected while
+//!   writes run; backends call them from their own tests.
 //! - the [`task_log_conformance!`] and [`broker_conformance!`] macros.
 
 pub mod broker_suite;
@@ -33,6 +35,7 @@ pub mod fixture;
 mod macros;
 pub mod sample;
 pub mod servers;
+pub mod stress;
 pub mod task_log_suite;
 pub mod wait;
 

@@ -7,7 +7,7 @@
 /// an `async` block) evaluated once per test that yields a fresh, isolated
 /// [`LogFixture`](crate::LogFixture), e.g. an `Arc` of the backend:
 ///
-/// ```ignore
+/// ```text
 /// cogman_testkit::task_log_conformance!(async { std::sync::Arc::new(make_isolated_log().await) });
 /// ```
 ///
@@ -21,6 +21,7 @@ macro_rules! task_log_conformance {
             record_applies_forward_changes,
             record_replay_is_unchanged,
             record_stale_change_changes_nothing,
+            record_follows_the_rule_for_every_pair_of_states,
             record_unknown_id_is_missing,
             create_never_moves_a_task_backwards,
             concurrent_out_of_order_writes_end_in_the_final_state,
@@ -28,6 +29,7 @@ macro_rules! task_log_conformance {
             list_filters_by_name_key_and_original,
             list_filters_by_creation_time,
             list_pages_newest_first_without_gaps,
+            oldest_returns_the_oldest_matching_tasks_first,
             counts_all_per_state,
             counts_per_bucket,
             history_lists_applied_changes_oldest_first,
@@ -46,7 +48,7 @@ macro_rules! task_log_conformance {
 /// `async` block) evaluated once per test that yields a fresh, isolated
 /// [`BrokerFixture`](crate::BrokerFixture), e.g. an `Arc` of the backend:
 ///
-/// ```ignore
+/// ```text
 /// cogman_testkit::broker_conformance!(async { std::sync::Arc::new(make_isolated_broker().await) });
 /// ```
 #[macro_export]

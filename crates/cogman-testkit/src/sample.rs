@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use cogman_core::workflow::{NextStep, WorkflowKind};
-use cogman_core::{Priority, Task, TaskId, TaskState, WorkflowLink};
+use cogman_core::{Priority, Task, TaskId, TaskSpec, WorkflowLink};
 
 /// A payload with bytes that break naive text handling.
 pub const AWKWARD_PAYLOAD: &[u8] = &[0x00, 0xFF, b'{', 0x00, 0x7F, 0x80, 0xFE, 0xFF, b'\n'];
@@ -29,27 +29,7 @@ pub fn plus_ms(at: DateTime<Utc>, ms: i64) -> DateTime<Utc> {
 /// A plain first attempt named `name`, in state `initiated`, created now, with an awkward
 /// payload and no optional fields.
 pub fn task(name: &str) -> Task {
-    let id = TaskId::new();
-    let now = now_ms();
-    Task {
-        id,
-        name: name.to_owned(),
-        payload: AWKWARD_PAYLOAD.to_vec(),
-        priority: Priority::Low,
-        retry: 0,
-        attempt: 0,
-        original_task_id: id,
-        primary_key: None,
-        status: TaskState::Initiated,
-        fail_error: None,
-        result: None,
-        duration: None,
-        created_at: now,
-        updated_at: now,
-        run_at: None,
-        timeout_ms: None,
-        workflow: None,
-    }
+    Task::from_spec(TaskSpec::new(name, AWKWARD_PAYLOAD), now_ms())
 }
 
 /// A task with every optional field set: primary key, run time, timeout, workflow link,

@@ -89,6 +89,8 @@ impl Backends {
                 let mut postgres = PostgresConfig::new(uri.clone());
                 postgres.ttl = config.durable_ttl;
                 postgres.schema.clone_from(&config.postgres_schema);
+                // A log write may wait this long for a connection (the seed's RequestTimeout).
+                postgres.acquire_timeout = config.request_timeout;
                 Some(Arc::new(
                     PostgresLog::connect(postgres)
                         .await

@@ -7,13 +7,19 @@
 //!   (retrying with backoff until the hot log takes it), so a hot outage does not leave stale
 //!   states behind. A write that finds the hot record gone (expired, flushed) queues the same
 //!   repair, which seeds it again. Writes are monotonic, so late repairs are harmless.
+//! - A hot log that fails or answers slowly is kept off the task path by a breaker (see
+//!   `breaker`): its calls are skipped (writes queue a repair instead) until a probe succeeds,
+//!   so a Redis outage never slows task execution down to Redis's retry timeouts.
 //! - `get` reads the hot log and falls back to the durable one when the hot log misses (the
-//!   record expired or was flushed) or fails.
+//!   record expired or was flushed), fails, or is skipped.
 //! - `list`, `oldest`, `counts`, `history` and `purge_before` are answered by the durable log,
 //!   as are the [`Outbox`] and [`WorkerRegistry`] abilities; `purge_before` also purges the
 //!   hot log (best effort), so a purged task is gone from both.
 
+mod breaker;
+
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -24,6 +30,8 @@ use cogman_core::{
     TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry,
 };
 use tokio::sync::mpsc;
+
+use breaker::{HOT_CALL_TIMEOUT, HotBreaker};
 
 /// Repairs waiting for the hot log; beyond this, new ones are dropped (and logged): the hot
 /// log then serves an older state until that record is written again or expires, or misses
@@ -44,6 +52,7 @@ pub struct TieredLog {
     hot: Arc<dyn TaskLog>,
     durable: Arc<dyn TaskLog>,
     repairs: OnceLock<mpsc::Sender<TaskId>>,
+    breaker: HotBreaker,
 }
 
 impl fmt::Debug for TieredLog {
@@ -62,6 +71,35 @@ impl TieredLog {
             hot,
             durable,
             repairs: OnceLock::new(),
+            breaker: HotBreaker::default(),
+        }
+    }
+
+    /// Runs a call of the hot log unless the breaker keeps it off; `None` when it was skipped,
+    /// failed or took longer than [`HOT_CALL_TIMEOUT`] (which opens the breaker).
+    async fn hot_call<T>(
+        &self,
+        what: &'static str,
+        call: impl Future<Output = Result<T, TaskLogError>>,
+    ) -> Option<T> {
+        if !self.breaker.allows() {
+            return None;
+        }
+        match tokio::time::timeout(HOT_CALL_TIMEOUT, call).await {
+            Ok(Ok(value)) => {
+                self.breaker.succeeded();
+                Some(value)
+            }
+            Ok(Err(error)) => {
+                tracing::debug!(%error, what, "hot task log call failed");
+                self.breaker.failed();
+                None
+            }
+            Err(_) => {
+                tracing::debug!(what, "hot task log call timed out");
+                self.breaker.failed();
+                None
+            }
         }
     }
 
@@ -125,8 +163,11 @@ async fn repair_loop(
 impl TaskLog for TieredLog {
     async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
         self.durable.create(task).await?;
-        if let Err(error) = self.hot.create(task).await {
-            tracing::warn!(%error, task = %task.id, "hot task log write failed; will repair it");
+        if self
+            .hot_call("create", self.hot.create(task))
+            .await
+            .is_none()
+        {
             self.repair(task.id);
         }
         Ok(())
@@ -137,27 +178,18 @@ impl TaskLog for TieredLog {
         if outcome == RecordOutcome::Missing {
             return Ok(outcome);
         }
-        match self.hot.record(change).await {
-            Ok(RecordOutcome::Missing) => {
-                // The hot record expired or was lost: seed it again from the durable one.
-                self.repair(change.task_id);
-            }
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, task = %change.task_id, "hot task log write failed; will repair it");
-                self.repair(change.task_id);
-            }
+        match self.hot_call("record", self.hot.record(change)).await {
+            // Skipped or failed, or the hot record expired or was lost: seed it again from
+            // the durable one.
+            None | Some(RecordOutcome::Missing) => self.repair(change.task_id),
+            Some(_) => {}
         }
         Ok(outcome)
     }
 
     async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
-        match self.hot.get(id).await {
-            Ok(Some(task)) => return Ok(Some(task)),
-            Ok(None) => {}
-            Err(error) => {
-                tracing::debug!(%error, task = %id, "hot task log read failed; reading the durable log");
-            }
+        if let Some(Some(task)) = self.hot_call("get", self.hot.get(id)).await {
+            return Ok(Some(task));
         }
         self.durable.get(id).await
     }
@@ -210,10 +242,12 @@ mod tests {
     struct MemoryLog {
         tasks: Mutex<HashMap<TaskId, Task>>,
         down: AtomicBool,
+        calls: std::sync::atomic::AtomicUsize,
     }
 
     impl MemoryLog {
         fn check(&self) -> Result<(), TaskLogError> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
             if self.down.load(Ordering::Acquire) {
                 Err(TaskLogError::Unavailable("down".into()))
             } else {
@@ -412,6 +446,30 @@ mod tests {
         let read = tiered.get(task.id).await.expect("get").expect("exists");
         assert_eq!(read.name, "tiered", "a hot miss reads the durable log");
         assert_eq!(durable.state(task.id), Some(TaskState::Initiated));
+    }
+
+    #[tokio::test]
+    async fn a_failing_hot_log_is_skipped_instead_of_awaited_on_every_call() {
+        let (hot, durable, tiered) = logs();
+        hot.down.store(true, Ordering::Release);
+        let tasks: Vec<Task> = (0..50).map(|_| task()).collect();
+        for t in &tasks {
+            tiered.create(t).await.expect("create");
+            let change = StateChange::new(t.id, TaskState::Queued);
+            tiered.record(&change).await.expect("record");
+            let read = tiered.get(t.id).await.expect("get").expect("exists");
+            assert_eq!(read.status, TaskState::Queued, "read from the durable log");
+        }
+        let calls = hot.calls.load(Ordering::Relaxed);
+        assert!(
+            calls < 5,
+            "150 calls, but only the first (and the background repair) tried the hot log: {calls}"
+        );
+        assert!(
+            tasks
+                .iter()
+                .all(|t| durable.state(t.id) == Some(TaskState::Queued))
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,8 @@
 //! End-to-end tests of client + worker on the embedded SQLite backend: priorities, delays,
 //! retries, dispositions, panics, timeouts, cancellation, graceful stop and bad input.
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -9,75 +11,16 @@ use cogman::{
     Config, Error, PageRequest, Priority, TaskError, TaskFilter, TaskId, TaskSpec, TaskState,
     handler_fn,
 };
-use cogman_testkit::{wait_for_final, wait_for_state, wait_until};
+use cogman_testkit::{wait_for_state, wait_until};
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn config(dir: &tempfile::TempDir) -> Config {
-    Config {
-        retry_backoff: Duration::from_millis(20),
-        retry_backoff_max: Duration::from_millis(100),
-        lease: Duration::from_secs(2),
-        shutdown_grace: Duration::from_secs(5),
-        ..Config::embedded(dir.path().join("cogman.db"))
-    }
-}
-
-async fn start(dir: &tempfile::TempDir) -> cogman::Cogman {
-    cogman::start_background(config(dir))
-        .await
-        .expect("embedded cogman starts")
-}
-
-/// Every attempt of the task whose first attempt is `root`, oldest first.
-async fn attempts(cogman: &cogman::Cogman, root: TaskId) -> Vec<cogman::Task> {
-    let filter = TaskFilter {
-        original_task_id: Some(root),
-        ..TaskFilter::default()
-    };
-    let mut items = cogman
-        .client()
-        .log()
-        .list(&filter, PageRequest::first(100))
-        .await
-        .expect("list")
-        .items;
-    items.reverse();
-    items
-}
-
-/// Waits until the chain of attempts rooted at `root` ends, and returns its last attempt.
-async fn wait_chain_end(cogman: &cogman::Cogman, root: TaskId) -> cogman::Task {
-    let log = Arc::clone(cogman.client().log());
-    wait_until("the last attempt to finish", WAIT, || {
-        let log = Arc::clone(&log);
-        async move {
-            let filter = TaskFilter {
-                original_task_id: Some(root),
-                ..TaskFilter::default()
-            };
-            let items = log
-                .list(&filter, PageRequest::first(100))
-                .await
-                .map(|p| p.items)
-                .unwrap_or_default();
-            items
-                .first()
-                .is_some_and(|newest| newest.status.is_final() && newest.status != TaskState::Retry)
-        }
-    })
-    .await
-    .expect("chain ends");
-    attempts(cogman, root)
-        .await
-        .pop()
-        .expect("at least one attempt")
-}
+use support::{
+    WAIT, assert_failed_with, attempts_of, config, ended, oldest_first, start, start_with,
+    wait_last_final,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_of_both_priorities_and_delays_run() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     cogman
         .register(
             "echo",
@@ -102,9 +45,7 @@ async fn tasks_of_both_priorities_and_delays_run() {
         ids.push((receipt.id, Some(())));
     }
     for (id, delayed) in ids {
-        let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
-            .await
-            .expect("task ends");
+        let task = ended(cogman.client(), id).await;
         assert_eq!(task.status, TaskState::Success, "{task:?}");
         assert_eq!(task.result.as_deref(), Some(task.payload.as_slice()));
         if delayed.is_some() {
@@ -117,8 +58,7 @@ async fn tasks_of_both_priorities_and_delays_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_task_is_retried_exactly_its_budget_then_fails() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     let calls = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&calls);
     cogman
@@ -140,8 +80,8 @@ async fn a_failing_task_is_retried_exactly_its_budget_then_fails() {
         .await
         .expect("send")
         .id;
-    let last = wait_chain_end(&cogman, root).await;
-    let chain = attempts(&cogman, root).await;
+    let last = wait_last_final(cogman.client(), &attempts_of(root)).await;
+    let chain = oldest_first(cogman.client(), &attempts_of(root)).await;
     assert_eq!(calls.load(Ordering::SeqCst), 4, "1 run + 3 retries");
     assert_eq!(chain.len(), 4);
     for (n, attempt) in chain.iter().enumerate() {
@@ -164,8 +104,7 @@ async fn a_failing_task_is_retried_exactly_its_budget_then_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_error_decides_what_happens_next() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     cogman
         .register(
             "decides",
@@ -199,21 +138,27 @@ async fn the_error_decides_what_happens_next() {
     let cancelled = send("cancel").await;
     let later = send("later").await;
     assert_eq!(
-        wait_chain_end(&cogman, failed).await.status,
+        wait_last_final(cogman.client(), &attempts_of(failed))
+            .await
+            .status,
         TaskState::Failed
     );
     assert_eq!(
-        attempts(&cogman, failed).await.len(),
+        oldest_first(cogman.client(), &attempts_of(failed))
+            .await
+            .len(),
         1,
         "a permanent failure is not retried"
     );
     assert_eq!(
-        wait_chain_end(&cogman, cancelled).await.status,
+        wait_last_final(cogman.client(), &attempts_of(cancelled))
+            .await
+            .status,
         TaskState::Cancelled
     );
-    let last = wait_chain_end(&cogman, later).await;
+    let last = wait_last_final(cogman.client(), &attempts_of(later)).await;
     assert_eq!(last.status, TaskState::Success);
-    let chain = attempts(&cogman, later).await;
+    let chain = oldest_first(cogman.client(), &attempts_of(later)).await;
     let first_end = chain[0].updated_at;
     let second_run_at = chain[1].run_at.expect("retry has a run time");
     assert!(
@@ -225,8 +170,7 @@ async fn the_error_decides_what_happens_next() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_is_recorded_and_the_worker_lives_on() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     cogman
         .register(
             "maybe.panics",
@@ -248,22 +192,9 @@ async fn a_panicking_handler_is_recorded_and_the_worker_lives_on() {
         .await
         .expect("send")
         .id;
-    let log = cogman.client().log().as_ref();
-    let bad = wait_for_final(log, bad, WAIT)
-        .await
-        .expect("panicking task ends");
-    assert_eq!(bad.status, TaskState::Failed);
-    assert!(
-        bad.fail_error
-            .as_deref()
-            .is_some_and(|e| e.contains("boom happened")),
-        "{bad:?}"
-    );
+    assert_failed_with(&ended(cogman.client(), bad).await, "boom happened");
     assert_eq!(
-        wait_for_final(log, good, WAIT)
-            .await
-            .expect("next task ends")
-            .status,
+        ended(cogman.client(), good).await.status,
         TaskState::Success
     );
     cogman.stop().await;
@@ -271,8 +202,7 @@ async fn a_panicking_handler_is_recorded_and_the_worker_lives_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_past_its_timeout_is_stopped_and_failed() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     cogman
         .register(
             "slow",
@@ -290,38 +220,22 @@ async fn a_handler_past_its_timeout_is_stopped_and_failed() {
         .await
         .expect("send")
         .id;
-    let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
-        .await
-        .expect("ends");
-    assert_eq!(task.status, TaskState::Failed);
-    assert!(
-        task.fail_error
-            .as_deref()
-            .is_some_and(|e| e.contains("timed out")),
-        "{task:?}"
-    );
+    assert_failed_with(&ended(cogman.client(), id).await, "timed out");
     cogman.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_task_name_is_recorded_failed() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     let id = cogman
         .client()
         .send_task(TaskSpec::new("nobody.handles.this", Vec::new()))
         .await
         .expect("send")
         .id;
-    let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
-        .await
-        .expect("ends");
-    assert_eq!(task.status, TaskState::Failed);
-    assert!(
-        task.fail_error
-            .as_deref()
-            .is_some_and(|e| e.contains("no handler is registered")),
-        "{task:?}"
+    assert_failed_with(
+        &ended(cogman.client(), id).await,
+        "no handler is registered",
     );
     cogman.stop().await;
 }
@@ -329,12 +243,11 @@ async fn an_unknown_task_name_is_recorded_failed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = cogman::start_background(Config {
+    let cogman = start_with(&Config {
         max_payload_bytes: 16,
         ..config(&dir)
     })
-    .await
-    .expect("starts");
+    .await;
     cogman
         .register(
             "ok",
@@ -383,8 +296,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_task_and_register_follow_the_seed() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     let handler = || -> Arc<dyn cogman::Handler> {
         Arc::new(handler_fn(|_ctx, _p| async { Ok::<_, TaskError>("done") }))
     };
@@ -403,9 +315,7 @@ async fn send_task_and_register_follow_the_seed() {
         .expect("registered name")
         .id;
     for id in [id, again] {
-        let task = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
-            .await
-            .expect("ends");
+        let task = ended(cogman.client(), id).await;
         assert_eq!(task.status, TaskState::Success);
         assert_eq!(task.result.as_deref(), Some(b"done".as_slice()));
     }
@@ -414,8 +324,7 @@ async fn send_task_and_register_follow_the_seed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_stops_queued_and_running_tasks() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     let runs = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&runs);
     cogman
@@ -457,20 +366,8 @@ async fn cancel_stops_queued_and_running_tasks() {
         .await
         .expect("send")
         .id;
-    assert_eq!(
-        wait_for_final(client.log().as_ref(), marker, WAIT)
-            .await
-            .expect("marker")
-            .status,
-        TaskState::Success
-    );
-    assert_eq!(
-        wait_for_final(client.log().as_ref(), running, WAIT)
-            .await
-            .expect("ends")
-            .status,
-        TaskState::Cancelled
-    );
+    assert_eq!(ended(client, marker).await.status, TaskState::Success);
+    assert_eq!(ended(client, running).await.status, TaskState::Cancelled);
     assert_eq!(
         client.get(scheduled).await.expect("get").map(|t| t.status),
         Some(TaskState::Cancelled)
@@ -495,9 +392,7 @@ async fn graceful_stop_finishes_or_puts_back_every_task() {
         concurrency: 2,
         ..config(&dir)
     };
-    let first = cogman::start_background(short_grace.clone())
-        .await
-        .expect("starts");
+    let first = start_with(&short_grace).await;
     let slow = handler_fn(|_ctx, _p| async {
         tokio::time::sleep(Duration::from_secs(30)).await;
         Ok::<_, TaskError>(())
@@ -531,9 +426,7 @@ async fn graceful_stop_finishes_or_puts_back_every_task() {
     .await
     .expect("tasks start");
     first.stop().await; // the two running tasks exceed the grace period: interrupted and put back
-    let second = cogman::start_background(short_grace)
-        .await
-        .expect("restarts on the same file");
+    let second = start_with(&short_grace).await;
     second
         .register(
             "job",
@@ -541,9 +434,7 @@ async fn graceful_stop_finishes_or_puts_back_every_task() {
         )
         .expect("register");
     for id in ids {
-        let task = wait_for_final(second.client().log().as_ref(), id, WAIT)
-            .await
-            .expect("ends");
+        let task = ended(second.client(), id).await;
         assert_eq!(task.status, TaskState::Success, "{task:?}");
     }
     second.stop().await;
@@ -551,8 +442,7 @@ async fn graceful_stop_finishes_or_puts_back_every_task() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn handlers_can_be_registered_after_start_and_retry_reruns_a_task() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     cogman
         .register(
             "late",
@@ -564,18 +454,14 @@ async fn handlers_can_be_registered_after_start_and_retry_reruns_a_task() {
         .await
         .expect("send")
         .id;
-    let first = wait_for_final(cogman.client().log().as_ref(), id, WAIT)
-        .await
-        .expect("ends");
+    let first = ended(cogman.client(), id).await;
     assert_eq!(first.status, TaskState::Failed);
     let again = cogman
         .client()
         .retry(id, 1)
         .await
         .expect("retry a failed task");
-    let rerun = wait_for_final(cogman.client().log().as_ref(), again.id, WAIT)
-        .await
-        .expect("rerun ends");
+    let rerun = ended(cogman.client(), again.id).await;
     assert_eq!((rerun.original_task_id, rerun.attempt), (id, 1));
     assert_eq!(
         rerun.status,

@@ -3,100 +3,25 @@
 //! (also when members' outcomes were recorded by workers that died before firing), fail it
 //! when a member fails, and invalid workflows write nothing.
 
+mod support;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use cogman::{
     ChordResult, Client, Config, Error, PageRequest, StateChange, TaskError, TaskFilter, TaskSpec,
     TaskState, ValidationError, WorkflowKind, handler_fn,
 };
-use cogman_testkit::{wait_for_final, wait_until};
+use cogman_testkit::wait_until;
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn config(dir: &tempfile::TempDir) -> Config {
-    Config {
-        retry_backoff: Duration::from_millis(20),
-        retry_backoff_max: Duration::from_millis(100),
-        lease: Duration::from_secs(2),
-        shutdown_grace: Duration::from_secs(5),
-        ..Config::embedded(dir.path().join("cogman.db"))
-    }
-}
-
-async fn start(dir: &tempfile::TempDir) -> cogman::Cogman {
-    cogman::start_background(config(dir))
-        .await
-        .expect("embedded cogman starts")
-}
-
-/// Every task named `name`, oldest first.
-async fn named(client: &Client, name: &str) -> Vec<cogman::Task> {
-    let filter = TaskFilter {
-        name: Some(name.to_owned()),
-        ..TaskFilter::default()
-    };
-    let mut items = client
-        .log()
-        .list(&filter, PageRequest::first(100))
-        .await
-        .expect("list")
-        .items;
-    items.reverse();
-    items
-}
-
-/// Waits until a task named `name` reaches a final state other than `retry`, and returns it.
-async fn wait_named_final(client: &Client, name: &str) -> cogman::Task {
-    let log = Arc::clone(client.log());
-    wait_until(&format!("a task named {name} to end"), WAIT, || {
-        let log = Arc::clone(&log);
-        let filter = TaskFilter {
-            name: Some(name.to_owned()),
-            ..TaskFilter::default()
-        };
-        async move {
-            let items = log
-                .list(&filter, PageRequest::first(1))
-                .await
-                .map(|p| p.items)
-                .unwrap_or_default();
-            items
-                .first()
-                .is_some_and(|t| t.status.is_final() && t.status != TaskState::Retry)
-        }
-    })
-    .await
-    .expect("task ends");
-    named(client, name).await.pop().expect("at least one task")
-}
-
-/// Waits until every member of a group has ended, and returns the status.
-async fn wait_group_done(client: &Client, ids: &[cogman::TaskId]) -> cogman::GroupStatus {
-    wait_until("every member to end", WAIT, || {
-        let client = client.clone();
-        async move { client.group_status(ids).await.is_ok_and(|s| s.done) }
-    })
-    .await
-    .expect("group ends");
-    client.group_status(ids).await.expect("status")
-}
-
-/// A handler that appends `tag` to its payload and records that it ran.
-fn appender(tag: &'static str, ran: &Arc<Mutex<Vec<&'static str>>>) -> impl cogman::Handler {
-    let ran = Arc::clone(ran);
-    handler_fn(move |_ctx, mut payload: Vec<u8>| {
-        ran.lock().expect("lock").push(tag);
-        payload.extend_from_slice(tag.as_bytes());
-        async move { Ok::<_, TaskError>(payload) }
-    })
-}
+use support::{
+    WAIT, appender, collector, config, counting, ended, named, number, oldest_first, squarer,
+    start, start_with, wait_group_done, wait_last_final,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chain_passes_each_result_to_the_next_step_in_order() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     let ran = Arc::new(Mutex::new(Vec::new()));
     for (name, tag) in [("step.a", "a"), ("step.b", "b"), ("step.c", "c")] {
         cogman
@@ -110,7 +35,7 @@ async fn a_chain_passes_each_result_to_the_next_step_in_order() {
         TaskSpec::new("step.c", Vec::new()).primary_key("chain-1-last"),
     ];
     let receipt = client.send_chain(steps).await.expect("send chain");
-    let last = wait_named_final(client, "step.c").await;
+    let last = wait_last_final(client, &named("step.c")).await;
     assert_eq!(last.status, TaskState::Success, "{last:?}");
     assert_eq!(last.result.as_deref(), Some(b"xabc".as_slice()));
     assert_eq!(
@@ -119,7 +44,7 @@ async fn a_chain_passes_each_result_to_the_next_step_in_order() {
     );
     assert_eq!(last.primary_key.as_deref(), Some("chain-1-last"));
     assert_eq!(*ran.lock().expect("lock"), ["a", "b", "c"]);
-    let second = named(client, "step.b").await;
+    let second = oldest_first(client, &named("step.b")).await;
     assert_eq!(second.len(), 1);
     assert_eq!(
         (second[0].payload.as_slice(), second[0].retry),
@@ -148,8 +73,7 @@ async fn a_chain_passes_each_result_to_the_next_step_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_middle_step_is_retried_then_ends_the_chain() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     let ran = Arc::new(Mutex::new(Vec::new()));
     cogman
         .register("chain.first", appender("1", &ran))
@@ -182,9 +106,9 @@ async fn a_failing_middle_step_is_retried_then_ends_the_chain() {
         TaskSpec::new("chain.third", Vec::new()),
     ];
     client.send_chain(steps).await.expect("send chain");
-    let last = wait_named_final(client, "chain.middle").await;
+    let last = wait_last_final(client, &named("chain.middle")).await;
     assert_eq!(last.status, TaskState::Failed, "{last:?}");
-    let attempts = named(client, "chain.middle").await;
+    let attempts = oldest_first(client, &named("chain.middle")).await;
     assert_eq!(attempts.len(), 2, "run once and retried once");
     assert_eq!(attempts[0].status, TaskState::Retry);
     assert_eq!(
@@ -194,7 +118,7 @@ async fn a_failing_middle_step_is_retried_then_ends_the_chain() {
     assert_eq!(middle_runs.load(Ordering::SeqCst), 2);
     // The next step is sent before a success is recorded, so a final failure means none was.
     assert!(
-        named(client, "chain.third").await.is_empty(),
+        oldest_first(client, &named("chain.third")).await.is_empty(),
         "the third step was never created"
     );
     assert_eq!(*ran.lock().expect("lock"), ["1"]);
@@ -203,7 +127,7 @@ async fn a_failing_middle_step_is_retried_then_ends_the_chain() {
         .retry(last.id, 0)
         .await
         .expect("retry the failed step");
-    let third = wait_named_final(client, "chain.third").await;
+    let third = wait_last_final(client, &named("chain.third")).await;
     assert_eq!(third.status, TaskState::Success, "{third:?}");
     assert_eq!(third.result.as_deref(), Some(b"go123".as_slice()));
     assert_eq!(middle_runs.load(Ordering::SeqCst), 3);
@@ -212,15 +136,12 @@ async fn a_failing_middle_step_is_retried_then_ends_the_chain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_status_counts_each_members_latest_attempt() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     cogman
         .register(
             "grp",
             handler_fn(|ctx, payload: Vec<u8>| async move {
-                let i: u32 = String::from_utf8_lossy(&payload)
-                    .parse()
-                    .map_err(|_| TaskError::fail("bad payload"))?;
+                let i: u32 = number(&payload)?;
                 match (i % 4, ctx.attempt) {
                     (0, _) => Err(TaskError::fail("multiples of four fail")),
                     (1, 0) => Err(TaskError::retry("fails once, then succeeds")),
@@ -245,7 +166,7 @@ async fn group_status_counts_each_members_latest_attempt() {
     );
     assert_eq!(status.missing, 0);
     assert_eq!(
-        named(client, "grp").await.len(),
+        oldest_first(client, &named("grp")).await.len(),
         25,
         "five members ran twice"
     );
@@ -277,18 +198,7 @@ async fn group_status_counts_each_members_latest_attempt() {
 /// records every payload it receives.
 fn register_chord_handlers(cogman: &cogman::Cogman, payloads: &Arc<Mutex<Vec<Vec<u8>>>>) {
     cogman
-        .register(
-            "square",
-            handler_fn(|ctx, payload: Vec<u8>| async move {
-                let i: u64 = String::from_utf8_lossy(&payload)
-                    .parse()
-                    .map_err(|_| TaskError::fail("bad payload"))?;
-                if i == 3 && ctx.attempt == 0 {
-                    return Err(TaskError::retry("member 3 fails once"));
-                }
-                Ok((i * i).to_string())
-            }),
-        )
+        .register("square", squarer(Some(3)))
         .expect("register");
     let seen = Arc::clone(payloads);
     cogman
@@ -312,8 +222,7 @@ fn register_chord_handlers(cogman: &cogman::Cogman, payloads: &Arc<Mutex<Vec<Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chord_callback_runs_once_with_every_result_in_member_order() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     let payloads = Arc::new(Mutex::new(Vec::new()));
     register_chord_handlers(&cogman, &payloads);
     let client = cogman.client();
@@ -324,9 +233,7 @@ async fn a_chord_callback_runs_once_with_every_result_in_member_order() {
         .send_chord(members, TaskSpec::new("sum", Vec::new()))
         .await
         .expect("send chord");
-    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT)
-        .await
-        .expect("callback ends");
+    let callback = ended(client, receipt.callback_id).await;
     assert_eq!(callback.status, TaskState::Success, "{callback:?}");
     assert_eq!(
         callback.result.as_deref(),
@@ -363,10 +270,8 @@ async fn a_chord_callback_runs_once_with_every_result_in_member_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chord_with_a_failed_member_records_its_callback_failed_and_never_runs_it() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let cogman = start(&dir).await;
+    let (_dir, cogman) = start().await;
     let callback_runs = Arc::new(AtomicU32::new(0));
-    let counter = Arc::clone(&callback_runs);
     cogman
         .register(
             "member",
@@ -380,13 +285,7 @@ async fn a_chord_with_a_failed_member_records_its_callback_failed_and_never_runs
         )
         .expect("register");
     cogman
-        .register(
-            "never.called",
-            handler_fn(move |_ctx, _payload| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async { Ok::<_, TaskError>(()) }
-            }),
-        )
+        .register("never.called", counting(&callback_runs))
         .expect("register");
     let client = cogman.client();
     let members = ["a", "b", "broken", "d", "e"]
@@ -397,9 +296,7 @@ async fn a_chord_with_a_failed_member_records_its_callback_failed_and_never_runs
         .await
         .expect("send chord");
     let broken = receipt.members[2].id;
-    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT)
-        .await
-        .expect("callback recorded");
+    let callback = ended(client, receipt.callback_id).await;
     assert_eq!(callback.status, TaskState::Failed, "{callback:?}");
     let reason = callback.fail_error.as_deref().unwrap_or_default();
     assert!(
@@ -415,7 +312,7 @@ async fn a_chord_with_a_failed_member_records_its_callback_failed_and_never_runs
         (4, 1)
     );
     assert_eq!(
-        named(client, "member").await.len(),
+        oldest_first(client, &named("member")).await.len(),
         5,
         "a permanent failure is not retried"
     );
@@ -468,37 +365,20 @@ async fn members_recorded_by_workers_that_died_before_firing_still_fire_the_call
     sender.close().await;
     // A worker starts: every member delivery comes again, all at once, to a finished task.
     let member_runs = Arc::new(AtomicU32::new(0));
-    let counter = Arc::clone(&member_runs);
-    let cogman = cogman::start_background(Config {
+    let cogman = start_with(&Config {
         concurrency: 10,
         ..config(&dir)
     })
-    .await
-    .expect("starts");
+    .await;
     let payloads = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&payloads);
     cogman
-        .register(
-            "square",
-            handler_fn(move |_ctx, _payload| {
-                counter.fetch_add(1, Ordering::SeqCst);
-                async { Ok::<_, TaskError>(()) }
-            }),
-        )
+        .register("square", counting(&member_runs))
         .expect("register");
     cogman
-        .register(
-            "sum",
-            handler_fn(move |_ctx, payload: Vec<u8>| {
-                seen.lock().expect("lock").push(payload);
-                async { Ok::<_, TaskError>(()) }
-            }),
-        )
+        .register("sum", collector(&payloads, "collected"))
         .expect("register");
     let client = cogman.client();
-    let callback = wait_for_final(client.log().as_ref(), receipt.callback_id, WAIT)
-        .await
-        .expect("callback ends");
+    let callback = ended(client, receipt.callback_id).await;
     assert_eq!(callback.status, TaskState::Success, "{callback:?}");
     // Every member delivery is settled (seen as a duplicate of a finished task) before counting runs.
     let worker = cogman.worker().clone();

@@ -21,11 +21,7 @@ async fn a_task_round_trips_with_every_field_and_ack_removes_it() {
     task.run_at = None;
     fx.broker.publish(&task).await.expect("publish");
 
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let delivery = next_within(&mut *consumer, DEADLINE)
         .await
         .expect("delivery");
@@ -152,11 +148,7 @@ async fn queue_stats_count_ready_and_scheduled_tasks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_ends_consumers_and_refuses_publishes() {
     let fx = Fixture::start(config("close")).await;
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let shown = format!("{:?}", fx.broker);
     assert!(
         !shown.contains("guest:guest@"),
@@ -220,11 +212,7 @@ async fn the_raw_baseline_reports_rates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_deleted_while_running_is_declared_again() {
     let fx = Fixture::start(config("healing")).await;
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let raw = Raw::open(URI).await;
     let queue = fx.topology().queues(Priority::Low)[0].to_string();
     let deleter = raw.connection.create_channel().await.expect("channel");

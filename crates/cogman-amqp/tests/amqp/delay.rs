@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use cogman_amqp::wire;
-use cogman_core::{Broker, ConsumeOptions, Priority};
+use cogman_core::{Broker, Priority};
 use cogman_testkit::next_within;
 use tokio::time::Instant;
 
@@ -23,11 +23,7 @@ async fn a_one_second_task_is_not_stuck_behind_a_one_hour_task() {
     let published = Instant::now();
     fx.broker.publish(&short).await.expect("publish 1 s");
 
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let budget = Duration::from_secs(5).saturating_sub(published.elapsed());
     let delivery = next_within(&mut *consumer, budget)
         .await
@@ -40,11 +36,7 @@ async fn a_one_second_task_is_not_stuck_behind_a_one_hour_task() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_two_second_task_is_not_delivered_early() {
     let fx = Fixture::start(config("delay_early")).await;
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let mut delayed = task("delay.two_seconds", Priority::High);
     let published = Instant::now();
     delayed.run_at = Some(Utc::now() + chrono::Duration::seconds(2));
@@ -75,11 +67,7 @@ async fn a_task_put_on_a_work_queue_before_its_time_waits_for_it() {
         .await;
     raw.close().await;
 
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let delivery = next_within(&mut *consumer, Duration::from_secs(10))
         .await
         .expect("the task, once due");

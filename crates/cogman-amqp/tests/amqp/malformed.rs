@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use cogman_amqp::wire::{self, headers};
-use cogman_core::{Broker, ConsumeOptions, Priority};
+use cogman_core::{Broker, Priority};
 use cogman_testkit::{expect_no_delivery, next_within};
 use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 
-use crate::common::{Fixture, Raw, URI, config, header, task};
+use crate::common::{Fixture, Raw, URI, config, dead_letter_reason, header, task};
 
 fn with(properties: &BasicProperties, key: &str, value: AMQPValue) -> BasicProperties {
     let mut table = properties.headers().clone().unwrap_or_default();
@@ -73,11 +73,7 @@ async fn malformed_messages_are_dead_lettered_and_good_ones_still_flow() {
         .await
         .expect("publish the good task");
 
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let delivery = next_within(&mut *consumer, Duration::from_secs(10))
         .await
         .expect("the good task gets through");
@@ -95,10 +91,7 @@ async fn malformed_messages_are_dead_lettered_and_good_ones_still_flow() {
             Duration::from_secs(10),
         )
         .await;
-    let reasons: Vec<String> = dead
-        .iter()
-        .map(|m| header(&m.delivery.properties, headers::DEAD_LETTER_REASON).unwrap_or_default())
-        .collect();
+    let reasons: Vec<String> = dead.iter().map(dead_letter_reason).collect();
     for (_, _, expected) in &bad {
         assert!(
             reasons

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use cogman_core::workflow::WorkflowKind;
-use cogman_core::{Broker, ConsumeOptions, Priority, TaskId};
+use cogman_core::{Priority, TaskId};
 use cogman_testkit::next_within;
 use tokio::process::Command;
 
@@ -44,11 +44,7 @@ async fn a_task_published_by_pika_is_consumed_with_every_field() {
         .expect("the pika script runs");
     assert!(output.status.success(), "pika_publish.py: {output:?}");
 
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let delivery = next_within(&mut *consumer, Duration::from_secs(10))
         .await
         .expect("the pika task");

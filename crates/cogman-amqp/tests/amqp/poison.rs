@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use cogman_amqp::wire::headers;
-use cogman_core::{Broker, ConsumeOptions, Priority};
+use cogman_core::{Broker, Priority};
 use cogman_testkit::{expect_no_delivery, next_within};
 
-use crate::common::{Fixture, Raw, URI, config, header, task};
+use crate::common::{Fixture, config, dead_letter_reason, task};
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -20,11 +19,7 @@ async fn a_task_requeued_max_deliveries_times_is_dead_lettered() {
     let poison = task("poison.requeue", Priority::High);
     fx.broker.publish(&poison).await.expect("publish");
 
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let mut counts = Vec::new();
     for _ in 0..3 {
         let delivery = next_within(&mut *consumer, DEADLINE)
@@ -39,12 +34,8 @@ async fn a_task_requeued_max_deliveries_times_is_dead_lettered() {
         .await
         .expect("not handed out a 4th time");
 
-    let raw = Raw::open(URI).await;
-    let dead = raw
-        .take(fx.topology().dead_letter_queue().as_str(), 1, DEADLINE)
-        .await;
-    let reason =
-        header(&dead[0].delivery.properties, headers::DEAD_LETTER_REASON).unwrap_or_default();
+    let dead = fx.dead_letters(1).await;
+    let reason = dead_letter_reason(&dead[0]);
     assert!(reason.starts_with("poison: delivered 3 times"), "{reason}");
     assert_eq!(
         dead[0]
@@ -56,7 +47,6 @@ async fn a_task_requeued_max_deliveries_times_is_dead_lettered() {
         Some(poison.id.to_string())
     );
     assert_eq!(dead[0].delivery.data, poison.payload, "the body is kept");
-    raw.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,11 +59,7 @@ async fn a_task_that_keeps_killing_its_consumer_is_dead_lettered() {
 
     for expected in 1..=2 {
         // A consumer receives the task and "crashes": the delivery is never settled.
-        let mut consumer = fx
-            .broker
-            .consume(ConsumeOptions::default())
-            .await
-            .expect("consume");
+        let mut consumer = fx.consumer().await;
         let delivery = next_within(&mut *consumer, DEADLINE)
             .await
             .expect("a delivery");
@@ -81,22 +67,12 @@ async fn a_task_that_keeps_killing_its_consumer_is_dead_lettered() {
         drop(delivery);
         drop(consumer);
     }
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     expect_no_delivery(&mut *consumer, Duration::from_millis(1500))
         .await
         .expect("not handed out a 3rd time");
-    let raw = Raw::open(URI).await;
-    let dead = raw
-        .take(fx.topology().dead_letter_queue().as_str(), 1, DEADLINE)
-        .await;
-    let reason =
-        header(&dead[0].delivery.properties, headers::DEAD_LETTER_REASON).unwrap_or_default();
+    let reason = dead_letter_reason(&fx.dead_letters(1).await[0]);
     assert!(reason.starts_with("poison: "), "{reason}");
-    raw.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,11 +80,7 @@ async fn a_worker_dead_letter_keeps_the_reason_and_never_comes_back() {
     let fx = Fixture::start(config("dead_letter")).await;
     let doomed = task("poison.explicit", Priority::Low);
     fx.broker.publish(&doomed).await.expect("publish");
-    let mut consumer = fx
-        .broker
-        .consume(ConsumeOptions::default())
-        .await
-        .expect("consume");
+    let mut consumer = fx.consumer().await;
     let delivery = next_within(&mut *consumer, DEADLINE)
         .await
         .expect("a delivery");
@@ -119,13 +91,8 @@ async fn a_worker_dead_letter_keeps_the_reason_and_never_comes_back() {
     expect_no_delivery(&mut *consumer, Duration::from_millis(1000))
         .await
         .expect("gone for good");
-    let raw = Raw::open(URI).await;
-    let dead = raw
-        .take(fx.topology().dead_letter_queue().as_str(), 1, DEADLINE)
-        .await;
     assert_eq!(
-        header(&dead[0].delivery.properties, headers::DEAD_LETTER_REASON).as_deref(),
-        Some("unknown task name")
+        dead_letter_reason(&fx.dead_letters(1).await[0]),
+        "unknown task name"
     );
-    raw.close().await;
 }

@@ -1,7 +1,7 @@
 //! Helpers shared by the RabbitMQ integration tests: isolated configs (a unique queue prefix
 //! and connection name per test), a [`Fixture`] that deletes the test's queues and exchanges
-//! when dropped, raw lapin access (publish anything, read the dead-letter queue) and
-//! `rabbitmqctl` wrappers to cut only this test's connections.
+//! when dropped (with the testkit's `SharedCleanup`), raw lapin access (publish anything, read
+//! the dead-letter queue) and `rabbitmqctl` wrappers to cut only this test's connections.
 #![allow(dead_code)]
 
 pub(crate) mod traffic;
@@ -9,15 +9,16 @@ pub(crate) mod traffic;
 use std::sync::Arc;
 use std::time::Duration;
 
+use cogman_amqp::wire::headers;
 use cogman_amqp::{AmqpBroker, AmqpConfig, Topology};
-use cogman_core::{Broker, Priority, Task, TaskState};
+use cogman_core::{Broker, ConsumeOptions, Consumer, Priority, Task, TaskState};
 use cogman_testkit::BrokerFixture;
+use cogman_testkit::servers::SharedCleanup;
 use lapin::message::BasicGetMessage;
 use lapin::options::{
-    BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeleteOptions,
-    QueueDeclareOptions, QueueDeleteOptions,
+    BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
-use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 
 /// The shared test broker.
@@ -76,6 +77,23 @@ impl Fixture {
     pub(crate) fn topology(&self) -> &Topology {
         self.broker.topology()
     }
+
+    /// A consumer with the default options.
+    pub(crate) async fn consumer(&self) -> Box<dyn Consumer> {
+        self.broker
+            .consume(ConsumeOptions::default())
+            .await
+            .expect("consume")
+    }
+
+    /// Waits until the dead-letter queue holds `n` messages, then takes them.
+    pub(crate) async fn dead_letters(&self, n: u32) -> Vec<BasicGetMessage> {
+        let raw = Raw::open(&self.broker.config().uri).await;
+        let queue = self.topology().dead_letter_queue().to_string();
+        let dead = raw.take(&queue, n, Duration::from_secs(10)).await;
+        raw.close().await;
+        dead
+    }
 }
 
 impl BrokerFixture for Fixture {
@@ -84,28 +102,23 @@ impl BrokerFixture for Fixture {
     }
 }
 
-/// Deletes a topology's queues and exchanges on drop (from a helper thread with its own
-/// runtime, after the broker's consumers are gone).
+/// Deletes a topology's queues and exchanges on drop, once the broker's consumers are gone
+/// (so no feed declares a deleted queue again).
 pub(crate) struct Cleanup {
     uri: String,
     work_queues: Vec<String>,
-    other_queues: Vec<String>,
-    exchanges: Vec<String>,
+    names: Option<SharedCleanup>,
 }
 
 impl Cleanup {
     pub(crate) fn of(broker: &AmqpBroker) -> Cleanup {
         let topology = broker.topology();
-        let names = |list: &[ShortString]| list.iter().map(ToString::to_string).collect::<Vec<_>>();
-        let mut exchanges = names(topology.delay_levels());
-        exchanges.push(topology.delay_deliver_exchange().to_string());
-        let mut other_queues = names(topology.delay_levels());
-        other_queues.push(topology.dead_letter_queue().to_string());
+        let uri = broker.config().uri.clone();
+        let names = SharedCleanup::new().amqp(&uri, topology.all_queues(), topology.exchanges());
         Cleanup {
-            uri: broker.config().uri.clone(),
+            uri,
             work_queues: topology.work_queues().map(|(_, q)| q.to_string()).collect(),
-            other_queues,
-            exchanges,
+            names: Some(names),
         }
     }
 }
@@ -114,31 +127,26 @@ impl Drop for Cleanup {
     fn drop(&mut self) {
         let uri = std::mem::take(&mut self.uri);
         let work = std::mem::take(&mut self.work_queues);
-        let other = std::mem::take(&mut self.other_queues);
-        let exchanges = std::mem::take(&mut self.exchanges);
-        let deleted = std::thread::spawn(move || {
+        // From a helper thread with its own runtime: this may run inside the test's runtime.
+        let waited = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a runtime for cleanup");
-            runtime.block_on(delete_all(&uri, &work, &other, &exchanges))
+            runtime.block_on(consumers_gone(&uri, &work))
         })
         .join();
-        if let Ok(Err(e)) = deleted {
-            eprintln!("cleanup failed (harmless): {e}");
+        if let Ok(Err(e)) = waited {
+            eprintln!("waiting for the consumers to go failed (harmless): {e}");
         }
+        drop(self.names.take());
     }
 }
 
-async fn delete_all(
-    uri: &str,
-    work: &[String],
-    other: &[String],
-    exchanges: &[String],
-) -> Result<(), lapin::Error> {
+/// Waits (at most 5 s) until no consumer is left on the work queues.
+async fn consumers_gone(uri: &str, work: &[String]) -> Result<(), lapin::Error> {
     let connection = Connection::connect(uri, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
-    // Let the broker's consumers go first, so no feed redeclares a deleted queue.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     for queue in work {
         while tokio::time::Instant::now() < deadline {
@@ -147,17 +155,6 @@ async fn delete_all(
                 Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
         }
-    }
-    let channel = connection.create_channel().await?;
-    for queue in work.iter().chain(other) {
-        channel
-            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-            .await?;
-    }
-    for exchange in exchanges {
-        channel
-            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-            .await?;
     }
     connection.close(200, "cleanup".into()).await
 }
@@ -275,6 +272,11 @@ pub(crate) fn header(properties: &BasicProperties, key: &str) -> Option<String> 
         AMQPValue::ShortString(s) => Some(s.to_string()),
         other => Some(format!("{other:?}")),
     }
+}
+
+/// Why a dead-lettered message was dead-lettered ("" when it does not say).
+pub(crate) fn dead_letter_reason(message: &BasicGetMessage) -> String {
+    header(&message.delivery.properties, headers::DEAD_LETTER_REASON).unwrap_or_default()
 }
 
 /// The server-side ids (pids) of the connections whose client-provided connection name

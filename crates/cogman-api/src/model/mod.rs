@@ -5,7 +5,7 @@
 //! - [`task`]: tasks, history, pages.
 //! - [`send`]: send and retry requests, and their answer.
 //! - [`list`]: the query of `GET /tasks`.
-//! - [`overview`]: queues, workers, counts, health.
+//! - [`overview`]: queues, workers, counts, health, whoami.
 
 pub mod list;
 pub mod names;
@@ -16,7 +16,8 @@ pub mod task;
 pub use list::ListParams;
 pub use names::{PriorityName, SendStatusName, StatusName};
 pub use overview::{
-    BucketView, CountsParams, CountsResponse, Health, QueueList, QueueView, WorkerList, WorkerView,
+    AccessRole, BucketView, CountsParams, CountsResponse, Health, QueueList, QueueView, Whoami,
+    WorkerList, WorkerView,
 };
 pub use send::{RetryRequest, SendResponse, SendTaskRequest};
 pub use task::{StateChangeView, TaskDetails, TaskPage, TaskView, ViewError};

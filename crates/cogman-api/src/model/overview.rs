@@ -1,6 +1,6 @@
 //! How the system overview looks on the wire: queues ([`QueueList`]), live workers
 //! ([`WorkerList`]), counts per state per time bucket ([`CountsResponse`], the seed's
-//! `/daterangecount`) and the health answer ([`Health`]).
+//! `/daterangecount`), the health answer ([`Health`]) and what a token may do ([`Whoami`]).
 
 use std::collections::BTreeMap;
 
@@ -155,4 +155,24 @@ pub struct Health {
     /// Always `ok`.
     #[schema(example = "ok")]
     pub status: String,
+}
+
+/// What the caller may do: the role of its token, or `none` when the server has no tokens
+/// (then every request may do everything).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessRole {
+    /// Everything: send, retry, cancel and every read.
+    Admin,
+    /// Reads only (GET).
+    Read,
+    /// The server has no tokens.
+    None,
+}
+
+/// The answer of `GET /whoami`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Whoami {
+    /// The caller's role.
+    pub role: AccessRole,
 }

@@ -28,11 +28,27 @@ pub(crate) fn as_json(bytes: &[u8]) -> Option<Value> {
     serde_json::from_slice(bytes).ok()
 }
 
+impl ViewError {
+    fn new(field: &'static str, reason: impl std::fmt::Display) -> Self {
+        ViewError {
+            field,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Optional bytes as standard base64.
+fn encode_opt(bytes: Option<&[u8]>) -> Option<String> {
+    bytes.map(|b| STANDARD.encode(b))
+}
+
 fn decode(field: &'static str, text: &str) -> Result<Vec<u8>, ViewError> {
-    STANDARD.decode(text).map_err(|e| ViewError {
-        field,
-        reason: e.to_string(),
-    })
+    STANDARD.decode(text).map_err(|e| ViewError::new(field, e))
+}
+
+/// Optional base64 text back to bytes.
+fn decode_opt(field: &'static str, text: Option<&str>) -> Result<Option<Vec<u8>>, ViewError> {
+    text.map(|t| decode(field, t)).transpose()
 }
 
 /// A task as the API shows it.
@@ -97,7 +113,7 @@ impl From<&Task> for TaskView {
             primary_key: task.primary_key.clone(),
             status: StatusName(task.status),
             fail_error: task.fail_error.clone(),
-            result_base64: task.result.as_deref().map(|r| STANDARD.encode(r)),
+            result_base64: encode_opt(task.result.as_deref()),
             result: task.result.as_deref().and_then(as_json),
             duration: task.duration,
             created_at: task.created_at,
@@ -120,10 +136,7 @@ impl TryFrom<TaskView> for Task {
             .workflow
             .map(serde_json::from_value::<WorkflowLink>)
             .transpose()
-            .map_err(|e| ViewError {
-                field: "workflow",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| ViewError::new("workflow", e))?;
         Ok(Task {
             id: TaskId::from_uuid(view.id),
             name: view.name,
@@ -135,11 +148,7 @@ impl TryFrom<TaskView> for Task {
             primary_key: view.primary_key,
             status: view.status.0,
             fail_error: view.fail_error,
-            result: view
-                .result_base64
-                .as_deref()
-                .map(|r| decode("result_base64", r))
-                .transpose()?,
+            result: decode_opt("result_base64", view.result_base64.as_deref())?,
             duration: view.duration,
             created_at: view.created_at,
             updated_at: view.updated_at,
@@ -177,7 +186,7 @@ impl From<&StateChange> for StateChangeView {
             state: StatusName(change.state),
             at: change.at,
             error: change.error.clone(),
-            result_base64: change.result.as_deref().map(|r| STANDARD.encode(r)),
+            result_base64: encode_opt(change.result.as_deref()),
             duration: change.duration,
             worker: change.worker.clone(),
         }
@@ -193,11 +202,7 @@ impl TryFrom<StateChangeView> for StateChange {
             state: view.state.0,
             at: view.at,
             error: view.error,
-            result: view
-                .result_base64
-                .as_deref()
-                .map(|r| decode("result_base64", r))
-                .transpose()?,
+            result: decode_opt("result_base64", view.result_base64.as_deref())?,
             duration: view.duration,
             worker: view.worker,
         })
@@ -241,10 +246,7 @@ impl TryFrom<TaskPage> for Page {
             .next
             .map(|c| c.parse::<cogman::Cursor>())
             .transpose()
-            .map_err(|e| ViewError {
-                field: "next",
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| ViewError::new("next", e))?;
         let items = page
             .items
             .into_iter()

@@ -64,6 +64,6 @@ pub(crate) async fn cancel_task(
         .client()
         .get(id)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no task with id {id}")))?;
+        .ok_or(cogman::Error::NotFound(id))?;
     Ok(Json(TaskView::from(&task)))
 }

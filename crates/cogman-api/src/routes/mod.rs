@@ -6,7 +6,7 @@
 //! - [`tasks`]: send, get, list.
 //! - [`actions`]: retry, cancel.
 //! - [`overview`]: queues, workers, counts.
-//! - [`system`]: health, metrics, the OpenAPI document, fallbacks.
+//! - [`system`]: health, whoami, metrics, the OpenAPI document, fallbacks.
 
 mod actions;
 mod overview;
@@ -37,6 +37,7 @@ fn protected() -> OpenApiRouter<ApiState> {
         .routes(routes!(overview::queues))
         .routes(routes!(overview::workers))
         .routes(routes!(overview::counts))
+        .routes(routes!(system::whoami))
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi_json))
 }

@@ -1,16 +1,19 @@
-//! `GET /healthz` (no auth, no data), `GET /metrics` (Prometheus) and `GET /openapi.json`,
-//! plus the JSON answers for unknown routes (404) and wrong methods (405).
+//! `GET /healthz` (no auth, no data), `GET /whoami` (the caller's role), `GET /metrics`
+//! (Prometheus) and `GET /openapi.json`, plus the JSON answers for unknown routes (404) and
+//! wrong methods (405).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
-use crate::model::Health;
+use crate::model::{AccessRole, Health, Whoami};
 use crate::openapi::ReadErrors;
 use crate::state::ApiState;
+use crate::token::Role;
 
 /// Liveness: answers without authentication and reveals nothing.
 #[utoipa::path(
@@ -24,6 +27,25 @@ pub(crate) async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
     })
+}
+
+/// What the caller's token may do.
+///
+/// `admin` or `read` for the token sent, `none` when the server has no tokens (then every
+/// request may do everything). A missing or unknown token is 401, as on every other route.
+#[utoipa::path(
+    get,
+    path = "/whoami",
+    tag = "system",
+    responses((status = 200, description = "The caller's role", body = Whoami), ReadErrors)
+)]
+pub(crate) async fn whoami(Extension(Caller(role)): Extension<Caller>) -> Json<Whoami> {
+    let role = match role {
+        Some(Role::Admin) => AccessRole::Admin,
+        Some(Role::Read) => AccessRole::Read,
+        None => AccessRole::None,
+    };
+    Json(Whoami { role })
 }
 
 /// Prometheus metrics (OpenMetrics text).

@@ -66,10 +66,7 @@ pub(crate) async fn get_task(
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<TaskDetails>, ApiError> {
     let log = state.client().log();
-    let task = log
-        .get(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no task with id {id}")))?;
+    let task = log.get(id).await?.ok_or(cogman::Error::NotFound(id))?;
     let attempts_filter = TaskFilter {
         original_task_id: Some(task.original_task_id),
         ..TaskFilter::default()

@@ -1,6 +1,5 @@
 //! `POST /tasks/{id}/retry` and `POST /tasks/{id}/cancel`: happy paths and the 409s.
 
-use axum::http::Method;
 use serde_json::json;
 
 use crate::common::Harness;
@@ -22,12 +21,7 @@ async fn cancelling_a_queued_task_is_final_and_idempotent() {
         .expect(200)
         .json();
     assert_eq!(again["status"], "cancelled");
-    let history = api
-        .get(&format!("/api/v1/tasks/{id}"))
-        .await
-        .expect(200)
-        .json()["history"]
-        .clone();
+    let history = api.details(&id).await["history"].clone();
     assert!(
         history
             .as_array()
@@ -49,23 +43,12 @@ async fn retrying_a_finished_task_creates_a_new_attempt() {
         .await
         .expect(200);
 
-    let reply = api
-        .json(
-            Method::POST,
-            &format!("/api/v1/tasks/{first}/retry"),
-            &json!({"retry": 2}),
-        )
-        .await
-        .expect(201);
+    let reply = api.retry(&first, 2).await.expect(201);
     let second = reply.json()["id"].as_str().expect("id").to_owned();
     assert_ne!(second, first);
     assert_eq!(reply.json()["status"], "queued");
 
-    let details = api
-        .get(&format!("/api/v1/tasks/{second}"))
-        .await
-        .expect(200)
-        .json();
+    let details = api.details(&second).await;
     assert_eq!(details["task"]["original_task_id"], first.as_str());
     assert_eq!(details["task"]["retry"], 2);
     assert_eq!(details["task"]["attempt"], 1);
@@ -88,12 +71,7 @@ async fn retrying_a_finished_task_creates_a_new_attempt() {
         .expect(201)
         .json();
     let third_id = third["id"].as_str().expect("id");
-    let task = api
-        .get(&format!("/api/v1/tasks/{third_id}"))
-        .await
-        .expect(200)
-        .json()["task"]
-        .clone();
+    let task = api.details(third_id).await["task"].clone();
     assert_eq!(task["retry"], 0);
     assert_eq!(task["original_task_id"], first.as_str());
 
@@ -115,14 +93,7 @@ async fn actions_in_the_wrong_state_are_409_and_change_nothing() {
     let api = Harness::open().await;
     let queued = api.send(json!({"name": "waiting"})).await;
     let before = api.snapshot().await;
-    let reply = api
-        .json(
-            Method::POST,
-            &format!("/api/v1/tasks/{queued}/retry"),
-            &json!({"retry": 1}),
-        )
-        .await
-        .expect(409);
+    let reply = api.retry(&queued, 1).await.expect(409);
     assert_eq!(reply.code(), "conflict");
     assert_eq!(api.snapshot().await, before);
 

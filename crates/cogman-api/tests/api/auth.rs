@@ -1,6 +1,6 @@
 //! Token auth: no token and a wrong token are 401, a read-only token may read but not write
-//! (403), the admin token may do both; `/healthz` is open, `/metrics` needs a token; a
-//! non-loopback address is refused without tokens.
+//! (403), the admin token may do both; `/whoami` names the role; `/healthz` is open,
+//! `/metrics` needs a token; a non-loopback address is refused without tokens.
 
 use axum::body::Body;
 use axum::http::{Method, Request, header};
@@ -26,6 +26,38 @@ fn with_token(
         None => builder.body(Body::empty()),
     }
     .expect("request")
+}
+
+#[tokio::test]
+async fn whoami_names_the_role_of_the_token() {
+    let api = Harness::with_tokens().await;
+    for (token, role) in [(ADMIN, "admin"), (READER, "read")] {
+        let reply = api
+            .call_raw(with_token(Method::GET, "/api/v1/whoami", Some(token), None))
+            .await
+            .expect(200);
+        assert_eq!(reply.json(), json!({ "role": role }));
+    }
+    for token in [None, Some("admin-token-for-tests-000002")] {
+        let reply = api
+            .call_raw(with_token(Method::GET, "/api/v1/whoami", token, None))
+            .await
+            .expect(401);
+        assert_eq!(reply.code(), "unauthorized", "{token:?}");
+    }
+    api.stop().await;
+
+    let open = Harness::open().await;
+    let reply = open
+        .call_raw(with_token(Method::GET, "/api/v1/whoami", None, None))
+        .await
+        .expect(200);
+    assert_eq!(
+        reply.json(),
+        json!({ "role": "none" }),
+        "a server without tokens"
+    );
+    open.stop().await;
 }
 
 #[tokio::test]

@@ -193,6 +193,37 @@ impl Harness {
         reply.json()["id"].as_str().expect("an id").to_owned()
     }
 
+    /// A GET that must answer 200, as JSON.
+    pub(crate) async fn get_json(&self, uri: &str) -> Value {
+        self.get(uri).await.expect(200).json()
+    }
+
+    /// `GET /tasks/{id}`: the task, its attempts and its history.
+    pub(crate) async fn details(&self, id: &str) -> Value {
+        self.get_json(&format!("/api/v1/tasks/{id}")).await
+    }
+
+    /// `POST /tasks/{id}/retry` with a retry budget.
+    pub(crate) async fn retry(&self, id: &str, retry: u32) -> Reply {
+        let uri = format!("/api/v1/tasks/{id}/retry");
+        self.json(Method::POST, &uri, &serde_json::json!({ "retry": retry }))
+            .await
+    }
+
+    /// Waits until `GET /workers` lists this harness's worker; returns the worker's id.
+    pub(crate) async fn wait_worker_listed(&self) -> String {
+        let worker_id = self.worker.as_ref().expect("a worker").id().to_owned();
+        cogman_testkit::wait_until("the worker to be listed", WAIT, || async {
+            let list = self.get_json("/api/v1/workers").await;
+            list["workers"]
+                .as_array()
+                .is_some_and(|w| w.iter().any(|w| w["id"] == worker_id.as_str()))
+        })
+        .await
+        .expect("listed");
+        worker_id
+    }
+
     /// Every task in the log, newest first (for "nothing changed" checks).
     pub(crate) async fn snapshot(&self) -> Vec<Task> {
         let page = self
@@ -214,4 +245,19 @@ impl Harness {
         }
         self.client.close().await;
     }
+}
+
+/// How many items a page (`GET /tasks`) holds.
+pub(crate) fn item_count(page: &Value) -> usize {
+    page["items"].as_array().expect("items").len()
+}
+
+/// The states of a task's history (`GET /tasks/{id}`), oldest first.
+pub(crate) fn history_states(details: &Value) -> Vec<&str> {
+    details["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|c| c["state"].as_str())
+        .collect()
 }

@@ -1,21 +1,31 @@
 //! The API over the distributed task log: Redis in front of PostgreSQL (the real servers on
-//! 127.0.0.1), with a unique Redis namespace and PostgreSQL schema per run.
+//! 127.0.0.1), with a unique Redis namespace and PostgreSQL schema per run, both deleted when
+//! the test ends.
 
 use cogman::{TaskError, handler_fn};
 use cogman_api::ApiOptions;
+use cogman_testkit::servers::SharedCleanup;
 use serde_json::json;
 
-use crate::common::{Harness, WAIT};
+use crate::common::{Harness, WAIT, history_states, item_count};
+
+const REDIS: &str = "redis://127.0.0.1:6379";
+const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 #[tokio::test]
 async fn the_api_works_over_redis_and_postgres() {
     let unique = uuid::Uuid::now_v7().simple().to_string();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = cogman::Config::embedded(dir.path().join("queue.db"));
-    config.redis_uri = Some("redis://127.0.0.1:6379".into());
-    config.postgres_uri = Some("postgres://postgres@127.0.0.1:5432/test".into());
+    config.redis_uri = Some(REDIS.into());
+    config.postgres_uri = Some(POSTGRES.into());
     config.redis_namespace = format!("api-test-{unique}");
     config.postgres_schema = format!("api_test_{unique}");
+    // Declared before the API, so dropped after it: the keys and the schema go at the end,
+    // also when the test fails.
+    let _cleanup = SharedCleanup::new()
+        .redis_namespace(REDIS, &config.redis_namespace)
+        .postgres_schema(POSTGRES, &config.postgres_schema);
     let register = |worker: &cogman::Worker| {
         worker
             .register(
@@ -36,45 +46,22 @@ async fn the_api_works_over_redis_and_postgres() {
             .await
             .expect("final");
     assert_eq!(done.status, cogman::TaskState::Success);
-    let details = api
-        .get(&format!("/api/v1/tasks/{id}"))
-        .await
-        .expect(200)
-        .json();
+    let details = api.details(&id).await;
     assert_eq!(details["task"]["status"], "success");
     assert_eq!(details["task"]["result_base64"], base64_of(b"\"ab\"\"ab\""));
-    let states: Vec<&str> = details["history"]
-        .as_array()
-        .expect("history")
-        .iter()
-        .filter_map(|c| c["state"].as_str())
-        .collect();
+    let states = history_states(&details);
     assert!(states.contains(&"success"), "{states:?}");
 
     let listed = api
-        .get(&format!("/api/v1/tasks?primary_key={unique}"))
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(listed["items"].as_array().expect("items").len(), 1);
-    let retried = api
-        .json(
-            axum::http::Method::POST,
-            &format!("/api/v1/tasks/{id}/retry"),
-            &json!({"retry": 1}),
-        )
-        .await
-        .expect(201);
+        .get_json(&format!("/api/v1/tasks?primary_key={unique}"))
+        .await;
+    assert_eq!(item_count(&listed), 1);
+    let retried = api.retry(&id, 1).await.expect(201);
     let second = retried.json()["id"].as_str().expect("id").to_owned();
     cogman_testkit::wait_for_final(api.client.log().as_ref(), second.parse().expect("id"), WAIT)
         .await
         .expect("final");
-    let attempts = api
-        .get(&format!("/api/v1/tasks/{second}"))
-        .await
-        .expect(200)
-        .json()["attempts"]
-        .clone();
+    let attempts = api.details(&second).await["attempts"].clone();
     assert_eq!(attempts.as_array().expect("attempts").len(), 2);
 
     let scheduled = api
@@ -87,11 +74,7 @@ async fn the_api_works_over_redis_and_postgres() {
         .await
         .expect(409);
 
-    let counts = api
-        .get("/api/v1/counts?interval=1h")
-        .await
-        .expect(200)
-        .json();
+    let counts = api.get_json("/api/v1/counts?interval=1h").await;
     let total: u64 = counts["buckets"]
         .as_array()
         .expect("buckets")
@@ -99,15 +82,7 @@ async fn the_api_works_over_redis_and_postgres() {
         .map(|b| b["total"].as_u64().expect("n"))
         .sum();
     assert_eq!(total, 3, "{counts}");
-    let worker_id = api.worker.as_ref().expect("worker").id().to_owned();
-    cogman_testkit::wait_until("the worker to be listed", WAIT, || async {
-        let workers = api.get("/api/v1/workers").await.expect(200).json();
-        workers["workers"]
-            .as_array()
-            .is_some_and(|w| w.iter().any(|w| w["id"] == worker_id.as_str()))
-    })
-    .await
-    .expect("listed");
+    api.wait_worker_listed().await;
     let metrics = api.get("/api/v1/metrics").await.expect(200).text();
     assert!(
         metrics.contains("cogman_tasks{state=\"success\"} 2"),

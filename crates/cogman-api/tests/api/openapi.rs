@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::common::Harness;
 
 /// Every endpoint the API offers.
-const ENDPOINTS: [(&str, &str); 11] = [
+const ENDPOINTS: [(&str, &str); 12] = [
     ("post", "/api/v1/tasks"),
     ("get", "/api/v1/tasks"),
     ("get", "/api/v1/tasks/{id}"),
@@ -19,6 +19,7 @@ const ENDPOINTS: [(&str, &str); 11] = [
     ("get", "/api/v1/workers"),
     ("get", "/api/v1/counts"),
     ("get", "/api/v1/healthz"),
+    ("get", "/api/v1/whoami"),
     ("get", "/api/v1/metrics"),
     ("get", "/api/v1/openapi.json"),
 ];
@@ -91,7 +92,7 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
 #[tokio::test]
 async fn the_served_document_is_the_generated_one_with_bearer_auth() {
     let api = Harness::open().await;
-    let served = api.get("/api/v1/openapi.json").await.expect(200).json();
+    let served = api.get_json("/api/v1/openapi.json").await;
     assert_eq!(
         served,
         serde_json::to_value(cogman_api::openapi()).expect("JSON")

@@ -7,7 +7,7 @@ use cogman::{TaskError, handler_fn};
 use cogman_api::ApiOptions;
 use serde_json::json;
 
-use crate::common::{Harness, WAIT};
+use crate::common::Harness;
 
 #[tokio::test]
 async fn queues_show_ready_tasks_per_priority() {
@@ -15,7 +15,7 @@ async fn queues_show_ready_tasks_per_priority() {
     api.send(json!({"name": "a", "priority": "High"})).await;
     api.send(json!({"name": "b"})).await;
     api.send(json!({"name": "c", "delay_ms": 600_000})).await;
-    let list = api.get("/api/v1/queues").await.expect(200).json();
+    let list = api.get_json("/api/v1/queues").await;
     assert_eq!(list["supported"], true);
     let queues = list["queues"].as_array().expect("queues");
     let sum = |field: &str| {
@@ -48,16 +48,8 @@ async fn workers_lists_a_live_worker() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = cogman::Config::embedded(dir.path().join("cogman.db"));
     let api = Harness::from_config(config, ApiOptions::default(), Some(&register)).await;
-    let worker_id = api.worker.as_ref().expect("a worker").id().to_owned();
-    cogman_testkit::wait_until("the worker to be listed", WAIT, || async {
-        let list = api.get("/api/v1/workers").await.expect(200).json();
-        list["workers"]
-            .as_array()
-            .is_some_and(|w| w.iter().any(|w| w["id"] == worker_id.as_str()))
-    })
-    .await
-    .expect("listed");
-    let list = api.get("/api/v1/workers").await.expect(200).json();
+    let worker_id = api.wait_worker_listed().await;
+    let list = api.get_json("/api/v1/workers").await;
     assert_eq!(list["supported"], true);
     let me = list["workers"]
         .as_array()
@@ -85,10 +77,8 @@ async fn counts_bucket_tasks_by_current_state() {
     let from = (chrono::Utc::now() - chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
     let to = (chrono::Utc::now() + chrono::TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
     let counts = api
-        .get(&format!("/api/v1/counts?from={from}&to={to}&interval=30m"))
-        .await
-        .expect(200)
-        .json();
+        .get_json(&format!("/api/v1/counts?from={from}&to={to}&interval=30m"))
+        .await;
     assert_eq!(counts["interval_secs"], 1800);
     let buckets = counts["buckets"].as_array().expect("buckets");
     let total: u64 = buckets
@@ -110,7 +100,7 @@ async fn counts_bucket_tasks_by_current_state() {
         cogman::TaskState::ALL.len()
     );
 
-    let defaults = api.get("/api/v1/counts").await.expect(200).json();
+    let defaults = api.get_json("/api/v1/counts").await;
     assert_eq!(defaults["interval_secs"], 86_400);
     let total: u64 = defaults["buckets"]
         .as_array()

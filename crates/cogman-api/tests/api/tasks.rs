@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use crate::common::Harness;
+use crate::common::{Harness, history_states, item_count};
 
 #[tokio::test]
 async fn a_sent_task_can_be_read_back_with_its_attempts_and_history() {
@@ -28,11 +28,7 @@ async fn a_sent_task_can_be_read_back_with_its_attempts_and_history() {
         format!("/api/v1/tasks/{id}")
     );
 
-    let details = api
-        .get(&format!("/api/v1/tasks/{id}"))
-        .await
-        .expect(200)
-        .json();
+    let details = api.details(&id).await;
     let task = &details["task"];
     assert_eq!(task["id"], id.as_str());
     assert_eq!(task["name"], "email.send");
@@ -53,12 +49,7 @@ async fn a_sent_task_can_be_read_back_with_its_attempts_and_history() {
     let attempts = details["attempts"].as_array().expect("attempts");
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0]["id"], id.as_str());
-    let states: Vec<&str> = details["history"]
-        .as_array()
-        .expect("history")
-        .iter()
-        .filter_map(|c| c["state"].as_str())
-        .collect();
+    let states = history_states(&details);
     assert!(states.contains(&"queued"), "history {states:?}");
     api.stop().await;
 }
@@ -70,12 +61,7 @@ async fn binary_payloads_travel_as_base64_exactly() {
     let id = api
         .send(json!({"name": "blob", "payload_base64": STANDARD.encode(bytes)}))
         .await;
-    let task = api
-        .get(&format!("/api/v1/tasks/{id}"))
-        .await
-        .expect(200)
-        .json()["task"]
-        .clone();
+    let task = api.details(&id).await["task"].clone();
     assert!(
         task.get("payload").is_none(),
         "non-JSON bytes are not shown as JSON: {task}"
@@ -103,12 +89,7 @@ async fn a_delayed_task_is_scheduled() {
         .expect(201);
     assert_eq!(reply.json()["status"], "scheduled");
     let id = reply.json()["id"].as_str().expect("id").to_owned();
-    let task = api
-        .get(&format!("/api/v1/tasks/{id}"))
-        .await
-        .expect(200)
-        .json()["task"]
-        .clone();
+    let task = api.details(&id).await["task"].clone();
     assert_eq!(task["status"], "scheduled");
     let run_at = chrono::DateTime::parse_from_rfc3339(task["run_at"].as_str().expect("run_at"))
         .expect("a time");
@@ -145,7 +126,7 @@ async fn listing_filters_and_pages_with_a_cursor() {
         .await
         .expect(200);
 
-    let all = api.get("/api/v1/tasks").await.expect(200).json();
+    let all = api.get_json("/api/v1/tasks").await;
     let ids: Vec<&str> = all["items"]
         .as_array()
         .expect("items")
@@ -159,7 +140,7 @@ async fn listing_filters_and_pages_with_a_cursor() {
     let mut paged = Vec::new();
     let mut uri = "/api/v1/tasks?limit=2".to_owned();
     loop {
-        let page = api.get(&uri).await.expect(200).json();
+        let page = api.get_json(&uri).await;
         let items = page["items"].as_array().expect("items");
         assert!(items.len() <= 2);
         paged.extend(
@@ -174,52 +155,34 @@ async fn listing_filters_and_pages_with_a_cursor() {
     }
     assert_eq!(paged, newest_first);
 
-    let evens = api.get("/api/v1/tasks?name=even").await.expect(200).json();
-    assert_eq!(evens["items"].as_array().expect("items").len(), 3);
-    let cancelled = api
-        .get("/api/v1/tasks?status=cancelled")
-        .await
-        .expect(200)
-        .json();
+    let evens = api.get_json("/api/v1/tasks?name=even").await;
+    assert_eq!(item_count(&evens), 3);
+    let cancelled = api.get_json("/api/v1/tasks?status=cancelled").await;
     assert_eq!(cancelled["items"][0]["id"], sent[0].as_str());
-    assert_eq!(cancelled["items"].as_array().expect("items").len(), 1);
-    let both = api
-        .get("/api/v1/tasks?status=cancelled,queued")
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(both["items"].as_array().expect("items").len(), 5);
+    assert_eq!(item_count(&cancelled), 1);
+    let both = api.get_json("/api/v1/tasks?status=cancelled,queued").await;
+    assert_eq!(item_count(&both), 5);
     let repeated = api
-        .get("/api/v1/tasks?status=cancelled&status=queued&name=odd")
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(repeated["items"].as_array().expect("items").len(), 2);
-    let keyed = api
-        .get("/api/v1/tasks?primary_key=k3")
-        .await
-        .expect(200)
-        .json();
+        .get_json("/api/v1/tasks?status=cancelled&status=queued&name=odd")
+        .await;
+    assert_eq!(item_count(&repeated), 2);
+    let keyed = api.get_json("/api/v1/tasks?primary_key=k3").await;
     assert_eq!(keyed["items"][0]["id"], sent[3].as_str());
     let future = (chrono::Utc::now() + chrono::TimeDelta::hours(1))
         .to_rfc3339()
         .replace('+', "%2B");
     let none = api
-        .get(&format!("/api/v1/tasks?created_from={future}"))
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(none["items"].as_array().expect("items").len(), 0);
+        .get_json(&format!("/api/v1/tasks?created_from={future}"))
+        .await;
+    assert_eq!(item_count(&none), 0);
     let past = (chrono::Utc::now() - chrono::TimeDelta::hours(1))
         .to_rfc3339()
         .replace('+', "%2B");
     let recent = api
-        .get(&format!(
+        .get_json(&format!(
             "/api/v1/tasks?created_from={past}&created_to={future}"
         ))
-        .await
-        .expect(200)
-        .json();
-    assert_eq!(recent["items"].as_array().expect("items").len(), 5);
+        .await;
+    assert_eq!(item_count(&recent), 5);
     api.stop().await;
 }

@@ -1,10 +1,11 @@
 // Tokens: a read-only token sees everything but gets no Retry, Cancel or working Send (the
-// server's 403 is shown); no token or a wrong one is explained.
+// server's 403 is shown); no token or a wrong one is explained; the role is learned from
+// GET /whoami, without a write.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { call, launch, openUi, READ, sendTask, unique, waitForState } from './harness.js';
+import { ADMIN, BASE, call, launch, openUi, READ, sendTask, unique, waitForState } from './harness.js';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -68,4 +69,23 @@ test('no token and a wrong token are explained', async () => {
   assert.equal(await page.isHidden('#notice'), true);
   await page.locator('[data-view="dashboard"][data-loaded]').waitFor();
   assert.equal(await page.locator('[data-view="dashboard"] .alert-error').count(), 0);
+});
+
+test('the role is learned from GET /whoami, and learning it writes nothing', async () => {
+  const page = await browser.context.newPage();
+  const calls = [];
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname.startsWith('/api/v1/')) calls.push(`${r.method()} ${url.pathname}`);
+  });
+  await page.goto(`${BASE}/ui/#/`);
+  await page.locator('#role[data-role="missing"]').waitFor();
+  for (const [token, role] of [[ADMIN, 'admin'], [READ, 'read']]) {
+    await page.fill('#token-input', token);
+    await page.click('#token-form button[type=submit]');
+    await page.locator(`#role[data-role="${role}"]`).waitFor();
+  }
+  assert.equal(calls.filter((c) => c === 'GET /api/v1/whoami').length, 3, calls.join(', '));
+  assert.deepEqual(calls.filter((c) => !c.startsWith('GET ')), [], 'no request but GETs');
+  await page.close();
 });

@@ -84,6 +84,7 @@ export async function request(method, path, { params, body } = {}) {
 const id = (value) => encodeURIComponent(String(value));
 
 export const api = {
+  whoami: () => request('GET', '/whoami'),
   tasks: (params) => request('GET', '/tasks', { params }),
   task: (taskId) => request('GET', `/tasks/${id(taskId)}`),
   send: (body) => request('POST', '/tasks', { body }),

@@ -1,9 +1,8 @@
-// What this browser session may do. The API has no "who am I" route, so the role is learned
-// by a request that changes nothing: POST /tasks with an empty object. An admin token (or a
-// server without tokens) gets 422 for the missing name, a read-only token 403, no or a wrong
-// token 401. Any later 401/403 updates the answer.
+// What this browser session may do, as `GET /api/v1/whoami` says: `admin` or `read` for the
+// token sent, `none` when the server has no tokens; a missing or wrong token is 401. Any later
+// 401/403 updates the answer.
 
-import { ApiError, onAuthError, request, token } from './api.js';
+import { api, ApiError, onAuthError, token } from './api.js';
 
 // checking | open | admin | read | missing | invalid | offline | unknown
 let role = 'checking';
@@ -30,16 +29,17 @@ export function canWrite() {
   return !['read', 'missing', 'invalid'].includes(role);
 }
 
+// The badge for each answer of GET /whoami.
+const ROLES = { admin: 'admin', read: 'read', none: 'open' };
+
 export async function probe() {
   set('checking');
   try {
-    await request('POST', '/tasks', { body: {} });
-    set('unknown');
+    const answer = await api.whoami();
+    set(ROLES[answer?.role] ?? 'unknown');
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
-    if (e.status === 422 || e.status === 400) set(token() ? 'admin' : 'open');
-    else if (e.status === 403) set('read');
-    else if (e.status === 401) set(token() ? 'invalid' : 'missing');
+    if (e.status === 401) set(token() ? 'invalid' : 'missing');
     else if (e.status === 0) set('offline');
     else set('unknown');
   }

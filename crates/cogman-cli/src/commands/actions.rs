@@ -1,10 +1,11 @@
 //! `cogman retry` and `cogman cancel`: act on one task, through the backends or, with
 //! `--server`, through the REST API.
 
-use anyhow::{Context, Result};
-use cogman::{Client, Config, TaskId};
+use anyhow::Result;
+use cogman::{Config, TaskId};
 use cogman_api::RemoteClient;
 
+use super::{print_receipt, with_client};
 use crate::cli::{CancelArgs, RetryArgs};
 
 pub(crate) async fn retry(
@@ -15,21 +16,9 @@ pub(crate) async fn retry(
     let id: TaskId = args.id.parse()?;
     let receipt = match remote {
         Some(remote) => remote.retry(id, args.retry).await?,
-        None => {
-            let client = Client::connect(&config).await.context("connecting")?;
-            let receipt = client.retry(id, args.retry).await;
-            client.close().await;
-            receipt?
-        }
+        None => with_client(&config, async |client| client.retry(id, args.retry).await).await?,
     };
-    println!("{}", receipt.id);
-    eprintln!(
-        "status: {}",
-        serde_json::to_value(receipt.status)?
-            .as_str()
-            .unwrap_or("unknown")
-    );
-    Ok(())
+    print_receipt(&receipt)
 }
 
 pub(crate) async fn cancel(
@@ -42,12 +31,7 @@ pub(crate) async fn cancel(
         Some(remote) => {
             remote.cancel(id).await?;
         }
-        None => {
-            let client = Client::connect(&config).await.context("connecting")?;
-            let cancelled = client.cancel(id).await;
-            client.close().await;
-            cancelled?;
-        }
+        None => with_client(&config, async |client| client.cancel(id).await).await?,
     }
     eprintln!("cancelled {id}");
     Ok(())

@@ -1,11 +1,12 @@
 //! `cogman status` and `cogman tasks`: read the task log (or, with `--server`, the REST API).
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use cogman::{
     Client, Config, Cursor, Page, PageRequest, StateChange, Task, TaskFilter, TaskId, TaskState,
 };
 use cogman_api::RemoteClient;
 
+use super::with_client;
 use crate::cli::{StatusArgs, TasksArgs};
 use crate::table;
 
@@ -46,12 +47,7 @@ pub(crate) async fn status(
             let found = remote.get(id).await?;
             (found.task, found.attempts, found.history)
         }
-        None => {
-            let client = Client::connect(&config).await.context("connecting")?;
-            let read = read_task(&client, id).await;
-            client.close().await;
-            read?
-        }
+        None => with_client(&config, async |client| read_task(client, id).await).await?,
     };
     if args.json {
         let value = serde_json::json!({ "task": task, "attempts": attempts, "history": history });
@@ -151,10 +147,10 @@ pub(crate) async fn tasks(
     let page: Page = match remote {
         Some(remote) => remote.list(&filter, request).await?,
         None => {
-            let client = Client::connect(&config).await.context("connecting")?;
-            let page = client.log().list(&filter, request).await;
-            client.close().await;
-            page?
+            with_client(&config, async |client| {
+                client.log().list(&filter, request).await
+            })
+            .await?
         }
     };
     if args.json {

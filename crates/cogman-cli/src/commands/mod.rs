@@ -11,6 +11,7 @@ mod shell_handler;
 mod worker;
 
 use anyhow::{Context, Result, bail};
+use cogman::{Client, Config, SendReceipt};
 use cogman_api::RemoteClient;
 
 use crate::cli::{Cli, Command, RemoteArgs};
@@ -22,6 +23,33 @@ fn remote_client(args: &RemoteArgs) -> Result<Option<RemoteClient>> {
         .as_deref()
         .map(|url| RemoteClient::new(url, args.token.clone()).context("--server"))
         .transpose()
+}
+
+/// Runs `op` with a client connected as `config` says, and closes the client whatever the
+/// outcome.
+async fn with_client<T, E>(
+    config: &Config,
+    op: impl AsyncFnOnce(&Client) -> Result<T, E>,
+) -> Result<T>
+where
+    anyhow::Error: From<E>,
+{
+    let client = Client::connect(config).await.context("connecting")?;
+    let outcome = op(&client).await;
+    client.close().await;
+    Ok(outcome?)
+}
+
+/// Prints what a send or retry answered: the task id on stdout, its status on stderr.
+fn print_receipt(receipt: &SendReceipt) -> Result<()> {
+    println!("{}", receipt.id);
+    eprintln!(
+        "status: {}",
+        serde_json::to_value(receipt.status)?
+            .as_str()
+            .unwrap_or("unknown")
+    );
+    Ok(())
 }
 
 /// Runs the parsed command line.

@@ -3,9 +3,10 @@
 use std::io::Read;
 
 use anyhow::{Context, Result};
-use cogman::{Client, Config, Priority, TaskSpec};
+use cogman::{Config, Priority, TaskSpec};
 use cogman_api::RemoteClient;
 
+use super::{print_receipt, with_client};
 use crate::cli::SendArgs;
 
 pub(crate) async fn run(
@@ -41,19 +42,7 @@ pub(crate) async fn run(
     }
     let receipt = match remote {
         Some(remote) => remote.send(&spec).await?,
-        None => {
-            let client = Client::connect(&config).await.context("connecting")?;
-            let receipt = client.send_task(spec).await;
-            client.close().await;
-            receipt?
-        }
+        None => with_client(&config, async |client| client.send_task(spec).await).await?,
     };
-    println!("{}", receipt.id);
-    eprintln!(
-        "status: {}",
-        serde_json::to_value(receipt.status)?
-            .as_str()
-            .unwrap_or("unknown")
-    );
-    Ok(())
+    print_receipt(&receipt)
 }

@@ -7,40 +7,27 @@
 use std::str::FromStr as _;
 
 use cogman_postgres::{PostgresConfig, PostgresLog};
+use cogman_testkit::servers::SharedCleanup;
 use sqlx_core::connection::Connection as _;
-use sqlx_core::executor::Executor as _;
-use sqlx_core::sql_str::AssertSqlSafe;
 use sqlx_postgres::{PgConnectOptions, PgConnection};
 
 /// The local test database.
 pub const POSTGRES_URI: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-/// Drops a schema (and everything in it) when dropped.
+/// A schema that is dropped (with everything in it) when the guard is dropped, also when the
+/// test panics.
 #[derive(Debug)]
 pub struct SchemaGuard {
     pub schema: String,
+    _cleanup: SharedCleanup,
 }
 
-impl Drop for SchemaGuard {
-    fn drop(&mut self) {
-        let schema = self.schema.clone();
-        // A fresh thread and runtime: Drop may run inside (or outside) the test's runtime.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime for cleanup");
-            runtime.block_on(async {
-                if let Ok(mut admin) = admin().await {
-                    let _ = admin
-                        .execute(AssertSqlSafe(format!(
-                            "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
-                        )))
-                        .await;
-                }
-            });
-        })
-        .join();
+impl SchemaGuard {
+    pub fn new(schema: &str) -> Self {
+        SchemaGuard {
+            schema: schema.to_owned(),
+            _cleanup: SharedCleanup::new().postgres_schema(POSTGRES_URI, schema),
+        }
     }
 }
 
@@ -71,9 +58,7 @@ pub async fn fresh_log(test: &str) -> (PostgresLog, SchemaGuard) {
 
 /// A log with `config` plus the guard that drops its schema.
 pub async fn fresh_log_with(config: PostgresConfig) -> (PostgresLog, SchemaGuard) {
-    let guard = SchemaGuard {
-        schema: config.schema.clone(),
-    };
+    let guard = SchemaGuard::new(&config.schema);
     let log = PostgresLog::connect(config)
         .await
         .expect("the local PostgreSQL on 127.0.0.1:5432 (database test) must be running");

@@ -6,46 +6,26 @@
 use std::time::Duration;
 
 use cogman_redis::{RedisConfig, RedisLog};
+use cogman_testkit::servers::SharedCleanup;
 
 /// The local test server.
 pub const REDIS_URI: &str = "redis://127.0.0.1:6379/0";
 
-/// Deletes every key of a namespace when dropped (`SCAN MATCH {ns}:*`, never `FLUSH*`).
+/// A namespace whose keys (and only those: never `FLUSH*`, the server is shared) are
+/// deleted when dropped, also when the test panics.
 #[derive(Debug)]
 pub struct NamespaceGuard {
     pub namespace: String,
+    _cleanup: SharedCleanup,
 }
 
-impl Drop for NamespaceGuard {
-    fn drop(&mut self) {
-        let _ = delete_namespace(&self.namespace);
-    }
-}
-
-/// Deletes the keys of `namespace`; returns how many.
-pub fn delete_namespace(namespace: &str) -> redis::RedisResult<usize> {
-    let client = redis::Client::open(REDIS_URI)?;
-    let mut con = client.get_connection()?;
-    let mut keys: Vec<String> = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{namespace}:*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query(&mut con)?;
-        keys.extend(batch);
-        if next == 0 {
-            break;
+impl NamespaceGuard {
+    pub fn new(namespace: &str) -> Self {
+        NamespaceGuard {
+            namespace: namespace.to_owned(),
+            _cleanup: SharedCleanup::new().redis_namespace(REDIS_URI, namespace),
         }
-        cursor = next;
     }
-    for chunk in keys.chunks(500) {
-        redis::cmd("DEL").arg(chunk).query::<()>(&mut con)?;
-    }
-    Ok(keys.len())
 }
 
 /// A unique namespace for one test.
@@ -67,9 +47,7 @@ pub async fn fresh_log(test: &str) -> (RedisLog, NamespaceGuard) {
 
 /// A log with `config` plus the guard that deletes its namespace.
 pub async fn fresh_log_with(config: RedisConfig) -> (RedisLog, NamespaceGuard) {
-    let guard = NamespaceGuard {
-        namespace: config.namespace.clone(),
-    };
+    let guard = NamespaceGuard::new(&config.namespace);
     let log = RedisLog::connect(config)
         .await
         .expect("the local Redis on 127.0.0.1:6379 must be running");
@@ -83,4 +61,14 @@ pub async fn admin() -> redis::aio::MultiplexedConnection {
         .get_multiplexed_async_connection()
         .await
         .expect("the local Redis on 127.0.0.1:6379 must be running")
+}
+
+/// How many keys `namespace` holds.
+pub async fn count_keys(namespace: &str) -> usize {
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{namespace}:*"))
+        .query_async(&mut admin().await)
+        .await
+        .expect("keys");
+    keys.len()
 }

@@ -48,6 +48,14 @@ impl TaskLog for SqliteStore {
             .await?)
     }
 
+    async fn oldest(&self, filter: &TaskFilter, limit: u32) -> Result<Vec<Task>, TaskLogError> {
+        let filter = filter.clone();
+        Ok(self
+            .reader()
+            .run(move |conn| read::oldest(conn, &filter, limit))
+            .await?)
+    }
+
     async fn counts(&self, query: &CountQuery) -> Result<Vec<BucketCount>, TaskLogError> {
         query.validate()?;
         let query = query.clone();

@@ -1,5 +1,6 @@
 //! Reads of the task log, run on the reader connection: one task, filtered pages (newest first,
-//! `id < cursor`), counts per state per bucket (grouped in SQL), and history.
+//! `id < cursor`), the oldest tasks (ascending), counts per state per bucket (grouped in SQL),
+//! and history.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +32,38 @@ pub(crate) fn list(
     page: PageRequest,
 ) -> Result<Page, SqliteError> {
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
+    let (mut sql, mut args) = select(filter);
+    if let Some(Cursor(after)) = page.after {
+        sql.push_str(" AND id < ?");
+        args.push(after.to_string().into());
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    args.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
+    let mut items = query_tasks(conn, &sql, &args)?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|t| Cursor(t.id))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+/// The (at most) `limit` oldest tasks passing `filter`, oldest first: the order of [`list`]
+/// reversed, read directly.
+pub(crate) fn oldest(
+    conn: &Connection,
+    filter: &TaskFilter,
+    limit: u32,
+) -> Result<Vec<Task>, SqliteError> {
+    let (mut sql, mut args) = select(filter);
+    sql.push_str(" ORDER BY id ASC LIMIT ?");
+    args.push(i64::from(limit.clamp(1, PageRequest::MAX_LIMIT)).into());
+    query_tasks(conn, &sql, &args)
+}
+
+/// `SELECT ... FROM tasks WHERE <filter>` and its arguments.
+fn select(filter: &TaskFilter) -> (String, Vec<Value>) {
     let mut sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE 1 = 1");
     let mut args: Vec<Value> = Vec::new();
     if !filter.statuses.is_empty() {
@@ -57,27 +90,16 @@ pub(crate) fn list(
     if let Some(to) = filter.created_to {
         condition("created_at", "<", to_ns(to).into());
     }
-    if let Some(Cursor(after)) = page.after {
-        condition("id", "<", after.to_string().into());
-    }
-    sql.push_str(" ORDER BY id DESC LIMIT ?");
-    args.push(i64::try_from(limit + 1).unwrap_or(i64::MAX).into());
+    (sql, args)
+}
 
-    let mut stmt = conn.prepare_cached(&sql)?;
+/// Runs a task query.
+fn query_tasks(conn: &Connection, sql: &str, args: &[Value]) -> Result<Vec<Task>, SqliteError> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let raws = stmt
         .query_map(params_from_iter(args.iter()), RawTask::from_row)?
         .collect::<Result<Vec<_>, _>>()?;
-    let mut items = raws
-        .into_iter()
-        .map(RawTask::into_task)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|t| Cursor(t.id))
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    raws.into_iter().map(RawTask::into_task).collect()
 }
 
 /// Counts per state per bucket of tasks created in the query's range.

@@ -15,16 +15,7 @@ pub(crate) fn create(conn: &Connection, task: &Task) -> Result<(), SqliteError> 
     if insert_task(conn, task)? {
         return Ok(());
     }
-    let change = StateChange {
-        task_id: task.id,
-        state: task.status,
-        at: task.updated_at,
-        error: task.fail_error.clone(),
-        result: task.result.clone(),
-        duration: task.duration,
-        worker: None,
-    };
-    record(conn, &change).map(|_| ())
+    record(conn, &StateChange::from_task(task)).map(|_| ())
 }
 
 /// The mutable part of a stored task: what [`apply_change`] may change.

@@ -2,6 +2,7 @@
 //! bytes in `payload`, priority as 0 (High) or 1 (Low), and the run time in nanoseconds.
 
 use cogman_core::{Priority, Task};
+use rusqlite::ToSql;
 
 use crate::error::SqliteError;
 use crate::time::{now_ns, to_ns};
@@ -14,6 +15,20 @@ pub(crate) struct QueueRow {
     pub(crate) run_at: i64,
     pub(crate) json: String,
     pub(crate) payload: Vec<u8>,
+}
+
+impl QueueRow {
+    /// `?1` task id, `?2` priority, `?3` run time, `?4` task JSON, `?5` payload: the values of
+    /// an insert into a queue table.
+    pub(crate) fn insert_params(&self) -> [&dyn ToSql; 5] {
+        [
+            &self.task_id,
+            &self.priority,
+            &self.run_at,
+            &self.json,
+            &self.payload,
+        ]
+    }
 }
 
 /// The stored priority: High sorts first.

@@ -40,13 +40,7 @@ impl Broker for SqliteStore {
                     "INSERT INTO queue (task_id, priority, run_at, visible_at, task, payload) \
                      VALUES (?1, ?2, ?3, ?3, ?4, ?5) ON CONFLICT (task_id) DO NOTHING",
                 )?
-                .execute(params![
-                    row.task_id,
-                    row.priority,
-                    row.run_at,
-                    row.json,
-                    row.payload
-                ])?;
+                .execute(row.insert_params())?;
                 Ok(())
             })
             .await?;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use cogman_core::{Task, TaskState};
+use cogman_core::{Broker, QueueStats, Task, TaskState};
 use cogman_sqlite::{SqliteOptions, SqliteStore};
 use cogman_testkit::Guarded;
 use tempfile::TempDir;
@@ -33,4 +33,14 @@ pub fn queued(name: &str) -> Task {
     let mut task = cogman_testkit::sample::task(name);
     task.status = TaskState::Queued;
     task
+}
+
+/// The store's queue statistics.
+pub async fn queue_stats(store: &SqliteStore) -> Vec<QueueStats> {
+    store
+        .queue_stats_source()
+        .expect("the store has queue statistics")
+        .queue_stats()
+        .await
+        .expect("queue statistics")
 }

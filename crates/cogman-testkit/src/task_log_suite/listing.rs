@@ -1,5 +1,5 @@
 //! Behaviours of `list`: each filter field on its own, and cursor paging newest first without
-//! gaps or duplicates.
+//! gaps or duplicates; and of `oldest`, the same tasks the other way round.
 
 use std::collections::HashSet;
 
@@ -202,6 +202,54 @@ pub async fn list_pages_newest_first_without_gaps(factory: impl LogFactory) {
     };
     let (seen, _) = read_pages(&*log, &queued, 7).await;
     assert_eq!(seen, expected(&tasks, &queued), "queued tasks, 7 per page");
+}
+
+/// `oldest` returns at most `limit` tasks passing the filter, oldest first, whatever order
+/// they were stored in; with a limit larger than the log, every task.
+pub async fn oldest_returns_the_oldest_matching_tasks_first(factory: impl LogFactory) {
+    let fixture = factory.make().await;
+    let log = fixture.log();
+    let base = sample::now_ms() - TimeDelta::hours(5);
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let mut task =
+                sample::task_created_at("conformance.oldest", base + TimeDelta::minutes(i));
+            task.status = if i % 3 == 0 {
+                TaskState::Queued
+            } else {
+                TaskState::Success
+            };
+            task
+        })
+        .collect();
+    // Stored newest first: the answer follows creation, not insertion.
+    let newest_first: Vec<_> = tasks.iter().rev().cloned().collect();
+    create_all(&*log, &newest_first).await;
+    let oldest = |filter: TaskFilter, limit: u32| {
+        let log = std::sync::Arc::clone(&log);
+        async move {
+            log.oldest(&filter, limit)
+                .await
+                .unwrap_or_else(|err| panic!("oldest {filter:?}: {err}"))
+                .iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let waiting = TaskFilter {
+        statuses: vec![TaskState::Queued, TaskState::Initiated],
+        ..TaskFilter::default()
+    };
+    assert_eq!(
+        oldest(waiting, 2).await,
+        vec![tasks[0].id, tasks[3].id],
+        "the two oldest waiting tasks"
+    );
+    assert_eq!(
+        oldest(TaskFilter::default(), 1000).await,
+        tasks.iter().map(|t| t.id).collect::<Vec<_>>(),
+        "every task, oldest first"
+    );
 }
 
 /// Follows cursors to the end; returns the ids seen and each page's size.

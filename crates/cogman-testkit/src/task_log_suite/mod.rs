@@ -21,7 +21,7 @@ pub use counts::{counts_all_per_state, counts_per_bucket};
 pub use history::{history_lists_applied_changes_oldest_first, purge_deletes_only_old_final_tasks};
 pub use listing::{
     list_filters_by_creation_time, list_filters_by_name_key_and_original, list_filters_by_status,
-    list_pages_newest_first_without_gaps,
+    list_pages_newest_first_without_gaps, oldest_returns_the_oldest_matching_tasks_first,
 };
 pub use outbox::{
     outbox_claim_is_leased, outbox_claims_only_old_initiated_tasks,
@@ -29,15 +29,15 @@ pub use outbox::{
 };
 pub use record::{
     create_never_moves_a_task_backwards, create_then_get_round_trips,
-    record_applies_forward_changes, record_replay_is_unchanged,
-    record_stale_change_changes_nothing, record_unknown_id_is_missing,
+    record_applies_forward_changes, record_follows_the_rule_for_every_pair_of_states,
+    record_replay_is_unchanged, record_stale_change_changes_nothing, record_unknown_id_is_missing,
 };
 pub use workers::worker_registry_heartbeat_list_deregister;
 
 use cogman_core::{Task, TaskLog};
 
 /// Creates every task, failing the test on an error.
-async fn create_all(log: &dyn TaskLog, tasks: &[Task]) {
+pub(crate) async fn create_all(log: &dyn TaskLog, tasks: &[Task]) {
     for task in tasks {
         log.create(task)
             .await
@@ -46,7 +46,7 @@ async fn create_all(log: &dyn TaskLog, tasks: &[Task]) {
 }
 
 /// Reads a task that must exist.
-async fn must_get(log: &dyn TaskLog, task: &Task) -> Task {
+pub(crate) async fn must_get(log: &dyn TaskLog, task: &Task) -> Task {
     log.get(task.id)
         .await
         .unwrap_or_else(|err| panic!("get {}: {err}", task.id))

@@ -1,7 +1,8 @@
 //! Behaviours of `create`, `get` and `record`: round trips of every field, forward changes,
-//! replays, late (stale) writes, unknown ids, and re-creation never moving a task backwards.
+//! replays, late (stale) writes, the transition rule for every pair of states, unknown ids,
+//! and re-creation never moving a task backwards.
 
-use cogman_core::{RecordOutcome, StateChange, TaskId, TaskState};
+use cogman_core::{RecordOutcome, StateChange, TaskId, TaskState, Transition};
 
 use super::{create_all, must_get};
 use crate::sample::{self, plus_ms};
@@ -173,6 +174,36 @@ pub async fn record_stale_change_changes_nothing(factory: impl LogFactory) {
         before,
         "a stale write changes nothing"
     );
+}
+
+/// For every pair of states (`from`, `to`), recording `to` on a task in `from` follows the
+/// Rust rule ([`TaskState::transition_to`]): applied when it advances, unchanged when it is
+/// the same state, stale otherwise, and the stored state is the one the rule keeps.
+pub async fn record_follows_the_rule_for_every_pair_of_states(factory: impl LogFactory) {
+    let fixture = factory.make().await;
+    let log = fixture.log();
+    for from in TaskState::ALL {
+        for to in TaskState::ALL {
+            let mut task = sample::task("conformance.pairs");
+            task.status = from;
+            create_all(&*log, std::slice::from_ref(&task)).await;
+            let outcome = log
+                .record(&StateChange::new(task.id, to))
+                .await
+                .unwrap_or_else(|err| panic!("record {from} -> {to}: {err}"));
+            let (want_outcome, want_state) = match from.transition_to(to) {
+                Transition::Advance => (RecordOutcome::Applied, to),
+                Transition::Same => (RecordOutcome::Unchanged, from),
+                Transition::Stale => (RecordOutcome::Stale { current: from }, from),
+            };
+            assert_eq!(outcome, want_outcome, "{from} -> {to}");
+            assert_eq!(
+                must_get(&*log, &task).await.status,
+                want_state,
+                "{from} -> {to}"
+            );
+        }
+    }
 }
 
 /// `record` for an id with no record returns `Missing` and creates nothing.

@@ -159,37 +159,41 @@ impl Client {
                 id: task.id,
                 status,
             }),
-            Err(error) if error.is_transient() => self.hold(task, error),
+            Err(error) if error.is_transient() => self.hold(task, error).await,
             Err(error) => {
-                let change = StateChange::new(task.id, TaskState::Failed)
-                    .error(format!("not accepted: {error}"));
-                if let Err(log_error) = inner.log.record(&change).await {
-                    tracing::warn!(task_id = %task.id, %log_error, "could not record a refused publish");
-                }
+                inner.refused(&task, &error).await;
                 Err(error.into())
             }
         }
     }
 
     /// Keeps a task the broker could not take: the durable log already holds it when it has
-    /// an outbox; otherwise it waits in the memory buffer.
-    fn hold(&self, task: Task, error: BrokerError) -> Result<SendReceipt, Error> {
+    /// an outbox; otherwise it waits in the memory buffer. A task the full buffer cannot take
+    /// is refused, and recorded as not accepted.
+    async fn hold(&self, task: Task, error: BrokerError) -> Result<SendReceipt, Error> {
         let inner = &self.inner;
         tracing::warn!(task_id = %task.id, %error, "broker unreachable; task kept for re-enqueue");
         let status = if inner.log.outbox().is_some() {
             SendStatus::Initiated
         } else {
-            let mut buffer = inner
-                .buffer
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if buffer.len() >= inner.options.send_buffer {
-                return Err(BrokerError::BufferFull {
-                    capacity: inner.options.send_buffer,
+            let held = {
+                let mut buffer = inner
+                    .buffer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let room = buffer.len() < inner.options.send_buffer;
+                if room {
+                    buffer.push_back(task.clone());
                 }
-                .into());
+                room
+            };
+            if !held {
+                let full = BrokerError::BufferFull {
+                    capacity: inner.options.send_buffer,
+                };
+                inner.refused(&task, &full).await;
+                return Err(full.into());
             }
-            buffer.push_back(task.clone());
             SendStatus::Buffered
         };
         inner.wake.notify_one();
@@ -281,6 +285,16 @@ impl Client {
 }
 
 impl ClientInner {
+    /// Records a task the broker (or the full buffer) did not accept as failed, so its record
+    /// does not look like one waiting to be published.
+    async fn refused(&self, task: &Task, error: &BrokerError) {
+        let change =
+            StateChange::new(task.id, TaskState::Failed).error(format!("not accepted: {error}"));
+        if let Err(log_error) = self.log.record(&change).await {
+            tracing::warn!(task_id = %task.id, %log_error, "could not record a refused task");
+        }
+    }
+
     /// Publishes within the request timeout and records the queued/scheduled state.
     async fn publish(&self, task: &Task) -> Result<SendStatus, BrokerError> {
         let timeout = self.options.request_timeout;

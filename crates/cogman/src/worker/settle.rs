@@ -123,12 +123,14 @@ pub(crate) async fn settle(
         }
         return;
     };
+    // The task had already succeeded: another delivery of it ran too (or a replayed write).
     if verdict.state == TaskState::Success
         && matches!(
             outcome,
-            RecordOutcome::Stale {
-                current: TaskState::Success
-            }
+            RecordOutcome::Unchanged
+                | RecordOutcome::Stale {
+                    current: TaskState::Success
+                }
         )
     {
         inner.stats.record_duplicate();

@@ -6,6 +6,7 @@ import { stackedBars } from '../chart.js';
 import { fill, h } from '../dom.js';
 import { errorBox } from '../errors.js';
 import { age, shortTime, span } from '../format.js';
+import { refresher } from '../refresh.js';
 import { LABELS, STATES } from '../states.js';
 
 const REFRESH_MS = 5000;
@@ -122,20 +123,12 @@ export function dashboard(root, params) {
   const drawChart = () => {
     if (lastBuckets) fill(chart, stackedBars(lastBuckets, RANGES[rangeKey].intervalMs, chart.clientWidth || 800));
   };
-  let seq = 0;
-  let inFlight = false;
-  let stopped = false;
-
   // A refresh tick skips while a request is out; the Refresh button supersedes it.
-  async function load({ tick = false } = {}) {
-    if (stopped || (tick && inFlight)) return;
-    seq += 1;
-    const mine = seq;
-    inFlight = true;
+  const { load, stop } = refresher(async () => {
     const query = countsQuery(rangeKey);
     const [counts, qs, ws] = await Promise.allSettled([api.counts(query.params), api.queues(), api.workers()]);
-    if (mine !== seq || stopped) return;
-    inFlight = false;
+    return { query, counts, qs, ws };
+  }, ({ query, counts, qs, ws }) => {
     if (counts.status === 'fulfilled') {
       lastBuckets = fullBuckets(counts.value, query);
       renderCards(cards, lastBuckets);
@@ -148,13 +141,13 @@ export function dashboard(root, params) {
     fill(workers, ws.status === 'fulfilled' ? workerTable(ws.value) : errorBox(ws.reason));
     updated.textContent = `updated ${shortTime(new Date())}`;
     root.dataset.loaded = String(Number(root.dataset.loaded ?? 0) + 1);
-  }
+  }, (e) => fill(chartError, errorBox(e, 'Counts')));
 
   load();
   const timer = setInterval(() => load({ tick: true }), REFRESH_MS);
   window.addEventListener('resize', drawChart);
   return () => {
-    stopped = true;
+    stop();
     clearInterval(timer);
     window.removeEventListener('resize', drawChart);
   };

@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { fill, h } from '../dom.js';
 import { errorBox } from '../errors.js';
 import { preview, seconds, shortId, shortTime } from '../format.js';
+import { refresher } from '../refresh.js';
 import { badge, LABELS, STATES } from '../states.js';
 
 const REFRESH_MS = 2000;
@@ -145,45 +146,29 @@ export function tasks(root, params) {
   let cursors = [];
   let next = null;
   let shown = '';
-  let seq = 0;
-  let inFlight = false;
-  let stopped = false;
-
   // A refresh tick skips while a request is out; an explicit load supersedes it.
-  async function load({ tick = false } = {}) {
-    if (stopped || (tick && inFlight)) return;
-    seq += 1;
-    const mine = seq;
-    inFlight = true;
-    try {
-      const page = await api.tasks({
-        status: filter.status,
-        name: filter.name,
-        primary_key: filter.primary_key,
-        created_from: filter.created_from,
-        created_to: filter.created_to,
-        after: cursors.at(-1),
-        limit: PAGE_SIZE,
-      });
-      if (stopped || mine !== seq) return;
-      fill(status);
-      next = page.next;
-      const signature = JSON.stringify(page);
-      if (signature !== shown) {
-        shown = signature;
-        fill(tbody, page.items.length ? page.items.map(row)
-          : h('tr', { class: 'empty-row' }, h('td', { colspan: 8 }, 'No task matches these filters.')));
-      }
-      where.textContent = `page ${cursors.length + 1} · ${page.items.length} task${page.items.length === 1 ? '' : 's'}`;
-      older.disabled = !next;
-      newer.disabled = cursors.length === 0;
-      newest.disabled = cursors.length === 0;
-    } catch (e) {
-      if (!stopped && mine === seq) fill(status, errorBox(e));
-    } finally {
-      if (mine === seq) inFlight = false;
+  const { load, stop } = refresher(() => api.tasks({
+    status: filter.status,
+    name: filter.name,
+    primary_key: filter.primary_key,
+    created_from: filter.created_from,
+    created_to: filter.created_to,
+    after: cursors.at(-1),
+    limit: PAGE_SIZE,
+  }), (page) => {
+    fill(status);
+    next = page.next;
+    const signature = JSON.stringify(page);
+    if (signature !== shown) {
+      shown = signature;
+      fill(tbody, page.items.length ? page.items.map(row)
+        : h('tr', { class: 'empty-row' }, h('td', { colspan: 8 }, 'No task matches these filters.')));
     }
-  }
+    where.textContent = `page ${cursors.length + 1} · ${page.items.length} task${page.items.length === 1 ? '' : 's'}`;
+    older.disabled = !next;
+    newer.disabled = cursors.length === 0;
+    newest.disabled = cursors.length === 0;
+  }, (e) => fill(status, errorBox(e)));
 
   function go(newCursors) {
     cursors = newCursors;
@@ -204,7 +189,7 @@ export function tasks(root, params) {
   newest.disabled = true;
   load();
   return () => {
-    stopped = true;
+    stop();
     clearInterval(timer);
   };
 }

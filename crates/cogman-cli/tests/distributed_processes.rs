@@ -1,0 +1,448 @@
+//! The distributed mode as real processes: `cogman worker` processes whose shell handlers append
+//! `$COGMAN_TASK_ID` (or the primary key) to a file, so executions are counted outside cogman,
+//! and clients that are `cogman send` processes or the library. RabbitMQ, Redis and PostgreSQL
+//! are the shared servers, isolated per test by `COGMAN_QUEUE_PREFIX`, `COGMAN_REDIS_NAMESPACE`
+//! and `COGMAN_POSTGRES_SCHEMA`; the test that stops PostgreSQL runs a private cluster. What
+//! each test proves is listed in `docs/reliability.md`.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use cogman::{Client, Config, Priority, TaskSpec};
+use cogman_amqp::{AmqpConfig, Topology};
+use cogman_testkit::servers::{PrivatePostgres, SharedCleanup};
+use futures::{StreamExt as _, stream};
+use serde_json::Value;
+
+const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+const REDIS: &str = "redis://127.0.0.1:6379";
+const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+const WAIT: Duration = Duration::from_secs(45);
+
+/// Polls `f` until it returns Some, failing after [`WAIT`].
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(value) = f() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn lines(path: &PathBuf) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "cogman failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// One test's distributed setup: the `COGMAN_*` variables every process gets (and the same
+/// [`Config`] for library clients), a scratch directory, and cleanup of the shared servers.
+struct Dist {
+    dir: tempfile::TempDir,
+    vars: Vec<(&'static str, String)>,
+    config: Config,
+    _cleanup: SharedCleanup,
+}
+
+impl Dist {
+    /// RabbitMQ and Redis shared, PostgreSQL at `postgres`.
+    fn new(label: &str, postgres: &str) -> Dist {
+        let id = cogman::TaskId::new().as_uuid().simple().to_string();
+        let name = format!("p_{label}_{}", &id[id.len() - 12..]);
+        let config = Config {
+            amqp_uri: Some(AMQP.into()),
+            redis_uri: Some(REDIS.into()),
+            postgres_uri: Some(postgres.into()),
+            queue_prefix: format!("{name}."),
+            redis_namespace: name.clone(),
+            postgres_schema: name.clone(),
+            ..Config::default()
+        };
+        let vars = vec![
+            ("COGMAN_AMQP_URI", AMQP.to_owned()),
+            ("COGMAN_REDIS_URI", REDIS.to_owned()),
+            ("COGMAN_POSTGRES_URI", postgres.to_owned()),
+            ("COGMAN_QUEUE_PREFIX", config.queue_prefix.clone()),
+            ("COGMAN_REDIS_NAMESPACE", name.clone()),
+            ("COGMAN_POSTGRES_SCHEMA", name.clone()),
+        ];
+        let mut amqp = AmqpConfig::new(AMQP);
+        amqp.queue_prefix.clone_from(&config.queue_prefix);
+        let topology = Topology::new(&amqp).expect("valid topology");
+        let queues = topology
+            .work_queues()
+            .map(|(_, q)| q.to_string())
+            .chain(topology.delay_levels().iter().map(ToString::to_string))
+            .chain([topology.dead_letter_queue().to_string()]);
+        let exchanges = topology
+            .delay_levels()
+            .iter()
+            .chain([topology.delay_deliver_exchange()])
+            .map(ToString::to_string);
+        let mut cleanup = SharedCleanup::new()
+            .amqp(AMQP, queues, exchanges)
+            .redis_namespace(REDIS, &name);
+        if postgres == POSTGRES {
+            cleanup = cleanup.postgres_schema(POSTGRES, &name);
+        }
+        Dist {
+            dir: tempfile::tempdir().expect("temp dir"),
+            vars,
+            config,
+            _cleanup: cleanup,
+        }
+    }
+
+    /// Sets one more `COGMAN_*` variable for every process.
+    fn var(mut self, key: &'static str, value: &str) -> Dist {
+        self.vars.push((key, value.to_owned()));
+        self
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `cogman` with this test's variables only.
+    fn cogman(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cogman"));
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("COGMAN_")) {
+            command.env_remove(key);
+        }
+        command
+            .current_dir(self.dir.path())
+            .envs(self.vars.iter().cloned());
+        command
+    }
+
+    /// Starts `cogman worker --handler HANDLER ARGS…`, its stderr in `worker-N.log`.
+    fn worker(&self, handler: &str, args: &[&str]) -> WorkerProcess {
+        let n = std::fs::read_dir(self.dir.path()).map_or(0, Iterator::count);
+        let log = self.file(&format!("worker-{n}.log"));
+        let child = self
+            .cogman()
+            .args(["worker", "--handler", handler])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).expect("log file"))
+            .spawn()
+            .expect("the worker starts");
+        WorkerProcess { child, log }
+    }
+
+    /// `cogman send ARGS…`; the new task's id.
+    fn send(&self, args: &[&str]) -> String {
+        let output = self
+            .cogman()
+            .arg("send")
+            .args(args)
+            .stdin(Stdio::null())
+            .output();
+        stdout(&output.expect("cogman send runs")).trim().to_owned()
+    }
+
+    /// `cogman status ID --json`, when it answers.
+    fn status(&self, id: &str) -> Option<Value> {
+        let output = self
+            .cogman()
+            .args(["status", id, "--json"])
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| serde_json::from_slice(&output.stdout).ok())
+            .flatten()
+    }
+
+    fn wait_success(&self, id: &str) -> Value {
+        wait_for(&format!("task {id} to succeed"), || {
+            self.status(id)
+                .filter(|task| task["task"]["status"] == "success")
+        })
+    }
+
+    /// Runs `f` with a library client on this test's config, in a runtime of its own.
+    fn with_client<T>(&self, f: impl AsyncFnOnce(&Client) -> T) -> T {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        runtime.block_on(async {
+            let client = Client::connect(&self.config)
+                .await
+                .expect("client connects");
+            let out = f(&client).await;
+            client.close().await;
+            out
+        })
+    }
+
+    /// Waits until `n` consumers are attached to the low-priority queue.
+    fn wait_consumers(&self, n: u32) {
+        wait_for(&format!("{n} consumers"), || {
+            let consumers = self.with_client(async |client| {
+                let stats = client
+                    .broker()
+                    .queue_stats_source()?
+                    .queue_stats()
+                    .await
+                    .ok()?;
+                stats
+                    .iter()
+                    .find(|q| q.priority == Some(Priority::Low))
+                    .and_then(|q| q.consumers)
+            });
+            (consumers >= Some(n)).then_some(())
+        });
+    }
+}
+
+impl Drop for Dist {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for entry in std::fs::read_dir(self.dir.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "log") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    eprintln!("--- {} ---\n{}", path.display(), text);
+                }
+            }
+        }
+    }
+}
+
+/// A `cogman worker` process; killed when dropped.
+struct WorkerProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl WorkerProcess {
+    /// SIGKILL: no graceful stop, nothing settled.
+    fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL the worker");
+        let _ = self.child.wait();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Kills the handler shells a killed worker left behind (their pids are in `pids`).
+fn kill_orphans(pids: &PathBuf) {
+    for pid in lines(pids) {
+        let _ = Command::new("kill").args(["-9", &pid]).status();
+    }
+}
+
+#[test]
+fn a_worker_killed_mid_task_loses_nothing_rabbitmq_redelivers() {
+    let dist = Dist::new("kill", POSTGRES);
+    let (started, pids) = (dist.file("started.txt"), dist.file("pids.txt"));
+    let handler = format!(
+        "job=echo $$ >> {pids}; echo $COGMAN_TASK_ID >> {p}; if [ $(wc -l < {p}) -lt 2 ]; then sleep 60; fi; echo ok",
+        pids = pids.display(),
+        p = started.display()
+    );
+    let mut first = dist.worker(&handler, &[]);
+    let id = dist.send(&["job"]);
+    wait_for("the first run to start", || {
+        (lines(&started).len() == 1).then_some(())
+    });
+    first.kill9();
+    kill_orphans(&pids);
+    let _second = dist.worker(&handler, &[]);
+    let task = dist.wait_success(&id);
+    assert_eq!(
+        task["task"]["attempt"], 0,
+        "the same attempt ran again; no retry was spent"
+    );
+    assert_eq!(
+        lines(&started),
+        vec![id.clone(), id],
+        "started twice: killed once, then finished"
+    );
+}
+
+#[test]
+fn two_worker_processes_share_the_queues_and_run_each_task_once() {
+    let dist = Dist::new("share", POSTGRES);
+    let runs = dist.file("runs.txt");
+    let handler = format!("count=echo $COGMAN_TASK_ID $PPID >> {}", runs.display());
+    let _a = dist.worker(&handler, &[]);
+    let _b = dist.worker(&handler, &[]);
+    dist.wait_consumers(2);
+    // Four client processes at a time, ten tasks each.
+    let ids: Vec<String> = std::thread::scope(|scope| {
+        let senders: Vec<_> = (0..4)
+            .map(|s| {
+                let dist = &dist;
+                scope.spawn(move || {
+                    (0..10)
+                        .map(|i| dist.send(&["count", "--payload", &format!("{s}-{i}")]))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        senders
+            .into_iter()
+            .flat_map(|s| s.join().expect("sender"))
+            .collect()
+    });
+    for id in &ids {
+        dist.wait_success(id);
+    }
+    let ran: Vec<(String, String)> = lines(&runs)
+        .iter()
+        .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
+        .collect();
+    assert_eq!(
+        ran.len(),
+        ids.len(),
+        "{} runs for {} tasks",
+        ran.len(),
+        ids.len()
+    );
+    let ran_ids: HashSet<&String> = ran.iter().map(|(id, _)| id).collect();
+    assert_eq!(ran_ids, ids.iter().collect(), "each task ran exactly once");
+    let by_worker: HashSet<&String> = ran.iter().map(|(_, pid)| pid).collect();
+    assert_eq!(by_worker.len(), 2, "both workers took tasks: {ran:?}");
+}
+
+#[test]
+fn high_priority_tasks_start_first_through_a_worker_process() {
+    let dist = Dist::new("prio", POSTGRES);
+    let order = dist.file("order.txt");
+    dist.with_client(async |client| {
+        for (priority, label, n) in [(Priority::Low, "low", 1000), (Priority::High, "high", 100)] {
+            let failures = stream::iter(0..n)
+                .map(|i| {
+                    let spec = TaskSpec::new("prio", Vec::new())
+                        .priority(priority)
+                        .primary_key(format!("{label}-{i}"));
+                    client.send_task(spec)
+                })
+                .buffer_unordered(32)
+                .filter(|r| std::future::ready(r.is_err()))
+                .count()
+                .await;
+            assert_eq!(failures, 0, "every {label} task is accepted");
+        }
+    });
+    let handler = format!("prio=echo $COGMAN_PRIMARY_KEY >> {}", order.display());
+    let _worker = dist.worker(&handler, &["--concurrency", "1"]);
+    let started = wait_for("every high task to start", || {
+        let started = lines(&order);
+        (started.iter().filter(|k| k.starts_with("high-")).count() == 100).then_some(started)
+    });
+    let last_high = started
+        .iter()
+        .rposition(|k| k.starts_with("high-"))
+        .expect("high tasks ran");
+    let lows_before = started[..last_high]
+        .iter()
+        .filter(|k| k.starts_with("low-"))
+        .count();
+    eprintln!("{lows_before} low tasks started before the last high one");
+    assert!(
+        lows_before < 199,
+        "every high task started before the 200th low one; {lows_before} low tasks came first"
+    );
+    let unique: HashSet<&String> = started.iter().collect();
+    assert_eq!(unique.len(), started.len(), "no task started twice");
+}
+
+#[test]
+fn a_worker_killed_while_postgres_is_down_never_acked_what_it_could_not_record() {
+    let postgres = PrivatePostgres::start().expect_started();
+    // Record attempts give up (and are retried) after 1 s instead of 5.
+    let dist = Dist::new("pgkill", &postgres.uri()).var("COGMAN_REQUEST_TIMEOUT", "1s");
+    let (started, gate) = (dist.file("started.txt"), dist.file("gate"));
+    let handler = format!(
+        "job=echo $COGMAN_TASK_ID >> {s}; while [ ! -e {g} ]; do sleep 0.05; done",
+        s = started.display(),
+        g = gate.display()
+    );
+    let mut first = dist.worker(&handler, &[]);
+    let ids: Vec<String> = (0..3)
+        .map(|i| dist.send(&["job", "--payload", &i.to_string()]))
+        .collect();
+    wait_for("the three tasks to start", || {
+        (lines(&started).len() == 3).then_some(())
+    });
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime
+        .block_on(postgres.stop())
+        .expect("pg_ctl stop -m immediate");
+    // The handlers finish now, but their outcome cannot be recorded.
+    File::create(&gate).expect("open the gate");
+    wait_for("the worker to retry recording", || {
+        first
+            .log()
+            .contains("cannot record a state change")
+            .then_some(())
+    });
+    first.kill9();
+    runtime
+        .block_on(postgres.start_again())
+        .expect("PostgreSQL starts again");
+    let _second = dist.worker(&handler, &[]);
+    for id in &ids {
+        dist.wait_success(id);
+    }
+    let mut runs: HashMap<String, usize> = HashMap::new();
+    for id in lines(&started) {
+        *runs.entry(id).or_default() += 1;
+    }
+    for id in &ids {
+        assert_eq!(
+            runs.get(id),
+            Some(&2),
+            "task {id} ran again: the killed worker had not acked it"
+        );
+    }
+}
+
+/// Starts a private server from a sync test.
+trait ExpectStarted<T> {
+    fn expect_started(self) -> T;
+}
+
+impl<F: std::future::Future<Output = Result<T, E>>, T, E: std::fmt::Display> ExpectStarted<T>
+    for F
+{
+    fn expect_started(self) -> T {
+        tokio::runtime::Runtime::new()
+            .expect("a runtime")
+            .block_on(self)
+            .unwrap_or_else(|e| panic!("a private server starts: {e}"))
+    }
+}

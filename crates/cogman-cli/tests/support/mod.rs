@@ -1,0 +1,47 @@
+//! Shared by the CLI's test binaries (`cli`, `serve`): the `cogman` binary on a temp SQLite
+//! file with no `COGMAN_*` variables from the environment, and reading what it printed.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// How long a test waits for an event.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// `cogman --db <dir>/cogman.db`, run in `dir`, without the caller's `COGMAN_*` variables.
+pub fn cogman(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cogman"));
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("COGMAN_")) {
+        command.env_remove(key);
+    }
+    command
+        .current_dir(dir)
+        .arg("--db")
+        .arg(dir.join("cogman.db"));
+    command
+}
+
+/// Runs `command` to the end with no stdin.
+pub fn run(command: &mut Command) -> Output {
+    command.stdin(Stdio::null()).output().expect("cogman runs")
+}
+
+/// The standard output of a successful run, trimmed (fails the test, showing stderr, when
+/// the run failed).
+pub fn stdout(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "cogman failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The standard output of a successful run, as JSON.
+pub fn json(output: &Output) -> Value {
+    serde_json::from_str(&stdout(output)).expect("valid JSON")
+}

@@ -1,0 +1,30 @@
+//! End-to-end and fault tests of the distributed mode through the library: clients and workers
+//! over RabbitMQ, Redis and PostgreSQL. Tests that only need the shared servers (127.0.0.1
+//! default ports) isolate themselves with a unique queue prefix, Redis namespace and
+//! PostgreSQL schema; fault tests stop, cut or kill a private server of their own
+//! (`cogman_testkit::servers`) and run one at a time (nextest group `private-servers`).
+//! What each test proves is listed in `docs/reliability.md`.
+//!
+//! - `harness`: isolated configs and cleanup; `ledger`: which task ids handlers ran;
+//!   `sender`: paced sending in phases; `check`: waiting for outcomes and counting loss and
+//!   duplicates.
+//! - `delays`: scheduling through the worker; `duplicates`: a task delivered twice.
+//! - `faults_broker`: RabbitMQ stopped, cut, or down at start; outbox and memory buffer.
+//! - `faults_logs`: Redis and PostgreSQL restarted mid-run.
+
+#[path = "distributed/check.rs"]
+mod check;
+#[path = "distributed/delays.rs"]
+mod delays;
+#[path = "distributed/duplicates.rs"]
+mod duplicates;
+#[path = "distributed/faults_broker.rs"]
+mod faults_broker;
+#[path = "distributed/faults_logs.rs"]
+mod faults_logs;
+#[path = "distributed/harness.rs"]
+mod harness;
+#[path = "distributed/ledger.rs"]
+mod ledger;
+#[path = "distributed/sender.rs"]
+mod sender;

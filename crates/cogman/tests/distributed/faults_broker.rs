@@ -1,0 +1,216 @@
+//! RabbitMQ faults on a private node (never the shared broker): `stop_app`/`start_app` and
+//! `close_all_connections` while a client sends and a worker consumes; a broker down while a
+//! client with a durable log accepts tasks (outbox, re-enqueue); two clients recovering the
+//! same outbox; and a client without a durable log (bounded memory buffer).
+
+use cogman::{BrokerError, Error, PageRequest, SendStatus, TaskFilter, TaskSpec, TaskState};
+use cogman_testkit::servers::PrivateRabbit;
+use futures::future::join_all;
+
+use crate::check::{accepted, exactly_once, no_loss, wait_all_success};
+use crate::harness::{Env, POSTGRES, REDIS, TASK};
+use crate::ledger::Ledger;
+use crate::sender::Sender;
+
+async fn private_node() -> PrivateRabbit {
+    PrivateRabbit::start()
+        .await
+        .unwrap_or_else(|e| panic!("a private RabbitMQ node boots: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_restarts_and_cut_connections_lose_no_accepted_task() {
+    let node = private_node().await;
+    let env = Env::new("brokerfaults", &node.uri(), None, Some(POSTGRES));
+    let ledger = Ledger::default();
+    let worker = env.worker(&ledger).await;
+    let client = env.client().await;
+    let sender = Sender::start(client.clone(), "bf", 500);
+
+    sender.allow(150);
+    ledger.wait_for(100, "100 runs before stop_app").await;
+    node.stop_app().await.expect("stop_app");
+    // Sent while the broker is down: accepted into the durable log's outbox.
+    sender.allow(50);
+    sender
+        .wait_completed(200, "the sends made while the broker is down")
+        .await;
+    node.start_app().await.expect("start_app");
+    sender.allow(100);
+    ledger.wait_for_more(50, "runs after start_app").await;
+    sender.allow(100);
+    node.close_all_connections()
+        .await
+        .expect("close_all_connections");
+    sender.allow(100);
+    ledger
+        .wait_for_more(50, "runs after the connections were cut")
+        .await;
+
+    let sent = sender.finish().await;
+    let ids = accepted(&sent, true);
+    assert_eq!(ids.len(), 500);
+    let initiated = sent
+        .iter()
+        .filter(|s| matches!(&s.result, Ok(r) if r.status == SendStatus::Initiated))
+        .count();
+    assert!(
+        initiated >= 50,
+        "the sends made while the broker was down went to the outbox: {initiated}"
+    );
+    wait_all_success(client.log().as_ref(), &ids).await;
+    let extra = no_loss(&ledger, &ids, &[worker.stats()]);
+    eprintln!(
+        "500 accepted ({initiated} through the outbox), {} runs, {extra} duplicate runs (counted)",
+        ledger.len()
+    );
+    worker.stop().await;
+    client.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_accepted_while_the_broker_is_down_run_once_when_it_returns() {
+    let node = private_node().await;
+    let env = Env::new("outbox", &node.uri(), Some(REDIS), Some(POSTGRES));
+    let ledger = Ledger::default();
+    let worker = env.worker(&ledger).await;
+    let client = env.client().await;
+    node.stop_app().await.expect("stop_app");
+
+    let sends = (0..50).map(|i| client.send_task(TaskSpec::new(TASK, vec![i]).retry(3)));
+    let receipts: Vec<_> = join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.expect("accepted while down"))
+        .collect();
+    assert!(
+        receipts.iter().all(|r| r.status == SendStatus::Initiated),
+        "{receipts:?}"
+    );
+    let ids: Vec<_> = receipts.iter().map(|r| r.id).collect();
+    for id in &ids {
+        let task = client
+            .get(*id)
+            .await
+            .expect("get")
+            .expect("recorded durably");
+        assert_eq!(task.status, TaskState::Initiated);
+    }
+    assert_eq!(ledger.len(), 0, "nothing runs while the broker is down");
+
+    node.start_app().await.expect("start_app");
+    wait_all_success(client.log().as_ref(), &ids).await;
+    exactly_once(&ledger, &ids);
+    for id in &ids {
+        let task = client.get(*id).await.expect("get").expect("recorded");
+        assert_eq!(
+            (task.retry, task.attempt),
+            (3, 0),
+            "re-enqueued unchanged: {task:?}"
+        );
+    }
+    worker.stop().await;
+    client.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_clients_recovering_the_same_outbox_publish_each_task_once() {
+    let node = private_node().await;
+    let env = Env::new("twoclients", &node.uri(), None, Some(POSTGRES));
+    let first = env.client().await;
+    node.stop_app().await.expect("stop_app");
+    let sends = (0..50).map(|i| first.send_task(TaskSpec::new(TASK, vec![i])));
+    let receipts: Vec<_> = join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.expect("accepted while down"))
+        .collect();
+    assert!(
+        receipts.iter().all(|r| r.status == SendStatus::Initiated),
+        "{receipts:?}"
+    );
+    let ids: Vec<_> = receipts.iter().map(|r| r.id).collect();
+    first.close().await;
+    drop(first);
+
+    // Two clients restarted during the outage (they start while RabbitMQ is down), then the
+    // broker returns: both relays see the same 50 initiated tasks at once.
+    let (a, b) = tokio::join!(env.client(), env.client());
+    let ledger = Ledger::default();
+    let worker = env.worker(&ledger).await;
+    node.start_app().await.expect("start_app");
+    wait_all_success(a.log().as_ref(), &ids).await;
+    exactly_once(&ledger, &ids);
+    assert_eq!(worker.stats().duplicates, 0, "no task was delivered twice");
+    worker.stop().await;
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_durable_log_sends_are_buffered_up_to_the_bound() {
+    let node = private_node().await;
+    node.stop_app().await.expect("stop_app");
+    let mut env = Env::new("buffer", &node.uri(), Some(REDIS), None);
+    env.config.send_buffer = 5;
+    // Client and worker start while RabbitMQ is down.
+    let client = env.client().await;
+    let ledger = Ledger::default();
+    let worker = env.worker(&ledger).await;
+
+    let sends = (0..5).map(|i| client.send_task(TaskSpec::new(TASK, vec![i])));
+    let receipts: Vec<_> = join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.expect("buffered while down"))
+        .collect();
+    assert!(
+        receipts.iter().all(|r| r.status == SendStatus::Buffered),
+        "{receipts:?}"
+    );
+    assert_eq!(client.buffered(), 5);
+    let refused = client
+        .send_task(TaskSpec::new(TASK, b"one too many".to_vec()).primary_key("overflow"))
+        .await
+        .expect_err("the buffer is full");
+    assert!(
+        matches!(
+            refused,
+            Error::Broker(BrokerError::BufferFull { capacity: 5 })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(client.buffered(), 5, "the refused task is not held");
+
+    node.start_app().await.expect("start_app");
+    let ids: Vec<_> = receipts.iter().map(|r| r.id).collect();
+    wait_all_success(client.log().as_ref(), &ids).await;
+    exactly_once(&ledger, &ids);
+    assert!(!ledger.ran_key("overflow"), "the refused task never runs");
+    assert_eq!(client.buffered(), 0);
+    let filter = TaskFilter {
+        primary_key: Some("overflow".into()),
+        ..TaskFilter::default()
+    };
+    let refused = client
+        .log()
+        .list(&filter, PageRequest::first(10))
+        .await
+        .expect("list")
+        .items;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(
+        refused[0].status,
+        TaskState::Failed,
+        "recorded as not accepted, never as queued"
+    );
+    assert!(
+        refused[0]
+            .fail_error
+            .as_deref()
+            .is_some_and(|e| e.contains("not accepted")),
+        "{refused:?}"
+    );
+    worker.stop().await;
+    client.close().await;
+}
