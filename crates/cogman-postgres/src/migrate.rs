@@ -10,8 +10,10 @@ use sqlx_core::sql_str::AssertSqlSafe;
 use sqlx_postgres::PgPool;
 
 /// (version, name, SQL), in order.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "tasks", include_str!("../migrations/0001_tasks.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "tasks", include_str!("../migrations/0001_tasks.sql")),
+    (2, "rank", include_str!("../migrations/0002_rank.sql")),
+];
 
 /// First key of the advisory lock; the second is a hash of the schema name.
 const LOCK_CLASS: i32 = 0x636f_676d; // "cogm"

@@ -48,7 +48,8 @@ pub struct Config {
     pub redis_namespace: String,
     /// Schema in PostgreSQL. Default `cogman`.
     pub postgres_schema: String,
-    /// Deliveries a worker may hold unsettled (RabbitMQ QoS; SQLite claim batch). Default 10.
+    /// Deliveries a worker may hold unsettled (RabbitMQ QoS; SQLite claim batch); a worker
+    /// holds at least `concurrency`, so every slot can be busy. Default 10.
     pub prefetch: u16,
     /// Tasks a worker runs at once. Default 10.
     pub concurrency: u32,

@@ -109,7 +109,10 @@ fn rate(n: usize, elapsed: Duration) -> f64 {
 async fn baseline(config: &Config, dir: &std::path::Path, n: usize) -> Result<f64> {
     Ok(match &config.amqp_uri {
         Some(uri) => {
-            let report = cogman_amqp::baseline::raw_roundtrip(uri, n, config.prefetch).await?;
+            // The prefetch the workers use (at least their concurrency), for a fair comparison.
+            let slots = u16::try_from(config.concurrency).unwrap_or(u16::MAX);
+            let prefetch = config.prefetch.max(slots);
+            let report = cogman_amqp::baseline::raw_roundtrip(uri, n, prefetch).await?;
             rate(n, report.publish_elapsed + report.consume_elapsed)
         }
         None => {
@@ -130,7 +133,12 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     config.db = dir.path().join("bench.db");
     config.concurrency = args.concurrency;
-    config.queue_prefix = format!("bench{}_", std::process::id());
+    // Queues, Redis keys and a PostgreSQL schema of its own: the run never mixes with real
+    // tasks or with an earlier run (its tasks are purged at the end).
+    let name = format!("bench{}", std::process::id());
+    config.queue_prefix = format!("{name}_");
+    config.redis_namespace.clone_from(&name);
+    config.postgres_schema.clone_from(&name);
     config.validate()?;
     let mode = if config.is_distributed() {
         "rabbitmq"
@@ -178,6 +186,12 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
         worker.stop().await;
     }
     client.close().await;
+    if let Err(error) = backends.broker.close().await {
+        eprintln!("could not close the broker: {error}");
+    }
+    if let Err(error) = backends.log.purge_before(Utc::now()).await {
+        eprintln!("could not purge the benchmark's tasks: {error}");
+    }
     let baseline_rate = baseline(&config, dir.path(), args.tasks).await?;
     bar.finish_and_clear();
     let e2e_rate = rate(args.tasks, end_to_end);

@@ -43,7 +43,7 @@ use crate::registry::Registry;
 pub struct WorkerOptions {
     /// Most tasks run at once.
     pub concurrency: u32,
-    /// Deliveries held unsettled.
+    /// Deliveries held unsettled (at least `concurrency`).
     pub prefetch: u16,
     /// Lease on a claimed task (embedded broker); renewed while it runs.
     pub lease: Duration,
@@ -233,8 +233,10 @@ impl Worker {
 
 /// Opens a consumer, retrying while the broker is unreachable.
 async fn open_consumer(inner: &WorkerInner) -> Option<Box<dyn Consumer>> {
+    // Fewer deliveries than slots would leave slots idle: hold at least `concurrency`.
+    let slots = u16::try_from(inner.options.concurrency).unwrap_or(u16::MAX);
     let options = ConsumeOptions {
-        prefetch: inner.options.prefetch,
+        prefetch: inner.options.prefetch.max(slots),
         consumer_tag: format!("cogman-worker-{}", inner.id),
         lease: inner.options.lease,
     };
