@@ -4,25 +4,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use support::{WAIT, cogman, json, run, stdout};
-
-/// Polls `f` until it returns Some, failing after `WAIT`.
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = f() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use support::{cogman, json, lines, run, stdout, wait_for};
 
 fn status_of(dir: &Path, id: &str) -> Value {
     json(&run(cogman(dir).args(["status", id, "--json"])))
@@ -30,14 +17,6 @@ fn status_of(dir: &Path, id: &str) -> Value {
 
 fn send(dir: &Path, args: &[&str]) -> String {
     stdout(&run(cogman(dir).arg("send").args(args)))
-}
-
-fn lines(path: &PathBuf) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
 }
 
 struct Worker(Child);

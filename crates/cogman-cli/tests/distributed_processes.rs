@@ -5,51 +5,23 @@
 //! and `COGMAN_POSTGRES_SCHEMA`; the test that stops PostgreSQL runs a private cluster. What
 //! each test proves is listed in `docs/reliability.md`.
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use cogman::{Client, Config, Priority, TaskSpec};
 use cogman_amqp::{AmqpConfig, Topology};
 use cogman_testkit::servers::{PrivatePostgres, SharedCleanup};
 use futures::{StreamExt as _, stream};
 use serde_json::Value;
+use support::{lines, stdout, wait_for};
 
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 const REDIS: &str = "redis://127.0.0.1:6379";
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
-const WAIT: Duration = Duration::from_secs(45);
-
-/// Polls `f` until it returns Some, failing after [`WAIT`].
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(value) = f() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn lines(path: &PathBuf) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "cogman failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// One test's distributed setup: the `COGMAN_*` variables every process gets (and the same
 /// [`Config`] for library clients), a scratch directory, and cleanup of the shared servers.
@@ -257,7 +229,7 @@ impl Drop for WorkerProcess {
 }
 
 /// Kills the handler shells a killed worker left behind (their pids are in `pids`).
-fn kill_orphans(pids: &PathBuf) {
+fn kill_orphans(pids: &Path) {
     for pid in lines(pids) {
         let _ = Command::new("kill").args(["-9", &pid]).status();
     }

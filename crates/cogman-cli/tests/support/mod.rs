@@ -1,11 +1,11 @@
-//! Shared by the CLI's test binaries (`cli`, `serve`): the `cogman` binary on a temp SQLite
+//! Shared by the CLI's test binaries (`cli`, `serve`, `distributed_processes`): the `cogman` binary on a temp SQLite
 //! file with no `COGMAN_*` variables from the environment, and reading what it printed.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -44,4 +44,25 @@ pub fn stdout(output: &Output) -> String {
 /// The standard output of a successful run, as JSON.
 pub fn json(output: &Output) -> Value {
     serde_json::from_str(&stdout(output)).expect("valid JSON")
+}
+
+/// Polls `f` until it returns Some, failing the test after [`WAIT`].
+pub fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(value) = f() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The lines of a file a handler appends to (empty when it does not exist yet).
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
