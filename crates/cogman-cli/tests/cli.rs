@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
 
-use support::{cogman, json, lines, run, stdout, wait_for};
+use support::{assert_ran_again_after_kill, cogman, json, lines, run, stdout, wait_for};
 
 fn status_of(dir: &Path, id: &str) -> Value {
     json(&run(cogman(dir).args(["status", id, "--json"])))
@@ -167,15 +167,7 @@ fn a_worker_killed_mid_task_loses_nothing() {
         let task = status_of(dir.path(), &id);
         (task["task"]["status"] == "success").then_some(task)
     });
-    assert_eq!(
-        task["task"]["attempt"], 0,
-        "the same attempt ran again; no retry was spent"
-    );
-    assert_eq!(
-        lines(&started),
-        vec![id.clone(), id],
-        "started twice: killed once, then finished"
-    );
+    assert_ran_again_after_kill(&task, &started, &id);
 }
 
 #[test]

@@ -17,7 +17,7 @@ use cogman_amqp::{AmqpConfig, Topology};
 use cogman_testkit::servers::{PrivatePostgres, SharedCleanup};
 use futures::{StreamExt as _, stream};
 use serde_json::Value;
-use support::{lines, stdout, wait_for};
+use support::{assert_ran_again_after_kill, lines, stdout, wait_for};
 
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 const REDIS: &str = "redis://127.0.0.1:6379";
@@ -253,15 +253,7 @@ fn a_worker_killed_mid_task_loses_nothing_rabbitmq_redelivers() {
     kill_orphans(&pids);
     let _second = dist.worker(&handler, &[]);
     let task = dist.wait_success(&id);
-    assert_eq!(
-        task["task"]["attempt"], 0,
-        "the same attempt ran again; no retry was spent"
-    );
-    assert_eq!(
-        lines(&started),
-        vec![id.clone(), id],
-        "started twice: killed once, then finished"
-    );
+    assert_ran_again_after_kill(&task, &started, &id);
 }
 
 #[test]

@@ -66,3 +66,17 @@ pub fn lines(path: &Path) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// After a worker was killed mid-task: the same attempt ran again to success (no retry
+/// spent), and the handler started exactly twice for it.
+pub fn assert_ran_again_after_kill(task: &Value, started: &Path, id: &str) {
+    assert_eq!(
+        task["task"]["attempt"], 0,
+        "the same attempt ran again; no retry was spent"
+    );
+    assert_eq!(
+        lines(started),
+        vec![id.to_owned(), id.to_owned()],
+        "started twice: killed once, then finished"
+    );
+}

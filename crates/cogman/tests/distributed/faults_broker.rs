@@ -18,6 +18,22 @@ async fn private_node() -> PrivateRabbit {
         .unwrap_or_else(|e| panic!("a private RabbitMQ node boots: {e}"))
 }
 
+/// Sends 50 tasks (each with `retry` retries) while the broker is down; every send must be
+/// accepted as `initiated` (durable in the outbox). Returns their ids.
+async fn send_while_down(client: &cogman::Client, retry: u32) -> Vec<cogman::TaskId> {
+    let sends = (0..50).map(|i| client.send_task(TaskSpec::new(TASK, vec![i]).retry(retry)));
+    let receipts: Vec<_> = join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.expect("accepted while down"))
+        .collect();
+    assert!(
+        receipts.iter().all(|r| r.status == SendStatus::Initiated),
+        "{receipts:?}"
+    );
+    receipts.iter().map(|r| r.id).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restarts_and_cut_connections_lose_no_accepted_task() {
     let node = private_node().await;
@@ -77,17 +93,7 @@ async fn tasks_accepted_while_the_broker_is_down_run_once_when_it_returns() {
     let client = env.client().await;
     node.stop_app().await.expect("stop_app");
 
-    let sends = (0..50).map(|i| client.send_task(TaskSpec::new(TASK, vec![i]).retry(3)));
-    let receipts: Vec<_> = join_all(sends)
-        .await
-        .into_iter()
-        .map(|r| r.expect("accepted while down"))
-        .collect();
-    assert!(
-        receipts.iter().all(|r| r.status == SendStatus::Initiated),
-        "{receipts:?}"
-    );
-    let ids: Vec<_> = receipts.iter().map(|r| r.id).collect();
+    let ids = send_while_down(&client, 3).await;
     for id in &ids {
         let task = client
             .get(*id)
@@ -119,17 +125,7 @@ async fn two_clients_recovering_the_same_outbox_publish_each_task_once() {
     let env = Env::new("twoclients", &node.uri(), None, Some(POSTGRES));
     let first = env.client().await;
     node.stop_app().await.expect("stop_app");
-    let sends = (0..50).map(|i| first.send_task(TaskSpec::new(TASK, vec![i])));
-    let receipts: Vec<_> = join_all(sends)
-        .await
-        .into_iter()
-        .map(|r| r.expect("accepted while down"))
-        .collect();
-    assert!(
-        receipts.iter().all(|r| r.status == SendStatus::Initiated),
-        "{receipts:?}"
-    );
-    let ids: Vec<_> = receipts.iter().map(|r| r.id).collect();
+    let ids = send_while_down(&first, 0).await;
     first.close().await;
     drop(first);
 
