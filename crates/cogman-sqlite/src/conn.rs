@@ -1,6 +1,8 @@
 //! Opening connections with cogman's settings: WAL journal, the chosen `synchronous` level,
 //! and a busy timeout so several processes can share the file.
 
+use std::time::{Duration, Instant};
+
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::SqliteError;
@@ -15,6 +17,30 @@ pub(crate) fn open_writer(options: &SqliteOptions) -> Result<Connection, SqliteE
         tracing::warn!(%mode, path = %options.path.display(), "SQLite refused WAL mode");
     }
     Ok(conn)
+}
+
+/// Runs `open` again while it fails because another connection holds a lock, for up to
+/// `busy_timeout` in all.
+///
+/// The busy timeout alone is not enough when several processes open a fresh file at once:
+/// SQLite answers `SQLITE_BUSY` at once, without waiting, when waiting could deadlock (switching
+/// the journal to WAL while another connection migrates the schema, for one).
+pub(crate) fn retry_while_busy<T>(
+    options: &SqliteOptions,
+    mut open: impl FnMut() -> Result<T, SqliteError>,
+) -> Result<T, SqliteError> {
+    let deadline = Instant::now() + options.busy_timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match open() {
+            Err(err) if err.is_busy() && Instant::now() + pause < deadline => {
+                tracing::debug!(path = %options.path.display(), "database busy while opening; trying again");
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// A connection that only reads.

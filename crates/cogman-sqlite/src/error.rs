@@ -9,13 +9,14 @@ use cogman_core::{BrokerError, TaskLogError};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SqliteError {
-    /// SQLite reported an error.
-    #[error("sqlite error")]
-    Sqlite(#[from] rusqlite::Error),
+    /// SQLite reported an error (its message is part of this one's, so it is not also a
+    /// `source`).
+    #[error("sqlite: {0}")]
+    Sqlite(rusqlite::Error),
     /// The transaction that held this operation failed, so it was not stored (shared by every
     /// operation of the group commit).
-    #[error("the group transaction failed")]
-    Transaction(#[source] Arc<rusqlite::Error>),
+    #[error("the group transaction failed: {0}")]
+    Transaction(Arc<rusqlite::Error>),
     /// The file was written by a newer cogman.
     #[error("database schema version {found} is newer than this cogman supports ({supported})")]
     SchemaTooNew {
@@ -53,6 +54,12 @@ pub enum SqliteError {
     /// A background thread could not be started.
     #[error("could not start the store's {0} thread")]
     Spawn(&'static str, #[source] std::io::Error),
+}
+
+impl From<rusqlite::Error> for SqliteError {
+    fn from(err: rusqlite::Error) -> Self {
+        SqliteError::Sqlite(err)
+    }
 }
 
 impl SqliteError {

@@ -48,9 +48,11 @@ impl SqliteStore {
     /// [`SqliteError::Sqlite`] when the file cannot be opened or migrated,
     /// [`SqliteError::SchemaTooNew`] when a newer cogman wrote it.
     pub fn open(options: SqliteOptions) -> Result<SqliteStore, SqliteError> {
-        let mut writer_conn = conn::open_writer(&options)?;
-        schema::migrate(&mut writer_conn)?;
-        let reader_conn = conn::open_reader(&options)?;
+        let (writer_conn, reader_conn) = conn::retry_while_busy(&options, || {
+            let mut writer_conn = conn::open_writer(&options)?;
+            schema::migrate(&mut writer_conn)?;
+            Ok((writer_conn, conn::open_reader(&options)?))
+        })?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer: Writer::spawn(writer_conn)?,

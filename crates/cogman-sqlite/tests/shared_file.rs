@@ -1,6 +1,7 @@
 //! Several stores opened on one file, as separate processes would: tasks published through one
 //! are consumed through the others, each exactly once; and a store reopened after being dropped
-//! still holds its queued tasks and its log (restart durability).
+//! still holds its queued tasks and its log (restart durability); and stores opened at the same
+//! moment on a fresh file all open (no `database is locked` while one of them migrates).
 
 mod common;
 
@@ -142,4 +143,27 @@ async fn a_reopened_store_still_holds_queued_tasks_and_records() {
         in_flight, 1,
         "the task claimed before the crash is still held: {stats:?}"
     );
+}
+
+#[test]
+fn stores_opened_at_the_same_moment_on_a_fresh_file_all_open() {
+    for round in 0..30 {
+        let (_dir, path) = temp_db();
+        let barrier = Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let (barrier, path) = (Arc::clone(&barrier), path.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    cogman_sqlite::SqliteStore::open(SqliteOptions::new(path))
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.join().expect("opener thread");
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
 }

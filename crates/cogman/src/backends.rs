@@ -25,10 +25,13 @@ pub struct Backends {
     pub log: Arc<dyn TaskLog>,
 }
 
-fn backend_error(backend: &'static str, error: impl std::fmt::Display) -> Error {
+fn backend_error(
+    backend: &'static str,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
     Error::Backend {
         backend,
-        message: error.to_string(),
+        source: Box::new(error),
     }
 }
 

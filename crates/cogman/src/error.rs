@@ -28,13 +28,17 @@ pub enum Error {
     #[error(transparent)]
     TaskLog(#[from] TaskLogError),
     /// A backend could not be opened or connected.
-    #[error("cannot open {backend}: {message}")]
+    #[error("cannot open {backend}")]
     Backend {
         /// Which backend.
         backend: &'static str,
-        /// Why.
-        message: String,
+        /// Why (the backend's own typed error).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The worker was stopped; a stopped worker cannot start again (make a new one).
+    #[error("a stopped worker cannot start again")]
+    WorkerStopped,
     /// `send_task`/`register` were called through the global facade before `start_background`.
     #[error("cogman is not started: call start_background first")]
     NotStarted,

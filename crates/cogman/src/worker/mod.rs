@@ -177,14 +177,11 @@ impl Worker {
     /// Starts consuming in the background. Calling it on a running worker does nothing.
     ///
     /// # Errors
-    /// [`Error::InvalidState`]-free; returns an error only if the worker was already stopped.
+    /// [`Error::WorkerStopped`] if the worker was already stopped.
     pub async fn start(&self) -> Result<(), Error> {
         let mut main = self.main.lock().await;
         if self.inner.stop.is_cancelled() {
-            return Err(Error::Backend {
-                backend: "worker",
-                message: "a stopped worker cannot start again".into(),
-            });
+            return Err(Error::WorkerStopped);
         }
         if main.is_none() {
             self.inner
