@@ -24,9 +24,11 @@
 //!
 //! # Guarantees
 //! - A write is answered only after its transaction committed.
-//! - `record` applies the rule in SQL (`UPDATE ... WHERE task_state_rank(status) <
-//!   task_state_rank(new)`), so concurrent and out-of-order writes never move a task back, and
-//!   each applied change is appended to `task_events` in the same transaction.
+//! - `record` applies the rule in SQL (`UPDATE ... WHERE status_rank < rank of the new state`,
+//!   `status_rank` being a generated column), so concurrent and out-of-order writes never move
+//!   a task back, and each applied change is appended to `task_events` in the same
+//!   transaction. A batch is applied set-wise, one statement per round, where round `k` holds
+//!   the `k`-th write of each task in the batch (so writes of one task keep their order).
 //! - Calls cut by a lost connection, a deadlock or a serialization failure are retried; every
 //!   call is idempotent.
 //! - Outbox claims use `FOR UPDATE SKIP LOCKED` plus a lease: concurrent claimers get disjoint

@@ -1,6 +1,6 @@
 //! [`TaskLog::list`](cogman_core::TaskLog::list) and
 //! [`TaskLog::oldest`](cogman_core::TaskLog::oldest) for PostgreSQL: one query built from the
-//! filter (every filter field has an index that starts with it), ordered by
+//! filter (every filter field has an index that serves it), ordered by
 //! `(created_at, id)` descending (ascending for `oldest`). The cursor is the id of the last
 //! task returned; the next page starts strictly after that task's `(created_at, id)`.
 
@@ -81,9 +81,13 @@ fn select(filter: &TaskFilter) -> QueryBuilder<Postgres> {
         query.push(" AND primary_key = ").push_bind(key.clone());
     }
     if let Some(original) = filter.original_task_id {
+        // The first attempt by primary key, later ones through `tasks_later_attempts`.
         query
-            .push(" AND original_task_id = ")
-            .push_bind(original.as_uuid());
+            .push(" AND (id = ")
+            .push_bind(original.as_uuid())
+            .push(" OR (original_task_id = ")
+            .push_bind(original.as_uuid())
+            .push(" AND original_task_id <> id))");
     }
     if let Some(from) = filter.created_from {
         query

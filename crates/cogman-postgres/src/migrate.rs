@@ -13,6 +13,11 @@ use sqlx_postgres::PgPool;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "tasks", include_str!("../migrations/0001_tasks.sql")),
     (2, "rank", include_str!("../migrations/0002_rank.sql")),
+    (
+        3,
+        "set_writes",
+        include_str!("../migrations/0003_set_writes.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

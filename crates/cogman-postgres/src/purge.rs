@@ -29,7 +29,7 @@ pub(crate) async fn purge_before(
                 "WITH gone AS ( \
                      DELETE FROM tasks WHERE id IN ( \
                          SELECT id FROM tasks \
-                         WHERE created_at < $1 AND task_state_rank(status) = 4 LIMIT $2) \
+                         WHERE created_at < $1 AND status_rank = 4 LIMIT $2) \
                      RETURNING id), \
                  events AS (DELETE FROM task_events WHERE task_id IN (SELECT id FROM gone)) \
                  SELECT count(*) FROM gone",

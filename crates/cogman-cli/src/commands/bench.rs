@@ -1,7 +1,8 @@
 //! `cogman bench`: measures cogman on the configured backends — enqueue rate, drain rate,
-//! end-to-end rate with latency percentiles, peak memory — and, in the same run, a raw
-//! baseline of the same broker doing the same row/message work with no cogman logic. Figures
-//! are reported as ratios of the baseline because the machines are shared and noisy.
+//! end-to-end rate with latency percentiles, the task log alone (the four status writes of a
+//! task's life with no broker), peak memory — and, in the same run, a raw baseline of the same
+//! broker doing the same row/message work with no cogman logic. Figures are reported as
+//! ratios of the baseline because the machines are shared and noisy.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use cogman::backends::Backends;
-use cogman::{Client, Config, TaskError, TaskSpec, Worker, handler_fn};
+use cogman::{
+    Client, Config, StateChange, Task, TaskError, TaskLog, TaskSpec, TaskState, Worker, handler_fn,
+};
 use futures::{StreamExt, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -32,6 +35,7 @@ struct BenchReport {
     enqueue_per_s: f64,
     drain_per_s: f64,
     end_to_end_per_s: f64,
+    log_alone_per_s: f64,
     loaded_p50_ms: f64,
     loaded_p99_ms: f64,
     idle_p50_ms: f64,
@@ -40,6 +44,7 @@ struct BenchReport {
     baseline_per_s: f64,
     ratio_end_to_end: f64,
     ratio_drain: f64,
+    ratio_log_alone: f64,
 }
 
 async fn send_all(client: &Client, n: usize, tag: &str) -> Result<Duration> {
@@ -99,6 +104,34 @@ async fn idle_latencies(client: &Client, workers: &[Worker], n: usize) -> Result
     }
     latencies.sort();
     Ok(latencies)
+}
+
+/// Runs `n` task lives through the log alone, `in_flight` at once: create (initiated), then
+/// queued, in progress and success, each write awaited as the client and worker await them.
+/// The rate says whether the log could keep up with the broker if it had the machine to itself.
+async fn log_alone(log: &Arc<dyn TaskLog>, n: usize, in_flight: usize) -> Result<Duration> {
+    let started = Instant::now();
+    let failures = stream::iter(0..n)
+        .map(|i| {
+            let log = Arc::clone(log);
+            async move {
+                let spec = TaskSpec::new("bench.log", Vec::new()).primary_key(format!("log-{i}"));
+                let task = Task::from_spec(spec, Utc::now());
+                log.create(&task).await?;
+                for state in [TaskState::Queued, TaskState::InProgress, TaskState::Success] {
+                    log.record(&StateChange::new(task.id, state)).await?;
+                }
+                Ok::<_, cogman::TaskLogError>(())
+            }
+        })
+        .buffer_unordered(in_flight.max(1))
+        .filter(|r| std::future::ready(r.is_err()))
+        .count()
+        .await;
+    if failures > 0 {
+        bail!("{failures} task lives failed in the log");
+    }
+    Ok(started.elapsed())
 }
 
 fn rate(n: usize, elapsed: Duration) -> f64 {
@@ -181,7 +214,6 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
     let summary = report::read(backends.log.as_ref(), since).await?;
     bar.set_message("latency with no backlog");
     let idle = idle_latencies(&client, &workers, IDLE_SAMPLES).await?;
-    bar.set_message("baseline");
     for worker in &workers {
         worker.stop().await;
     }
@@ -189,6 +221,11 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
     if let Err(error) = backends.broker.close().await {
         eprintln!("could not close the broker: {error}");
     }
+    bar.set_message("task log alone");
+    // As many lives at once as tasks in flight end to end: sends plus worker slots.
+    let in_flight = SEND_CONCURRENCY + args.workers * args.concurrency as usize;
+    let log_only = log_alone(&backends.log, args.tasks, in_flight).await?;
+    bar.set_message("baseline");
     if let Err(error) = backends.log.purge_before(Utc::now()).await {
         eprintln!("could not purge the benchmark's tasks: {error}");
     }
@@ -196,6 +233,7 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
     bar.finish_and_clear();
     let e2e_rate = rate(args.tasks, end_to_end);
     let drain_rate = rate(args.tasks, drain);
+    let log_rate = rate(args.tasks, log_only);
     let out = BenchReport {
         mode,
         tasks: args.tasks,
@@ -204,6 +242,7 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
         enqueue_per_s: rate(args.tasks, enqueue),
         drain_per_s: drain_rate,
         end_to_end_per_s: e2e_rate,
+        log_alone_per_s: log_rate,
         loaded_p50_ms: summary.p50.as_secs_f64() * 1e3,
         loaded_p99_ms: summary.p99.as_secs_f64() * 1e3,
         idle_p50_ms: report::percentile(&idle, 0.5).as_secs_f64() * 1e3,
@@ -212,6 +251,7 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
         baseline_per_s: baseline_rate,
         ratio_end_to_end: e2e_rate / baseline_rate,
         ratio_drain: drain_rate / baseline_rate,
+        ratio_log_alone: log_rate / baseline_rate,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -232,6 +272,11 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
             "end to end".into(),
             format!("{:.0} tasks/s", out.end_to_end_per_s),
             format!("{:.2}", out.ratio_end_to_end),
+        ],
+        vec![
+            "task log alone (4 writes a task)".into(),
+            format!("{:.0} tasks/s", out.log_alone_per_s),
+            format!("{:.2}", out.ratio_log_alone),
         ],
         vec![
             "latency p50 / p99, no backlog".into(),
