@@ -19,6 +19,7 @@ pub(crate) async fn counts(
         i64::try_from(b.as_micros()).unwrap_or(i64::MAX).max(1)
     });
     let origin = query.from.timestamp_micros();
+    let pool = log.pool().await?;
     let rows = retry("counts", log.retries(), || {
         sqlx_core::query::query(
             "SELECT (floor(extract(epoch FROM created_at) * 1000000)::bigint - $3) / $4 AS bucket, \
@@ -30,7 +31,7 @@ pub(crate) async fn counts(
         .bind(bounds::clamp(query.to))
         .bind(origin)
         .bind(width)
-        .fetch_all(&log.inner.pool)
+        .fetch_all(pool)
     })
     .await?;
     let mut buckets: Vec<BucketCount> = Vec::new();

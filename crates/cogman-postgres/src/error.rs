@@ -36,6 +36,18 @@ pub(crate) fn into_log_error(error: Error) -> TaskLogError {
     }
 }
 
+/// `error` and its sources on one line (to hand one failure to several callers, or to log it).
+pub(crate) fn error_chain(error: &TaskLogError) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Runs `op`, retrying it up to `retries` times while it fails transiently (see
 /// [`cogman_core::retry_transient`]).
 pub(crate) async fn retry<T, F, Fut>(

@@ -14,6 +14,8 @@
 //! # Layout
 //! - [`config`]: [`PostgresConfig`] and [`GroupCommit`] (`Debug` hides passwords).
 //! - `migrate` and `migrations/`: numbered SQL migrations, applied under an advisory lock.
+//! - `gate`: the schema gate every call passes first, and the background migrator used when
+//!   the database was down at `connect`.
 //! - `log`: [`PostgresLog`], `connect`, and the `TaskLog` implementation.
 //! - `writer`: group commit of `create` and `record` through the `create_tasks` and
 //!   `record_changes` SQL functions.
@@ -31,6 +33,15 @@
 //!   the `k`-th write of each task in the batch (so writes of one task keep their order).
 //! - Calls cut by a lost connection, a deadlock or a serialization failure are retried; every
 //!   call is idempotent.
+//! - The log opens while PostgreSQL is down. `connect` still fails at once for a bad config
+//!   (`InvalidQuery`) and for a server that refuses (authentication, missing database) or a
+//!   migration that fails (`Other`); when the server cannot be reached it returns a log with a
+//!   lazy pool and logs a warning. Until the migrations are applied every call (writes, reads,
+//!   outbox, worker registry, purge) answers `Unavailable` after at most one connection
+//!   attempt of its own (refused: at once; otherwise at most `acquire_timeout`), and a
+//!   background task retries with backoff, so the log works as soon as the server is up,
+//!   without being reopened. Migrations still run under the advisory lock, so processes that
+//!   started together apply each once.
 //! - Outbox claims use `FOR UPDATE SKIP LOCKED` plus a lease: concurrent claimers get disjoint
 //!   sets, and a claim that is never published becomes claimable again when its lease ends.
 
@@ -38,6 +49,7 @@ mod bounds;
 pub mod config;
 mod counts;
 mod error;
+mod gate;
 mod list;
 mod log;
 mod migrate;

@@ -19,6 +19,7 @@ pub(crate) async fn list(
     page: PageRequest,
 ) -> Result<Page, TaskLogError> {
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
+    let pool = log.pool().await?;
     let rows = retry("list", log.retries(), || {
         let mut query = select(filter);
         if let Some(Cursor(cursor)) = page.after {
@@ -34,7 +35,7 @@ pub(crate) async fn list(
         query
             .push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .push_bind(i64::from(limit) + 1);
-        async move { query.build().fetch_all(&log.inner.pool).await }
+        async move { query.build().fetch_all(pool).await }
     })
     .await?;
     let mut items: Vec<Task> = rows.iter().map(row::task).collect::<Result<_, _>>()?;
@@ -53,12 +54,13 @@ pub(crate) async fn oldest(
     limit: u32,
 ) -> Result<Vec<Task>, TaskLogError> {
     let limit = limit.clamp(1, PageRequest::MAX_LIMIT);
+    let pool = log.pool().await?;
     let rows = retry("oldest", log.retries(), || {
         let mut query = select(filter);
         query
             .push(" ORDER BY created_at ASC, id ASC LIMIT ")
             .push_bind(i64::from(limit));
-        async move { query.build().fetch_all(&log.inner.pool).await }
+        async move { query.build().fetch_all(pool).await }
     })
     .await?;
     rows.iter().map(row::task).collect()

@@ -1,7 +1,8 @@
-//! [`PostgresLog`]: the handle (cheap to clone; clones share one pool and one group-commit
-//! writer), `connect` (pool, migrations, writer) and its [`TaskLog`] implementation. Writes go
-//! through the writer ([`crate::writer`]); reads are single queries, retried when a
-//! connection is lost.
+//! [`PostgresLog`]: the handle (cheap to clone; clones share one pool, one schema gate and one
+//! group-commit writer), `connect` (config, lazy pool, first migration attempt, writer) and
+//! its [`TaskLog`] implementation. Every call goes through the schema gate
+//! ([`crate::gate`]) first; writes then go through the writer ([`crate::writer`]); reads are
+//! single queries, retried when a connection is lost.
 
 use std::fmt;
 use std::str::FromStr as _;
@@ -16,9 +17,10 @@ use cogman_core::{
 use sqlx_postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::PostgresConfig;
-use crate::error::{into_log_error, retry};
+use crate::error::{error_chain, retry};
+use crate::gate::{self, SchemaGate};
 use crate::writer::Writer;
-use crate::{counts, list, migrate, row};
+use crate::{counts, list, row};
 
 /// The PostgreSQL task log. See the crate docs for the schema and guarantees.
 #[derive(Clone)]
@@ -27,8 +29,8 @@ pub struct PostgresLog {
 }
 
 pub(crate) struct Inner {
-    pub(crate) pool: PgPool,
-    pub(crate) writer: Writer,
+    gate: Arc<SchemaGate>,
+    writer: Writer,
     pub(crate) config: PostgresConfig,
 }
 
@@ -43,38 +45,43 @@ impl fmt::Debug for PostgresLog {
 }
 
 impl PostgresLog {
-    /// Opens the pool, creates the schema and applies pending migrations, and starts the
-    /// group-commit writer on the current tokio runtime.
+    /// Checks the config, makes a lazy pool, tries once to create the schema and apply
+    /// pending migrations, and starts the group-commit writer on the current tokio runtime.
+    ///
+    /// When PostgreSQL cannot be reached (refused, timed out, starting or shutting down), the
+    /// log opens anyway: it logs a warning, migrates in the background, and every call answers
+    /// [`TaskLogError::Unavailable`] until the schema is up to date (see the crate docs).
     ///
     /// # Errors
     /// [`TaskLogError::InvalidQuery`] for a bad config (URI, schema name);
-    /// [`TaskLogError::Unavailable`] when the database cannot be reached;
-    /// [`TaskLogError::Other`] when a migration fails.
+    /// [`TaskLogError::Other`] when the server refuses (authentication, missing database) or a
+    /// migration fails.
     pub async fn connect(config: PostgresConfig) -> Result<PostgresLog, TaskLogError> {
         config.validate()?;
-        let options = PgConnectOptions::from_str(&config.uri)
-            .map_err(|e| {
-                TaskLogError::InvalidQuery(format!(
-                    "invalid PostgreSQL URI {}: {e}",
-                    redact_uri(&config.uri)
-                ))
-            })?
-            .application_name(&config.application_name)
-            .options([("search_path", config.schema.as_str())]);
+        let options = connect_options(&config)?;
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections)
             .acquire_timeout(config.acquire_timeout)
-            .connect_with(options)
-            .await
-            .map_err(into_log_error)?;
-        retry("migrate", config.retries, || {
-            migrate::migrate(&pool, &config.schema)
-        })
-        .await?;
-        let writer = Writer::spawn(pool.clone(), config.group_commit, config.retries);
+            .connect_lazy_with(options.clone());
+        let gate = Arc::new(SchemaGate::new(pool.clone(), options, &config));
+        match gate.ready().await {
+            Ok(()) => {}
+            Err(error) if error.is_transient() => {
+                tracing::warn!(
+                    uri = %redact_uri(&config.uri),
+                    schema = %config.schema,
+                    error = %error_chain(&error),
+                    "PostgreSQL is unreachable; the log opens anyway, answers Unavailable and \
+                     migrates once the server is up"
+                );
+                gate::spawn_migrator(&gate);
+            }
+            Err(error) => return Err(error),
+        }
+        let writer = Writer::spawn(pool, config.group_commit, config.retries);
         Ok(PostgresLog {
             inner: Arc::new(Inner {
-                pool,
+                gate,
                 writer,
                 config,
             }),
@@ -88,7 +95,12 @@ impl PostgresLog {
 
     /// Closes the pool: waits for checked-out connections to come back and closes them all.
     pub async fn close(&self) {
-        self.inner.pool.close().await;
+        self.inner.gate.close().await;
+    }
+
+    /// The pool, once the schema is up to date (see [`crate::gate`]).
+    pub(crate) async fn pool(&self) -> Result<&PgPool, TaskLogError> {
+        self.inner.gate.pool().await
     }
 
     pub(crate) fn retries(&self) -> u32 {
@@ -96,22 +108,38 @@ impl PostgresLog {
     }
 }
 
+/// The connect options of `config`: its URI, `application_name` and `search_path`.
+fn connect_options(config: &PostgresConfig) -> Result<PgConnectOptions, TaskLogError> {
+    let options = PgConnectOptions::from_str(&config.uri).map_err(|e| {
+        TaskLogError::InvalidQuery(format!(
+            "invalid PostgreSQL URI {}: {e}",
+            redact_uri(&config.uri)
+        ))
+    })?;
+    Ok(options
+        .application_name(&config.application_name)
+        .options([("search_path", config.schema.as_str())]))
+}
+
 #[async_trait]
 impl TaskLog for PostgresLog {
     async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
+        self.inner.gate.ready().await?;
         self.inner.writer.create(task).await
     }
 
     async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
+        self.inner.gate.ready().await?;
         self.inner.writer.record(change).await
     }
 
     async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
         const SQL: &str = concat!("SELECT ", row::task_columns!(), " FROM tasks WHERE id = $1");
+        let pool = self.pool().await?;
         let found = retry("get", self.retries(), || {
             sqlx_core::query::query(SQL)
                 .bind(id.as_uuid())
-                .fetch_optional(&self.inner.pool)
+                .fetch_optional(pool)
         })
         .await?;
         found.as_ref().map(row::task).transpose()
@@ -130,13 +158,14 @@ impl TaskLog for PostgresLog {
     }
 
     async fn history(&self, id: TaskId) -> Result<Vec<StateChange>, TaskLogError> {
+        let pool = self.pool().await?;
         let rows = retry("history", self.retries(), || {
             sqlx_core::query::query(
                 "SELECT task_id, status, at, error, result, duration, worker \
                  FROM task_events WHERE task_id = $1 ORDER BY seq",
             )
             .bind(id.as_uuid())
-            .fetch_all(&self.inner.pool)
+            .fetch_all(pool)
         })
         .await?;
         rows.iter().map(row::change).collect()

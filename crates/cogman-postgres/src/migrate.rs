@@ -1,13 +1,14 @@
-//! Versioned migrations, all inside the configured schema. Each migration is a numbered SQL
+//! Versioned migrations, all inside the configured schema (run by [`crate::gate`]). Each migration is a numbered SQL
 //! file in `migrations/`, embedded at build time. They run in one transaction that first takes
 //! a transaction-level advisory lock keyed by the schema, so two processes starting together
 //! apply each migration exactly once; applied versions are recorded in
 //! `{schema}.schema_migrations`.
 
+use sqlx_core::connection::Connection as _;
 use sqlx_core::executor::Executor as _;
 use sqlx_core::raw_sql::raw_sql;
 use sqlx_core::sql_str::AssertSqlSafe;
-use sqlx_postgres::PgPool;
+use sqlx_postgres::PgConnection;
 
 /// (version, name, SQL), in order.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -23,9 +24,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// First key of the advisory lock; the second is a hash of the schema name.
 const LOCK_CLASS: i32 = 0x636f_676d; // "cogm"
 
-/// Brings `schema` up to the newest version; returns the versions applied now.
-pub(crate) async fn migrate(pool: &PgPool, schema: &str) -> Result<Vec<i64>, sqlx_core::Error> {
-    let mut tx = pool.begin().await?;
+/// Brings `schema` up to the newest version over `conn`; returns the versions applied now.
+pub(crate) async fn migrate(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> Result<Vec<i64>, sqlx_core::Error> {
+    let mut tx = conn.begin().await?;
     sqlx_core::query::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
         .bind(LOCK_CLASS)
         .bind(schema)

@@ -40,12 +40,13 @@ impl Outbox for PostgresLog {
         // Whole microseconds; exact in a double for any lease shorter than 285 years.
         #[allow(clippy::cast_precision_loss)]
         let lease_us = lease.as_micros().min(u128::from(u64::MAX)) as f64;
+        let pool = self.pool().await?;
         let rows = retry("claim", self.retries(), || {
             sqlx_core::query::query(CLAIM)
                 .bind(bounds::clamp(created_before))
                 .bind(i64::from(limit))
                 .bind(lease_us)
-                .fetch_all(&self.inner.pool)
+                .fetch_all(pool)
         })
         .await?;
         let mut tasks: Vec<Task> = rows.iter().map(row::task).collect::<Result<_, _>>()?;

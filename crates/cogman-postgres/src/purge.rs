@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::bounds;
-use crate::error::retry;
+use crate::error::{error_chain, retry};
 use crate::log::PostgresLog;
 
 /// Tasks deleted per statement, so one purge never holds many locks for long.
@@ -22,6 +22,7 @@ pub(crate) async fn purge_before(
     cutoff: DateTime<Utc>,
 ) -> Result<u64, TaskLogError> {
     let cutoff = bounds::clamp(cutoff);
+    let pool = log.pool().await?;
     let mut total = 0;
     loop {
         let deleted: i64 = retry("purge", log.retries(), || {
@@ -36,7 +37,7 @@ pub(crate) async fn purge_before(
             )
             .bind(cutoff)
             .bind(BATCH)
-            .fetch_one(&log.inner.pool)
+            .fetch_one(pool)
         })
         .await?;
         total += deleted.unsigned_abs();
@@ -51,20 +52,32 @@ async fn purge_workers_before(
     log: &PostgresLog,
     cutoff: DateTime<Utc>,
 ) -> Result<u64, TaskLogError> {
+    let pool = log.pool().await?;
     let done = retry("purge workers", log.retries(), || {
         sqlx_core::query::query("DELETE FROM workers WHERE last_heartbeat < $1")
             .bind(bounds::clamp(cutoff))
-            .execute(&log.inner.pool)
+            .execute(pool)
     })
     .await?;
     Ok(done.rows_affected())
 }
 
+/// Deletes final tasks and worker heartbeats older than `cutoff`; returns how many of each.
+async fn purge_expired(
+    log: &PostgresLog,
+    cutoff: DateTime<Utc>,
+) -> Result<(u64, u64), TaskLogError> {
+    let tasks = log.purge_before(cutoff).await?;
+    let workers = purge_workers_before(log, cutoff).await?;
+    Ok((tasks, workers))
+}
+
 impl PostgresLog {
     /// Starts a background task that, at once and then every `every`, deletes final tasks
     /// created more than the configured TTL ago (with their events) and worker heartbeats
-    /// older than the TTL. Failures are logged and retried at the next tick. The task ends
-    /// when `shutdown` is cancelled.
+    /// older than the TTL. Failures are logged and retried at the next tick, so the purger may
+    /// be started while PostgreSQL is down (each tick then answers at once, see
+    /// [`PostgresLog::connect`]). The task ends when `shutdown` is cancelled.
     pub fn spawn_purger(&self, every: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
         let log = self.clone();
         tokio::spawn(async move {
@@ -80,13 +93,18 @@ impl PostgresLog {
                 let cutoff = Utc::now()
                     .checked_sub_signed(ttl)
                     .unwrap_or(DateTime::<Utc>::MIN_UTC);
-                match log.purge_before(cutoff).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, %cutoff, "purged old final tasks"),
-                    Err(error) => tracing::warn!(%error, "purging old tasks failed"),
-                }
-                if let Err(error) = purge_workers_before(&log, cutoff).await {
-                    tracing::warn!(%error, "purging old worker heartbeats failed");
+                match purge_expired(&log, cutoff).await {
+                    Ok((0, 0)) => {}
+                    Ok((tasks, workers)) => {
+                        tracing::info!(tasks, workers, %cutoff, "purged old final tasks and heartbeats");
+                    }
+                    Err(error) if error.is_transient() => tracing::info!(
+                        error = %error_chain(&error),
+                        "PostgreSQL is unavailable; purging again at the next tick"
+                    ),
+                    Err(error) => {
+                        tracing::warn!(error = %error_chain(&error), "purging old tasks failed");
+                    }
                 }
             }
         })

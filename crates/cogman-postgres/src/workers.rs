@@ -15,6 +15,7 @@ use crate::writer::pg_text;
 impl WorkerRegistry for PostgresLog {
     async fn heartbeat(&self, info: &WorkerInfo) -> Result<(), TaskLogError> {
         let handlers: Vec<String> = info.handlers.iter().map(|h| pg_text(h)).collect();
+        let pool = self.pool().await?;
         retry("heartbeat", self.retries(), || {
             sqlx_core::query::query(
                 "INSERT INTO workers (id, host, pid, concurrency, in_flight, handlers, started_at, \
@@ -33,30 +34,32 @@ impl WorkerRegistry for PostgresLog {
             .bind(&handlers)
             .bind(bounds::clamp(info.started_at))
             .bind(bounds::clamp(info.last_heartbeat))
-            .execute(&self.inner.pool)
+            .execute(pool)
         })
         .await
         .map(drop)
     }
 
     async fn deregister(&self, worker_id: &str) -> Result<(), TaskLogError> {
+        let pool = self.pool().await?;
         retry("deregister", self.retries(), || {
             sqlx_core::query::query("DELETE FROM workers WHERE id = $1")
                 .bind(pg_text(worker_id))
-                .execute(&self.inner.pool)
+                .execute(pool)
         })
         .await
         .map(drop)
     }
 
     async fn workers(&self, since: DateTime<Utc>) -> Result<Vec<WorkerInfo>, TaskLogError> {
+        let pool = self.pool().await?;
         let rows = retry("workers", self.retries(), || {
             sqlx_core::query::query(
                 "SELECT id, host, pid, concurrency, in_flight, handlers, started_at, last_heartbeat \
                  FROM workers WHERE last_heartbeat >= $1 ORDER BY id",
             )
             .bind(bounds::clamp(since))
-            .fetch_all(&self.inner.pool)
+            .fetch_all(pool)
         })
         .await?;
         rows.iter().map(row::worker).collect()

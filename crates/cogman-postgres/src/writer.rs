@@ -25,7 +25,7 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::config::GroupCommit;
-use crate::error::retry;
+use crate::error::{error_chain, retry};
 
 /// Where the answer to a create goes.
 type CreateReply = oneshot::Sender<Result<(), TaskLogError>>;
@@ -227,18 +227,6 @@ impl Batch {
             }
         }
     }
-}
-
-/// `error` and its sources on one line (to hand one failure to several callers).
-fn error_chain(error: &TaskLogError) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn missing_row() -> TaskLogError {

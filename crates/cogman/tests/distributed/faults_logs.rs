@@ -2,7 +2,8 @@
 //! started again, and a private PostgreSQL stopped with `-m immediate` and started again. No
 //! accepted task is lost; reads fall back to PostgreSQL while Redis is down or empty; while
 //! PostgreSQL is down workers keep retrying their records (holding their deliveries) and
-//! carry on after the restart.
+//! carry on after the restart. A client and a worker also start while PostgreSQL is down:
+//! sends are refused as unavailable until it is up, then everything works with no restart.
 
 use cogman::{PageRequest, Priority, TaskFilter, TaskLog as _, TaskSpec, TaskState};
 use cogman_postgres::{PostgresConfig, PostgresLog};
@@ -170,6 +171,62 @@ async fn a_postgres_restart_mid_run_loses_nothing_and_workers_wait_to_ack() {
         }
     }
     wait_all_success(&durable, &ids).await;
+    no_loss(&ledger, &ids, &[worker.stats()]);
+    worker.stop().await;
+    client.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_and_worker_start_while_postgres_is_down_and_work_once_it_is_up() {
+    let postgres = PrivatePostgres::start()
+        .await
+        .unwrap_or_else(|e| panic!("a private PostgreSQL starts: {e}"));
+    postgres.stop().await.expect("PostgreSQL stops");
+    let env = Env::new("pgdownatstart", AMQP, None, Some(&postgres.uri()));
+    let ledger = Ledger::default();
+    let worker = env.worker(&ledger).await;
+    let client = env.client().await;
+
+    let refused = client
+        .send_task(TaskSpec::new(TASK, b"early".to_vec()))
+        .await;
+    assert!(
+        matches!(&refused, Err(cogman::Error::TaskLog(e)) if e.is_transient()),
+        "with no durable log a send is refused as unavailable, not accepted: {refused:?}"
+    );
+
+    postgres
+        .start_again()
+        .await
+        .expect("PostgreSQL starts again");
+    // The first send accepted once the log has connected and migrated by itself.
+    let first = std::sync::Mutex::new(None);
+    wait_until(
+        "a send to be accepted once PostgreSQL is up",
+        WAIT,
+        || async {
+            let sent = client
+                .send_task(TaskSpec::new(TASK, b"first".to_vec()))
+                .await;
+            let accepted = sent.ok().map(|receipt| receipt.id);
+            let done = accepted.is_some();
+            *first.lock().expect("not poisoned") = accepted;
+            done
+        },
+    )
+    .await
+    .expect("sends are accepted");
+    let mut ids: Vec<_> = first
+        .lock()
+        .expect("not poisoned")
+        .take()
+        .into_iter()
+        .collect();
+    for i in 0..20 {
+        let spec = TaskSpec::new(TASK, format!("late-{i}").into_bytes());
+        ids.push(client.send_task(spec).await.expect("send").id);
+    }
+    wait_all_success(&durable(&env).await, &ids).await;
     no_loss(&ledger, &ids, &[worker.stats()]);
     worker.stop().await;
     client.close().await;
