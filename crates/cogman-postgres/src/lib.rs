@@ -29,8 +29,7 @@
 //! - `record` applies the rule in SQL (`UPDATE ... WHERE status_rank < rank of the new state`,
 //!   `status_rank` being a generated column), so concurrent and out-of-order writes never move
 //!   a task back, and each applied change is appended to `task_events` in the same
-//!   transaction. A batch is applied set-wise, one statement per round, where round `k` holds
-//!   the `k`-th write of each task in the batch (so writes of one task keep their order).
+//!   transaction.
 //! - Calls cut by a lost connection, a deadlock or a serialization failure are retried; every
 //!   call is idempotent.
 //! - The log opens while PostgreSQL is down. `connect` still fails at once for a bad config

@@ -16,8 +16,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "rank", include_str!("../migrations/0002_rank.sql")),
     (
         3,
-        "set_writes",
-        include_str!("../migrations/0003_set_writes.sql"),
+        "rank_column",
+        include_str!("../migrations/0003_rank_column.sql"),
     ),
 ];
 

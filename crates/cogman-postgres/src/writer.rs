@@ -7,10 +7,7 @@
 //! next batch, so batching grows with load and a lone write is never delayed.
 //!
 //! Writes inside a batch are ordered by task id (stably, so changes of one task keep their
-//! order), so concurrent batches lock rows in the same order (a deadlock, should the planner
-//! pick another order, is retried as transient). The SQL functions apply a whole array with
-//! one statement and accept each task once per call, so a batch is cut into rounds: round `k`
-//! holds the `k`-th write of each task, and rounds are applied in order in one transaction. A
+//! order), which makes concurrent batches lock rows in the same order and never deadlock. A
 //! batch that fails for a non-transient reason (bad data in one write) is re-applied one write
 //! at a time, so only the faulty write fails.
 
@@ -234,79 +231,37 @@ fn missing_row() -> TaskLogError {
 }
 
 /// Applies `tasks` (insert-or-advance) and then `changes` in one transaction; returns the
-/// outcome of each change in order. Both slices are sorted by task id (stably).
+/// outcome of each change in order.
 async fn apply(
     pool: &PgPool,
     retries: u32,
     tasks: &[&Task],
     changes: &[&StateChange],
 ) -> Result<Vec<RecordOutcome>, TaskLogError> {
-    let creates: Vec<CreateArrays> = rounds(tasks, |t| t.id)
-        .iter()
-        .map(|round| CreateArrays::new(&pick(tasks, round)))
-        .collect();
-    let record_rounds = rounds(changes, |c| c.task_id);
-    let records: Vec<RecordArrays> = record_rounds
-        .iter()
-        .map(|round| RecordArrays::new(&pick(changes, round)))
-        .collect();
-    let answers = retry("group commit", retries, || async {
-        // One statement commits by itself: no BEGIN/COMMIT round trips.
-        match (creates.as_slice(), records.as_slice()) {
-            ([], []) => return Ok(Vec::new()),
-            ([round], []) => return round.query().fetch_all(pool).await.map(|_| Vec::new()),
-            ([], [round]) => return round.query().fetch_all(pool).await.map(|rows| vec![rows]),
-            _ => {}
+    let creates = CreateArrays::new(tasks);
+    let records = RecordArrays::new(changes);
+    let rows = retry("group commit", retries, || async {
+        match (tasks.is_empty(), changes.is_empty()) {
+            (false, false) => {
+                let mut tx = pool.begin().await?;
+                creates.query().fetch_all(&mut *tx).await?;
+                let rows = records.query().fetch_all(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+            (false, true) => creates.query().fetch_all(pool).await.map(|_| Vec::new()),
+            (true, false) => records.query().fetch_all(pool).await,
+            (true, true) => Ok(Vec::new()),
         }
-        let mut tx = pool.begin().await?;
-        for round in &creates {
-            round.query().fetch_all(&mut *tx).await?;
-        }
-        let mut answers = Vec::with_capacity(records.len());
-        for round in &records {
-            answers.push(round.query().fetch_all(&mut *tx).await?);
-        }
-        tx.commit().await?;
-        Ok(answers)
     })
     .await?;
-    let mut outcomes: Vec<Option<RecordOutcome>> = vec![None; changes.len()];
-    for (round, rows) in record_rounds.iter().zip(&answers) {
-        if rows.len() != round.len() {
-            return Err(missing_row());
-        }
-        for (&at, row) in round.iter().zip(rows) {
-            outcomes[at] = Some(outcome(row, changes[at])?);
-        }
+    if rows.len() != changes.len() {
+        return Err(missing_row());
     }
-    outcomes
-        .into_iter()
-        .map(|outcome| outcome.ok_or_else(missing_row))
+    rows.iter()
+        .zip(changes)
+        .map(|(row, change)| outcome(row, change))
         .collect()
-}
-
-/// Splits positions of `items` (sorted by key, stably) into rounds in which each key appears
-/// at most once: round `k` holds the `k`-th item of each key, so applying the rounds in order
-/// keeps the order of each key's items.
-fn rounds<T, K: PartialEq>(items: &[T], key: impl Fn(&T) -> K) -> Vec<Vec<usize>> {
-    let mut rounds: Vec<Vec<usize>> = Vec::new();
-    let mut occurrence = 0;
-    for (at, item) in items.iter().enumerate() {
-        occurrence = match at.checked_sub(1) {
-            Some(before) if key(&items[before]) == key(item) => occurrence + 1,
-            _ => 0,
-        };
-        if rounds.len() <= occurrence {
-            rounds.push(Vec::new());
-        }
-        rounds[occurrence].push(at);
-    }
-    rounds
-}
-
-/// The items at `positions`.
-fn pick<'a, T: ?Sized>(items: &[&'a T], positions: &[usize]) -> Vec<&'a T> {
-    positions.iter().map(|&at| items[at]).collect()
 }
 
 /// One row of `record_changes`.
@@ -478,14 +433,6 @@ impl RecordArrays {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rounds_hold_each_key_once_and_keep_each_keys_order() {
-        let keys = [1, 1, 1, 2, 3, 3];
-        let rounds = rounds(&keys, |k| *k);
-        assert_eq!(rounds, vec![vec![0, 3, 4], vec![1, 5], vec![2]]);
-        assert!(super::rounds(&[] as &[u8], |k| *k).is_empty());
-    }
 
     #[test]
     fn nul_bytes_are_replaced() {
