@@ -19,10 +19,13 @@
 //! - [`workers`]: the [`WorkerRegistry`] ability (worker heartbeats).
 //! - [`workflow`]: the links that tie tasks of a chain, group or chord together.
 //! - [`redact`]: [`redact_uri`], which hides passwords in connection URIs.
+//! - [`group_commit`]: [`run_batches`], the batching loop of the log backends' background
+//!   writers, and its [`GroupCommit`] settings.
 //!
 //! No lapin, redis, rusqlite or sqlx type appears here: backends live in their own crates.
 
 pub mod broker;
+pub mod group_commit;
 pub mod handler;
 pub mod outbox;
 pub mod outcome;
@@ -38,6 +41,7 @@ pub use broker::{
     BoxError, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, DeliveryHandle, QueueStats,
     QueueStatsSource,
 };
+pub use group_commit::{GroupCommit, Weighed, run_batches};
 pub use handler::{Handler, HandlerFn, Output, TaskContext, handler_fn};
 pub use outbox::Outbox;
 pub use outcome::{Disposition, TaskError};

@@ -32,7 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "one transaction per write",
             GroupCommit {
                 max_batch: 1,
-                writers: base.max_connections as usize,
+                in_flight: base.max_connections as usize,
                 ..GroupCommit::default()
             },
         ),

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use cogman_core::{TaskLogError, redact_uri};
+use cogman_core::{GroupCommit, TaskLogError, redact_uri};
 
 /// Settings of a [`crate::PostgresLog`].
 #[derive(Clone, PartialEq, Eq)]
@@ -29,34 +29,6 @@ pub struct PostgresConfig {
     /// How many times a call cut by a lost connection, a deadlock or a serialization failure
     /// is retried (every write is idempotent). Default 6.
     pub retries: u32,
-}
-
-/// Group commit: `create` and `record` calls are queued to a background writer that applies
-/// whatever is waiting as one batch, in one transaction, and answers every caller only after
-/// the commit. Under load, many writes share one round trip and one fsync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GroupCommit {
-    /// Most writes in one batch. Default 512.
-    pub max_batch: usize,
-    /// Most payload and result bytes in one batch. Default 8 MiB.
-    pub max_batch_bytes: usize,
-    /// How long a batch waits for more writes after the first, when nothing else is in
-    /// flight. Default 0: a lone write goes at once, and batches form while earlier ones
-    /// commit.
-    pub linger: Duration,
-    /// Batches committing at the same time (each holds one connection). Default 2.
-    pub writers: usize,
-}
-
-impl Default for GroupCommit {
-    fn default() -> Self {
-        GroupCommit {
-            max_batch: 512,
-            max_batch_bytes: 8 * 1024 * 1024,
-            linger: Duration::ZERO,
-            writers: 2,
-        }
-    }
 }
 
 impl PostgresConfig {
@@ -123,9 +95,9 @@ impl PostgresConfig {
                 self.schema
             )));
         }
-        if self.max_connections == 0 || self.group_commit.writers == 0 {
+        if self.max_connections == 0 || self.group_commit.in_flight == 0 {
             return Err(TaskLogError::InvalidQuery(
-                "max_connections and group_commit.writers must be at least 1".into(),
+                "max_connections and group_commit.in_flight must be at least 1".into(),
             ));
         }
         if self.group_commit.max_batch == 0 {

@@ -58,5 +58,6 @@ mod row;
 mod workers;
 mod writer;
 
-pub use config::{GroupCommit, PostgresConfig};
+pub use cogman_core::GroupCommit;
+pub use config::PostgresConfig;
 pub use log::PostgresLog;

@@ -1,27 +1,23 @@
-//! Group commit. `create` and `record` calls are sent to one background writer, which takes
-//! whatever is waiting (up to [`GroupCommit::max_batch`] writes or
-//! [`GroupCommit::max_batch_bytes`]) and applies it with one call of the `create_tasks` and/or
-//! `record_changes` SQL functions: one round trip and one commit for the whole batch. Each
-//! caller gets its own outcome, and only after the commit, so an answer still means durable.
-//! While [`GroupCommit::writers`] batches are committing, new writes queue up and form the
-//! next batch, so batching grows with load and a lone write is never delayed.
+//! Group commit. `create` and `record` calls are sent to one background writer, which forms
+//! batches with [`cogman_core::run_batches`] and applies each with one call of the
+//! `create_tasks` and/or `record_changes` SQL functions: one round trip and one commit for the
+//! whole batch. Each caller gets its own outcome, and only after the commit, so an answer still
+//! means durable.
 //!
 //! Writes inside a batch are ordered by task id (stably, so changes of one task keep their
 //! order), which makes concurrent batches lock rows in the same order and never deadlock. A
 //! batch that fails for a non-transient reason (bad data in one write) is re-applied one write
 //! at a time, so only the faulty write fails.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
-use cogman_core::{RecordOutcome, StateChange, Task, TaskLogError, TaskState};
+use cogman_core::{
+    GroupCommit, RecordOutcome, StateChange, Task, TaskLogError, TaskState, Weighed, run_batches,
+};
 use sqlx_core::row::Row as _;
 use sqlx_postgres::{PgPool, PgRow};
-use tokio::sync::{Semaphore, mpsc, oneshot};
-use tokio_util::task::TaskTracker;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::config::GroupCommit;
 use crate::error::{error_chain, retry};
 
 /// Where the answer to a create goes.
@@ -41,8 +37,7 @@ enum Op {
     },
 }
 
-impl Op {
-    /// Bytes this write adds to a batch (its large fields).
+impl Weighed for Op {
     fn weight(&self) -> usize {
         match self {
             Op::Create { task, .. } => {
@@ -72,8 +67,11 @@ impl Writer {
     /// Starts the background writer on the current runtime. It stops once every handle is
     /// dropped and the queued writes are applied.
     pub(crate) fn spawn(pool: PgPool, config: GroupCommit, retries: u32) -> Writer {
-        let (queue, rx) = mpsc::channel(config.max_batch.saturating_mul(4).max(16));
-        tokio::spawn(run(pool, rx, config, retries));
+        let (queue, rx) = mpsc::channel(config.queue_capacity());
+        tokio::spawn(run_batches(rx, config, move |ops| {
+            let pool = pool.clone();
+            async move { commit(ops, &pool, retries).await }
+        }));
         Writer { queue }
     }
 
@@ -108,119 +106,58 @@ fn stopped() -> TaskLogError {
     TaskLogError::Unavailable("the PostgreSQL writer has stopped".into())
 }
 
-/// The writer loop: form a batch, wait for a free slot, top the batch up, commit it in the
-/// background.
-async fn run(pool: PgPool, mut rx: mpsc::Receiver<Op>, config: GroupCommit, retries: u32) {
-    let slots = Arc::new(Semaphore::new(config.writers));
-    let tracker = TaskTracker::new();
-    while let Some(first) = rx.recv().await {
-        let mut batch = Batch::default();
-        batch.push(first);
-        batch.fill(&mut rx, &config);
-        let permit = Arc::clone(&slots)
-            .acquire_owned()
-            .await
-            .expect("invariant: the writer's semaphore is never closed");
-        batch.fill(&mut rx, &config);
-        if !config.linger.is_zero() {
-            let deadline = tokio::time::Instant::now() + config.linger;
-            while !batch.is_full(&config) {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(op)) => batch.push(op),
-                    Ok(None) | Err(_) => break,
-                }
-            }
-        }
-        let pool = pool.clone();
-        tracker.spawn(async move {
-            batch.commit(&pool, retries).await;
-            drop(permit);
-        });
-    }
-    tracker.close();
-    tracker.wait().await;
-}
-
-/// Writes applied together.
-#[derive(Debug, Default)]
-struct Batch {
-    ops: Vec<Op>,
-    weight: usize,
-}
-
-impl Batch {
-    fn push(&mut self, op: Op) {
-        self.weight += op.weight();
-        self.ops.push(op);
-    }
-
-    fn is_full(&self, config: &GroupCommit) -> bool {
-        self.ops.len() >= config.max_batch || self.weight >= config.max_batch_bytes
-    }
-
-    /// Takes queued writes without waiting, until the batch is full.
-    fn fill(&mut self, rx: &mut mpsc::Receiver<Op>, config: &GroupCommit) {
-        while !self.is_full(config) {
-            match rx.try_recv() {
-                Ok(op) => self.push(op),
-                Err(_) => break,
-            }
+/// Applies a batch and answers every caller.
+async fn commit(ops: Vec<Op>, pool: &PgPool, retries: u32) {
+    let mut creates: Vec<(Box<Task>, CreateReply)> = Vec::new();
+    let mut records: Vec<(StateChange, RecordReply)> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Create { task, reply } => creates.push((task, reply)),
+            Op::Record { change, reply } => records.push((change, reply)),
         }
     }
-
-    /// Applies the batch and answers every caller.
-    async fn commit(self, pool: &PgPool, retries: u32) {
-        let mut creates: Vec<(Box<Task>, CreateReply)> = Vec::new();
-        let mut records: Vec<(StateChange, RecordReply)> = Vec::new();
-        for op in self.ops {
-            match op {
-                Op::Create { task, reply } => creates.push((task, reply)),
-                Op::Record { change, reply } => records.push((change, reply)),
+    creates.sort_by_key(|(task, _)| task.id);
+    records.sort_by_key(|(change, _)| change.task_id);
+    let size = creates.len() + records.len();
+    let tasks: Vec<&Task> = creates.iter().map(|(t, _)| &**t).collect();
+    let changes: Vec<&StateChange> = records.iter().map(|(c, _)| c).collect();
+    match apply(pool, retries, &tasks, &changes).await {
+        Ok(outcomes) => {
+            for (_, reply) in creates {
+                let _ = reply.send(Ok(()));
+            }
+            for ((_, reply), outcome) in records.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(outcome));
             }
         }
-        creates.sort_by_key(|(task, _)| task.id);
-        records.sort_by_key(|(change, _)| change.task_id);
-        let size = creates.len() + records.len();
-        let tasks: Vec<&Task> = creates.iter().map(|(t, _)| &**t).collect();
-        let changes: Vec<&StateChange> = records.iter().map(|(c, _)| c).collect();
-        match apply(pool, retries, &tasks, &changes).await {
-            Ok(outcomes) => {
-                for (_, reply) in creates {
-                    let _ = reply.send(Ok(()));
-                }
-                for ((_, reply), outcome) in records.into_iter().zip(outcomes) {
-                    let _ = reply.send(Ok(outcome));
-                }
+        Err(error) if size > 1 && !error.is_transient() => {
+            tracing::warn!(%error, size, "a batched write failed; applying the batch one write at a time");
+            for (task, reply) in creates {
+                let result = apply(pool, retries, &[&*task], &[]).await.map(drop);
+                let _ = reply.send(result);
             }
-            Err(error) if size > 1 && !error.is_transient() => {
-                tracing::warn!(%error, size, "a batched write failed; applying the batch one write at a time");
-                for (task, reply) in creates {
-                    let result = apply(pool, retries, &[&*task], &[]).await.map(drop);
-                    let _ = reply.send(result);
-                }
-                for (change, reply) in records {
-                    let result = apply(pool, retries, &[], &[&change])
-                        .await
-                        .and_then(|mut outcomes| outcomes.pop().ok_or_else(missing_row));
-                    let _ = reply.send(result);
-                }
+            for (change, reply) in records {
+                let result = apply(pool, retries, &[], &[&change])
+                    .await
+                    .and_then(|mut outcomes| outcomes.pop().ok_or_else(missing_row));
+                let _ = reply.send(result);
             }
-            Err(error) => {
-                let message = error_chain(&error);
-                let transient = error.is_transient();
-                let copy = || {
-                    if transient {
-                        TaskLogError::Unavailable(message.clone().into())
-                    } else {
-                        TaskLogError::Other(message.clone().into())
-                    }
-                };
-                for (_, reply) in creates {
-                    let _ = reply.send(Err(copy()));
+        }
+        Err(error) => {
+            let message = error_chain(&error);
+            let transient = error.is_transient();
+            let copy = || {
+                if transient {
+                    TaskLogError::Unavailable(message.clone().into())
+                } else {
+                    TaskLogError::Other(message.clone().into())
                 }
-                for (_, reply) in records {
-                    let _ = reply.send(Err(copy()));
-                }
+            };
+            for (_, reply) in creates {
+                let _ = reply.send(Err(copy()));
+            }
+            for (_, reply) in records {
+                let _ = reply.send(Err(copy()));
             }
         }
     }

@@ -53,29 +53,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             changes.len() as f64 / elapsed.as_secs_f64()
         );
     }
-    let mut con = redis::Client::open(uri.as_str())?
-        .get_multiplexed_async_connection()
-        .await?;
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{namespace}:*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut con)
-            .await?;
-        if !keys.is_empty() {
-            redis::cmd("DEL")
-                .arg(&keys)
-                .query_async::<()>(&mut con)
-                .await?;
-        }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
+    drop(cogman_testkit::servers::SharedCleanup::new().redis_namespace(&uri, &namespace));
     Ok(())
 }

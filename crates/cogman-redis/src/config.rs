@@ -1,10 +1,10 @@
-//! [`RedisConfig`]: where the Redis task log lives and how long it keeps records. Its `Debug`
-//! output never shows a password.
+//! [`RedisConfig`]: where the Redis task log lives, how long it keeps records and how writes
+//! are grouped ([`GroupCommit`]). Its `Debug` output never shows a password.
 
 use std::fmt;
 use std::time::Duration;
 
-use cogman_core::redact_uri;
+use cogman_core::{GroupCommit, redact_uri};
 
 /// Settings of a [`crate::RedisLog`].
 #[derive(Clone, PartialEq, Eq)]
@@ -16,7 +16,8 @@ pub struct RedisConfig {
     /// Prefix of every key this log writes (`{namespace}:task:{id}`, ...). Default `cogman`.
     /// Two logs with different namespaces never see each other's tasks.
     pub namespace: String,
-    /// Most state changes kept per task in its history list. Default 100.
+    /// Most history entries [`TaskLog::history`](cogman_core::TaskLog::history) returns, the
+    /// newest. Default 100. (A record stores one entry per rank it reached, so five at most.)
     pub history_limit: u32,
     /// How many times a command that failed because the connection dropped is retried (every
     /// command of this log is idempotent). Default 8: the first at once, then with a backoff from 25 ms to 1 s.
@@ -25,6 +26,9 @@ pub struct RedisConfig {
     pub response_timeout: Duration,
     /// Longest wait to open a connection. Default 5 s.
     pub connect_timeout: Duration,
+    /// How `create` and `record` calls are grouped into script calls. Default: up to 256
+    /// writes or 4 MiB a batch, two batches in flight.
+    pub group_commit: GroupCommit,
 }
 
 impl RedisConfig {
@@ -41,6 +45,12 @@ impl RedisConfig {
             retries: 8,
             response_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
+            // Smaller batches than PostgreSQL's: one script call blocks Redis while it runs.
+            group_commit: GroupCommit {
+                max_batch: 256,
+                max_batch_bytes: 4 * 1024 * 1024,
+                ..GroupCommit::default()
+            },
         }
     }
 
@@ -55,6 +65,13 @@ impl RedisConfig {
     #[must_use]
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
+        self
+    }
+
+    /// Sets how writes are grouped.
+    #[must_use]
+    pub fn group_commit(mut self, group_commit: GroupCommit) -> Self {
+        self.group_commit = group_commit;
         self
     }
 }
@@ -75,6 +92,7 @@ impl fmt::Debug for RedisConfig {
             .field("retries", &self.retries)
             .field("response_timeout", &self.response_timeout)
             .field("connect_timeout", &self.connect_timeout)
+            .field("group_commit", &self.group_commit)
             .finish()
     }
 }

@@ -52,11 +52,23 @@ impl Conn {
 
     /// Runs `op` on the connection, retrying it while it fails for a reason a reconnect cures
     /// (see [`cogman_core::retry_transient`]).
-    pub(crate) async fn run<T, F, Fut>(
+    pub(crate) async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, TaskLogError>
+    where
+        F: FnMut(ConnectionManager) -> Fut,
+        Fut: Future<Output = RedisResult<T>>,
+    {
+        self.run_keeping_error(what, op)
+            .await
+            .map_err(into_log_error)
+    }
+
+    /// [`Conn::run`], answering the last [`RedisError`] itself (it is `Clone`, so one failed
+    /// batch can hand a copy to each of its callers).
+    pub(crate) async fn run_keeping_error<T, F, Fut>(
         &self,
         what: &'static str,
         mut op: F,
-    ) -> Result<T, TaskLogError>
+    ) -> RedisResult<T>
     where
         F: FnMut(ConnectionManager) -> Fut,
         Fut: Future<Output = RedisResult<T>>,
@@ -71,10 +83,7 @@ impl Conn {
             },
         )
         .await
-        .map_err(|error| {
-            tracing::warn!(%error, what, "redis command failed");
-            into_log_error(error)
-        })
+        .inspect_err(|error| tracing::warn!(%error, what, "redis command failed"))
     }
 }
 

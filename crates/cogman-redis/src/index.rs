@@ -11,7 +11,7 @@ use crate::log::RedisLog;
 pub(crate) enum Position {
     /// From the newest entry whose score is at most this.
     AtOrBelow(i64),
-    /// Strictly after this entry.
+    /// Strictly after this entry: a lower score, or the same score and a lower id.
     After {
         /// Its score.
         score: i64,
@@ -22,6 +22,16 @@ pub(crate) enum Position {
 
 /// One index entry: (score, id).
 pub(crate) type Entry = (i64, String);
+
+impl Position {
+    /// Whether `entry` is read from this position on, newest first (the order `page` reads).
+    pub(crate) fn admits(&self, entry: &Entry) -> bool {
+        match self {
+            Position::AtOrBelow(max) => entry.0 <= *max,
+            Position::After { score, id } => (entry.0, entry.1.as_str()) < (*score, id.as_str()),
+        }
+    }
+}
 
 /// Up to `limit` entries of `key` after `from`, with a score of at least `min`.
 pub(crate) async fn page(
@@ -106,5 +116,26 @@ pub(crate) fn after(entry: &Entry) -> Position {
     Position::After {
         score: entry.0,
         id: entry.1.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_admit_what_comes_after_them_newest_first() {
+        let entry = |score, id: &str| (score, id.to_owned());
+        assert!(Position::AtOrBelow(5).admits(&entry(5, "b")));
+        assert!(!Position::AtOrBelow(5).admits(&entry(6, "a")));
+        let cursor = Position::After {
+            score: 5,
+            id: "b".to_owned(),
+        };
+        assert!(cursor.admits(&entry(5, "a")));
+        assert!(cursor.admits(&entry(4, "z")));
+        assert!(!cursor.admits(&entry(5, "b")));
+        assert!(!cursor.admits(&entry(5, "c")));
+        assert!(!cursor.admits(&entry(6, "a")));
     }
 }

@@ -3,13 +3,12 @@
 //!
 //! | key | type | holds |
 //! | --- | --- | --- |
-//! | `{ns}:task:{id}` | hash | the task record (TTL) |
-//! | `{ns}:history:{id}` | list | its state changes as JSON, oldest first, capped (TTL) |
+//! | `{ns}:task:{id}` | hash | the task record and its history (TTL; see `record`) |
 //! | `{ns}:idx:all` | zset | every task id, scored by `created_at` in microseconds |
 //! | `{ns}:idx:status:{state}` | zset | ids of tasks currently in that state |
 //! | `{ns}:idx:name:{name}` | zset | ids of tasks with that name |
 //! | `{ns}:idx:pk:{primary_key}` | zset | ids of tasks with that primary key |
-//! | `{ns}:idx:original:{id}` | zset | ids of every attempt of that original task |
+//! | `{ns}:idx:original:{id}` | zset | ids of the retries of that original task (the original itself is found by its id) |
 //! | `{ns}:workers` | hash | worker id → heartbeat JSON |
 //! | `{ns}:workers:seen` | zset | worker id, scored by last heartbeat (ms) |
 
@@ -28,12 +27,13 @@ impl Keys {
         }
     }
 
-    pub(crate) fn task(&self, id: TaskId) -> String {
-        format!("{}:task:{id}", self.ns)
+    /// What task hash keys start with (the id follows); the scripts append ids to it.
+    pub(crate) fn task_prefix(&self) -> String {
+        format!("{}:task:", self.ns)
     }
 
-    pub(crate) fn history(&self, id: TaskId) -> String {
-        format!("{}:history:{id}", self.ns)
+    pub(crate) fn task(&self, id: TaskId) -> String {
+        format!("{}{id}", self.task_prefix())
     }
 
     /// The prefix the Lua scripts append index names to (`status:{state}`, `name:{name}`...).
@@ -80,7 +80,6 @@ mod tests {
         let id = TaskId::new();
         for key in [
             keys.task(id),
-            keys.history(id),
             keys.all(),
             keys.status(TaskState::Queued),
             keys.name("n"),
@@ -92,6 +91,7 @@ mod tests {
             assert!(key.starts_with("ns1:"), "{key}");
         }
         assert!(keys.index_prefix().starts_with("ns1:idx:"));
+        assert_eq!(keys.task(id), format!("{}{id}", keys.task_prefix()));
         assert_eq!(
             keys.status(TaskState::InProgress),
             "ns1:idx:status:in_progress"

@@ -1,7 +1,8 @@
 //! The Redis task log of cogman: the hot status store of the distributed mode. It keeps one
-//! record per task with a TTL (default one week, reset on every write), applies state changes
-//! atomically and monotonically in Lua scripts (a state never goes backwards, whatever order
-//! writes arrive in), and keeps sorted-set indexes so listing and counting never scan the
+//! record per task (a hash holding the task and its history) with a TTL (default one week,
+//! reset on every write), applies state changes atomically and monotonically in a Lua script
+//! (a state never goes backwards, whatever order writes arrive in), groups concurrent writes
+//! into one script call, and keeps sorted-set indexes so listing and counting never scan the
 //! keyspace.
 //!
 //! ```no_run
@@ -14,19 +15,26 @@
 //! # Layout
 //! - [`config`]: [`RedisConfig`] (URI, TTL, namespace; `Debug` hides passwords).
 //! - `keys`: the key names, all under the namespace (see the table there and in the README).
-//! - `scripts` and `lua/`: the create, record, page and purge scripts; the rank table.
+//! - `scripts` and `lua/`: the write (a batch of creates and changes), page and purge scripts;
+//!   the rank table.
+//! - `writer`: group commit, which queues `create` and `record` calls and applies whatever is
+//!   waiting with one call of the write script ([`GroupCommit`]).
 //! - `conn`: the shared `ConnectionManager` and the retry of commands cut by a reconnect.
-//! - `record`: how a task is stored in a hash and read back.
+//! - `record`: how a task and its history are stored in a hash and read back.
 //! - `log`: [`RedisLog`] and its `TaskLog` implementation.
 //! - `index`, `list`, `counts`, `purge`: reading indexes in list order, listing, counting and
 //!   purging.
 //! - `workers`: the `WorkerRegistry` implementation.
 //!
 //! # Guarantees
-//! - Each write is one script: it checks the stored state's rank against the new one and
-//!   only advances, moving the id between the per-state index sets in the same step.
+//! - Writes are applied by one script call per batch: for each write it checks the stored
+//!   state's rank against the new one and only advances, moving the id between the per-state
+//!   index sets in the same step. Writes of one task apply in the order they were made; each
+//!   caller gets its own outcome, and only once Redis has applied the batch.
 //! - Commands cut by a dropped connection are retried (up to [`RedisConfig::retries`] times);
 //!   every command is idempotent, so a retry cannot apply a change twice.
+//! - Not for Redis Cluster: the scripts touch index keys they build themselves (not passed as
+//!   `KEYS`), and a batch spans many tasks' keys.
 //! - Redis is a cache in the distributed mode: records expire and may be lost (flush, restart
 //!   without persistence). Pair it with the durable PostgreSQL log (cogman's `TieredLog`).
 
@@ -41,6 +49,8 @@ mod purge;
 mod record;
 mod scripts;
 mod workers;
+mod writer;
 
+pub use cogman_core::GroupCommit;
 pub use config::RedisConfig;
 pub use log::RedisLog;

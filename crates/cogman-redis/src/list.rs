@@ -1,11 +1,12 @@
 //! [`TaskLog::list`](cogman_core::TaskLog::list) for Redis: picks the most selective index for
 //! the filter (original task, primary key, name, the status sets, or all tasks), merges the
-//! status sets when several states are asked for, reads the records of each batch of ids in
+//! status sets when several states are asked for (and, for an original task, its retries' index
+//! with the original itself, which is in no index of its own), reads the records of each batch of ids in
 //! one pipeline, checks each against the whole filter, and drops index entries whose record
 //! has expired (lazy cleanup). Order: newest first by creation time, ties by id; the cursor is
 //! the id of the last task returned. `oldest` reads the same indexes the other way.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 
 use cogman_core::{Cursor, Page, PageRequest, Task, TaskFilter, TaskId, TaskLogError, TaskState};
 
@@ -103,6 +104,9 @@ async fn read(
             exhausted: false,
         })
         .collect();
+    if let Some(original) = filter.original_task_id {
+        sources.push(original_itself(log, original, &start).await?);
+    }
     let cleanup = order == Order::NewestFirst;
     let mut seen = HashSet::new();
     let mut found: Vec<Task> = Vec::new();
@@ -170,7 +174,45 @@ async fn refill(
     Ok(())
 }
 
-/// The index keys to read for `filter`, and whether they alone decide the non-time criteria.
+/// A source holding only the original task `id` (a first attempt is in no original-task index,
+/// its retries are), if it is read from `start` on.
+async fn original_itself(log: &RedisLog, id: TaskId, start: &Next) -> Result<Source, TaskLogError> {
+    let key = log.inner.keys.all();
+    let member = id.to_string();
+    let score = zscore(log, &key, &member).await?;
+    let entry = score.map(|score| (score, member));
+    let admitted = entry.filter(|entry| match start {
+        Next::Before(position) => position.admits(entry),
+        Next::Offset(skip) => *skip == 0,
+    });
+    Ok(Source {
+        key,
+        buffer: admitted.into_iter().collect(),
+        next: Next::Offset(0),
+        exhausted: true,
+    })
+}
+
+/// The score of `member` in the index `key`, if it is there.
+async fn zscore(log: &RedisLog, key: &str, member: &str) -> Result<Option<i64>, TaskLogError> {
+    let stored: Option<f64> = log
+        .inner
+        .conn
+        .run("zscore", |mut con| async move {
+            redis::cmd("ZSCORE")
+                .arg(key)
+                .arg(member)
+                .query_async(&mut con)
+                .await
+        })
+        .await?;
+    // Scores are whole microseconds, well inside the exact range of a double.
+    #[allow(clippy::cast_possible_truncation)]
+    Ok(stored.map(|score| score as i64))
+}
+
+/// The index keys to read for `filter`, and whether they alone decide the non-time criteria
+/// (for an original task, [`original_itself`] is read too).
 fn sources_for(log: &RedisLog, filter: &TaskFilter) -> (Vec<String>, bool) {
     let keys = &log.inner.keys;
     let others = |used: usize| {
@@ -204,25 +246,10 @@ async fn start_position(
     let Some(Cursor(cursor)) = after else {
         return Ok(Position::AtOrBelow(ceiling));
     };
-    let key = log.inner.keys.all();
     let member = cursor.to_string();
-    let stored: Option<f64> = log
-        .inner
-        .conn
-        .run("cursor", |mut con| {
-            let (key, member) = (&key, &member);
-            async move {
-                redis::cmd("ZSCORE")
-                    .arg(key)
-                    .arg(member)
-                    .query_async(&mut con)
-                    .await
-            }
-        })
-        .await?;
-    // Scores are whole microseconds, well inside the exact range of a double.
-    #[allow(clippy::cast_possible_truncation)]
-    let score = stored.map_or_else(|| id_time_score(cursor), |s| s as i64);
+    let score = zscore(log, &log.inner.keys.all(), &member)
+        .await?
+        .unwrap_or_else(|| id_time_score(cursor));
     Ok(if score > ceiling {
         Position::AtOrBelow(ceiling)
     } else {
@@ -260,21 +287,21 @@ async fn load_matching(
                 .map_err(|e| TaskLogError::Other(format!("index holds a bad id: {e}").into()))
         })
         .collect::<Result<_, _>>()?;
-    let hashes: Vec<HashMap<String, Vec<u8>>> = log
+    let records: Vec<Vec<Option<Vec<u8>>>> = log
         .inner
         .conn
         .run("list", |mut con| {
             let mut pipe = redis::pipe();
             for id in &ids {
-                pipe.cmd("HGETALL").arg(keys.task(*id));
+                pipe.add_command(record::read_command(&keys.task(*id)));
             }
             async move { pipe.query_async(&mut con).await }
         })
         .await?;
     let mut found = Vec::new();
     let mut gone = Vec::new();
-    for ((candidate, id), hash) in candidates.iter().zip(&ids).zip(hashes) {
-        match record::parse_task(*id, hash)? {
+    for ((candidate, id), values) in candidates.iter().zip(&ids).zip(records) {
+        match record::parse_task(*id, record::stored_fields(values))? {
             Some(task) if filter.matches(&task) => found.push(task),
             Some(_) => {}
             None => gone.push((candidate, *id)),

@@ -1,10 +1,10 @@
 //! [`TaskLog::purge_before`](cogman_core::TaskLog::purge_before) for Redis: walks the
 //! all-tasks index below the cutoff in pages and runs the `purge` script on each page, which
-//! deletes final records (with their history and index entries) and drops the index entries
+//! deletes final records (their history is in the same hash) with their index entries and drops the index entries
 //! of records that already expired. Records also expire on their own after the TTL.
 
 use chrono::{DateTime, Utc};
-use cogman_core::{TaskId, TaskLogError};
+use cogman_core::TaskLogError;
 
 use crate::index::{self, Position};
 use crate::log::RedisLog;
@@ -20,9 +20,7 @@ pub(crate) async fn purge_before(
     let inner = &log.inner;
     let all = inner.keys.all();
     let prefix = inner.keys.index_prefix();
-    let probe = TaskId::from_uuid(uuid::Uuid::nil());
-    let task_prefix = strip_id(&inner.keys.task(probe), probe);
-    let history_prefix = strip_id(&inner.keys.history(probe), probe);
+    let task_prefix = inner.keys.task_prefix();
     let mut position = Position::AtOrBelow(record::score(cutoff).saturating_sub(1));
     let mut deleted = 0;
     loop {
@@ -33,10 +31,7 @@ pub(crate) async fn purge_before(
             .conn
             .run("purge", |mut con| {
                 let mut invocation = inner.scripts.purge.prepare_invoke();
-                invocation
-                    .arg(&prefix)
-                    .arg(&task_prefix)
-                    .arg(&history_prefix);
+                invocation.arg(&prefix).arg(&task_prefix);
                 for (_, id) in &entries {
                     invocation.arg(id);
                 }
@@ -49,11 +44,4 @@ pub(crate) async fn purge_before(
         }
     }
     Ok(deleted)
-}
-
-/// `key` without the trailing id.
-fn strip_id(key: &str, id: TaskId) -> String {
-    key.strip_suffix(&id.to_string())
-        .expect("invariant: per-task keys end with the id")
-        .to_owned()
 }

@@ -1,32 +1,48 @@
-//! The Lua scripts that make every write atomic: `create` (insert-or-advance), `record` (one
-//! state change under the transition rule), `page` (one page of an index in list order) and
-//! `purge`. Each task script is the shared prelude (`lua/prelude.lua`: the rank table and the
-//! `advance` function) followed by its body, so the rule exists once in Lua and mirrors
+//! The Lua scripts: `write` (a batch of creates and state changes, each under the transition
+//! rule; see [`crate::writer`]), `page` (one page of an index in list order) and `purge`. The
+//! write and purge scripts are the shared prelude (`lua/prelude.lua`: the rank table and the
+//! index names) followed by their body, so the rank table exists once in Lua and mirrors
 //! [`cogman_core::TaskState::rank`] (checked by a test below).
 
 use redis::Script;
 
+use crate::record;
+
 const PRELUDE: &str = include_str!("lua/prelude.lua");
 
-/// The loaded scripts (Redis caches them by SHA; `invoke_async` loads them on `NOSCRIPT`).
+/// The read and purge scripts (Redis caches scripts by SHA; `invoke_async` loads them on
+/// `NOSCRIPT`).
 #[derive(Debug)]
 pub(crate) struct Scripts {
-    pub(crate) create: Script,
-    pub(crate) record: Script,
     pub(crate) page: Script,
     pub(crate) purge: Script,
 }
 
 impl Scripts {
     pub(crate) fn new() -> Self {
-        let with_prelude = |body: &str| Script::new(&format!("{PRELUDE}\n{body}"));
         Scripts {
-            create: with_prelude(include_str!("lua/create.lua")),
-            record: with_prelude(include_str!("lua/record.lua")),
             page: Script::new(include_str!("lua/page.lua")),
             purge: with_prelude(include_str!("lua/purge.lua")),
         }
     }
+}
+
+/// The write script, owned by the writer: the prelude, the outcome field names it recognises
+/// (from [`record::OUTCOME_FIELDS`], so they exist once), and `lua/write.lua`.
+pub(crate) fn write() -> Script {
+    let names: Vec<String> = record::OUTCOME_FIELDS
+        .iter()
+        .map(|field| format!("{field} = true"))
+        .collect();
+    with_prelude(&format!(
+        "local OUTCOME_FIELDS = {{{}}}\n{}",
+        names.join(", "),
+        include_str!("lua/write.lua")
+    ))
+}
+
+fn with_prelude(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}\n{body}"))
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Redis-specific behaviour beyond the conformance suite (which also checks the Lua rule
 //! against the Rust one for every pair of states, and `oldest`): out-of-order writes from
-//! several connections, TTL expiry with lazy index cleanup, and key isolation.
+//! several connections, TTL expiry with lazy index cleanup, key isolation, and listing by
+//! original task (the original is in no index of its own, its retries are).
 
 mod support;
 
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cogman_core::{
-    PageRequest, StateChange, TaskFilter, TaskLog, TaskState, WorkerInfo, WorkerRegistry,
+    Cursor, PageRequest, StateChange, TaskFilter, TaskLog, TaskState, WorkerInfo, WorkerRegistry,
 };
 use cogman_redis::RedisLog;
 use cogman_testkit::{sample, stress, wait_until};
@@ -97,16 +98,17 @@ async fn every_key_is_inside_the_namespace() {
         .query_async(&mut admin)
         .await
         .expect("keys");
-    assert!(
-        mine.len() >= 3,
-        "record, history and original index: {mine:?}"
+    assert_eq!(
+        mine,
+        [format!("{}:task:{}", guard.namespace, task.id)],
+        "one key per task: the record, with its history (a first attempt has no original index)"
     );
-    for key in &mine {
-        assert!(key.starts_with(&format!("{}:", guard.namespace)), "{key}");
-    }
+    let history = log.history(task.id).await.expect("history");
+    let states: Vec<TaskState> = history.iter().map(|c| c.state).collect();
+    assert_eq!(states, [TaskState::Initiated, TaskState::Queued]);
     let namespace = guard.namespace.clone();
     let keys = support::count_keys(&namespace).await;
-    assert!(keys >= 8, "record, history, five indexes, workers: {keys}");
+    assert_eq!(keys, 7, "record, four indexes, two worker keys");
     drop(guard);
     assert_eq!(
         support::count_keys(&namespace).await,
@@ -114,4 +116,138 @@ async fn every_key_is_inside_the_namespace() {
         "the guard deleted the namespace"
     );
     assert_eq!(log.get(task.id).await.expect("get"), None);
+}
+
+#[tokio::test]
+async fn listing_by_original_task_pages_through_the_original_and_its_retries() {
+    let (log, _guard) = support::fresh_log("original").await;
+    let root = sample::task("redis.original");
+    let first_retry = root.next_attempt(root.created_at, sample::plus_ms(root.created_at, 1));
+    let second_retry =
+        first_retry.next_attempt(root.created_at, sample::plus_ms(root.created_at, 2));
+    let alone = sample::task("redis.original");
+    for task in [&root, &first_retry, &second_retry, &alone] {
+        log.create(task).await.expect("create");
+    }
+    let by_root = TaskFilter {
+        original_task_id: Some(root.id),
+        ..TaskFilter::default()
+    };
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = log
+            .list(&by_root, PageRequest { limit: 1, after })
+            .await
+            .expect("list");
+        listed.extend(page.items.iter().map(|t| t.id));
+        match page.next {
+            Some(Cursor(id)) => after = Some(Cursor(id)),
+            None => break,
+        }
+    }
+    assert_eq!(
+        listed,
+        [second_retry.id, first_retry.id, root.id],
+        "newest first, one page at a time, the original last"
+    );
+    let oldest = log.oldest(&by_root, 2).await.expect("oldest");
+    let oldest: Vec<_> = oldest.iter().map(|t| t.id).collect();
+    assert_eq!(oldest, [root.id, first_retry.id]);
+    let by_alone = TaskFilter {
+        original_task_id: Some(alone.id),
+        ..TaskFilter::default()
+    };
+    let page = log
+        .list(&by_alone, PageRequest::first(10))
+        .await
+        .expect("list");
+    let ids: Vec<_> = page.items.iter().map(|t| t.id).collect();
+    assert_eq!(
+        ids,
+        [alone.id],
+        "a task without retries is its own only attempt"
+    );
+    let by_retry = TaskFilter {
+        original_task_id: Some(first_retry.id),
+        ..TaskFilter::default()
+    };
+    let page = log
+        .list(&by_retry, PageRequest::first(10))
+        .await
+        .expect("list");
+    assert!(page.items.is_empty(), "a retry is the original of no task");
+
+    for task in [&root, &first_retry, &second_retry, &alone] {
+        let done = StateChange::new(task.id, TaskState::Success);
+        log.record(&done).await.expect("record");
+    }
+    let purged = log
+        .purge_before(chrono::Utc::now() + chrono::Duration::seconds(1))
+        .await
+        .expect("purge");
+    assert_eq!(purged, 4);
+    assert_eq!(
+        support::count_keys(&log.config().namespace).await,
+        0,
+        "purging every task leaves no record and no index entry"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_record_or_index_fails_only_its_own_writes() {
+    let (log, guard) = support::fresh_log("broken").await;
+    let task_key = |id: cogman_core::TaskId| format!("{}:task:{id}", guard.namespace);
+    let healthy = sample::task("redis.broken");
+    let wrong_type = sample::task("redis.broken");
+    let unknown_state = sample::task("redis.broken");
+    for task in [&healthy, &wrong_type, &unknown_state] {
+        log.create(task).await.expect("create");
+    }
+    let mut admin = support::admin().await;
+    let () = admin.del(task_key(wrong_type.id)).await.expect("del");
+    let () = admin
+        .set(task_key(wrong_type.id), "not a hash")
+        .await
+        .expect("set");
+    let () = admin
+        .hset(task_key(unknown_state.id), "status", "bogus")
+        .await
+        .expect("hset");
+    let poisoned = sample::task("redis.poisoned");
+    let () = admin
+        .set(format!("{}:idx:name:redis.poisoned", guard.namespace), "x")
+        .await
+        .expect("set");
+    let fresh = sample::task("redis.fresh");
+
+    // Sent together, so they tend to share batches.
+    let changes: Vec<StateChange> = [&healthy, &wrong_type, &unknown_state]
+        .iter()
+        .map(|task| StateChange::new(task.id, TaskState::Queued))
+        .collect();
+    let (records, creates) = tokio::join!(
+        futures::future::join_all(changes.iter().map(|change| log.record(change))),
+        futures::future::join_all([log.create(&poisoned), log.create(&fresh)]),
+    );
+    assert_eq!(
+        records[0].as_ref().ok(),
+        Some(&cogman_core::RecordOutcome::Applied)
+    );
+    assert!(
+        matches!(records[1], Err(cogman_core::TaskLogError::Other(_))),
+        "{:?}",
+        records[1]
+    );
+    assert!(
+        matches!(records[2], Err(cogman_core::TaskLogError::Corrupt { .. })),
+        "{:?}",
+        records[2]
+    );
+    assert!(creates[0].is_err(), "the poisoned index fails its create");
+    assert!(creates[1].is_ok(), "{:?}", creates[1]);
+    let stored = log.get(healthy.id).await.expect("get").expect("exists");
+    assert_eq!(stored.status, TaskState::Queued);
+    let stored = log.get(fresh.id).await.expect("get").expect("exists");
+    assert_eq!(stored.status, TaskState::Initiated);
 }
