@@ -27,14 +27,24 @@ fn options(tag: &str) -> ConsumeOptions {
     }
 }
 
-/// Receives and acks until `TASKS` are acked in total or the deadline passes.
-async fn drain(mut consumer: Box<dyn Consumer>, acked: Arc<AtomicUsize>) -> Vec<TaskId> {
+/// Receives and acks until `TASKS` are acked in total or the deadline passes. The first
+/// delivery is held (unacked, its lease keeps it from the other consumer) until every consumer
+/// of `first_in_hand` has one in hand, so each consumer surely takes part however fast the
+/// other is.
+async fn drain(
+    mut consumer: Box<dyn Consumer>,
+    acked: Arc<AtomicUsize>,
+    first_in_hand: Arc<tokio::sync::Barrier>,
+) -> Vec<TaskId> {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut mine = Vec::new();
     while acked.load(Ordering::SeqCst) < TASKS && Instant::now() < deadline {
         match next_within(&mut *consumer, Duration::from_millis(100)).await {
             Ok(delivery) => {
                 mine.push(delivery.task().id);
+                if mine.len() == 1 {
+                    first_in_hand.wait().await;
+                }
                 delivery.ack().await.expect("ack");
                 acked.fetch_add(1, Ordering::SeqCst);
             }
@@ -55,13 +65,16 @@ async fn tasks_published_by_one_store_are_consumed_once_through_two_others() {
     let worker_b = open(opts);
 
     let acked = Arc::new(AtomicUsize::new(0));
+    let first_in_hand = Arc::new(tokio::sync::Barrier::new(2));
     let a = tokio::spawn(drain(
         worker_a.consume(options("a")).await.expect("consume a"),
         Arc::clone(&acked),
+        Arc::clone(&first_in_hand),
     ));
     let b = tokio::spawn(drain(
         worker_b.consume(options("b")).await.expect("consume b"),
         Arc::clone(&acked),
+        first_in_hand,
     ));
     let tasks: Vec<_> = (0..TASKS).map(|_| queued("shared.file")).collect();
     for task in &tasks {
