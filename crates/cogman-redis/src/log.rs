@@ -49,11 +49,13 @@ impl fmt::Debug for RedisLog {
 
 impl RedisLog {
     /// Connects to the server in `config` and starts its group-commit writer on the current
-    /// Tokio runtime (writes need that runtime to keep running).
+    /// Tokio runtime (writes need that runtime to keep running). When the server cannot be
+    /// reached now, answers Ok anyway and connects in the background: until then every call
+    /// answers [`TaskLogError::Unavailable`] after at most `connect_timeout`.
     ///
     /// # Errors
     /// [`TaskLogError::InvalidQuery`] for a malformed URI or an empty namespace;
-    /// [`TaskLogError::Unavailable`] when the server cannot be reached.
+    /// [`TaskLogError::Other`] when the server answers but refuses the connection.
     pub async fn connect(config: RedisConfig) -> Result<RedisLog, TaskLogError> {
         if config.namespace.is_empty() {
             return Err(TaskLogError::InvalidQuery(

@@ -2,8 +2,9 @@
 //! started again, and a private PostgreSQL stopped with `-m immediate` and started again. No
 //! accepted task is lost; reads fall back to PostgreSQL while Redis is down or empty; while
 //! PostgreSQL is down workers keep retrying their records (holding their deliveries) and
-//! carry on after the restart. A client and a worker also start while PostgreSQL is down:
-//! sends are refused as unavailable until it is up, then everything works with no restart.
+//! carry on after the restart. A client and a worker also start while PostgreSQL is down
+//! (sends are refused as unavailable until it is up, then everything works with no restart)
+//! or while Redis is down (PostgreSQL carries the records; Redis gets them once it is up).
 
 use cogman::{PageRequest, Priority, TaskFilter, TaskLog as _, TaskSpec, TaskState};
 use cogman_postgres::{PostgresConfig, PostgresLog};
@@ -227,6 +228,47 @@ async fn a_client_and_worker_start_while_postgres_is_down_and_work_once_it_is_up
         ids.push(client.send_task(spec).await.expect("send").id);
     }
     wait_all_success(&durable(&env).await, &ids).await;
+    no_loss(&ledger, &ids, &[worker.stats()]);
+    worker.stop().await;
+    client.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_and_worker_start_while_redis_is_down_and_use_it_once_it_is_up() {
+    let redis = PrivateRedis::start()
+        .await
+        .unwrap_or_else(|e| panic!("a private Redis starts: {e}"));
+    redis.stop().await;
+    let env = Env::new("redisdownatstart", AMQP, Some(&redis.uri()), Some(POSTGRES));
+    let ledger = Ledger::default();
+    let worker = env.worker(&ledger).await;
+    let client = env.client().await;
+
+    // PostgreSQL holds every record while Redis is down: sends are accepted and run.
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let spec = TaskSpec::new(TASK, format!("early-{i}").into_bytes());
+        ids.push(client.send_task(spec).await.expect("send").id);
+    }
+    wait_all_success(&durable(&env).await, &ids).await;
+
+    redis.start_again().await.expect("Redis starts again");
+    let late = client
+        .send_task(TaskSpec::new(TASK, b"late".to_vec()))
+        .await
+        .expect("send")
+        .id;
+    ids.push(late);
+    wait_all_success(&durable(&env).await, &ids).await;
+    let hot = env.config.redis_uri.clone().expect("a Redis log");
+    let hot = cogman_redis::RedisLog::connect(
+        cogman_redis::RedisConfig::new(hot).namespace(env.config.redis_namespace.clone()),
+    )
+    .await
+    .expect("Redis answers");
+    wait_for_state(&hot, late, TaskState::Success, WAIT)
+        .await
+        .expect("records reach Redis once it is up");
     no_loss(&ledger, &ids, &[worker.stats()]);
     worker.stop().await;
     client.close().await;
