@@ -115,15 +115,7 @@ async fn a_log_opened_while_postgres_is_down_works_once_it_is_up() {
     old_done.status = cogman_core::TaskState::Success;
     create_until_it_lands(&second, &old_done).await;
 
-    let read = second
-        .get(task.id)
-        .await
-        .expect("read after recovery")
-        .expect("the written task is there");
-    assert_eq!(read.id, task.id);
-    assert_eq!(read.name, task.name);
-    assert_eq!(read.payload, task.payload);
-    assert_eq!(read.status, task.status);
+    cogman_testkit::assert_reads_back(&second, &task).await;
 
     let mut admin = PgConnection::connect(&postgres.uri())
         .await

@@ -425,15 +425,8 @@ mod tests {
         );
         let stored = log.get(task.id).await.expect("get").expect("exists");
         assert_eq!(stored.status, TaskState::Success);
-        let history: Vec<TaskState> = log
-            .history(task.id)
-            .await
-            .expect("history")
-            .iter()
-            .map(|c| c.state)
-            .collect();
         assert_eq!(
-            history,
+            cogman_testkit::history_states(&log, task.id).await,
             [
                 TaskState::Initiated,
                 TaskState::Queued,

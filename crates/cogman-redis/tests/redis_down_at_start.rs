@@ -86,15 +86,7 @@ async fn a_log_opened_while_redis_is_down_works_once_it_is_up() {
         up.elapsed()
     );
 
-    let read = log
-        .get(task.id)
-        .await
-        .expect("read after recovery")
-        .expect("the written task is there");
-    assert_eq!(read.id, task.id);
-    assert_eq!(read.name, task.name);
-    assert_eq!(read.payload, task.payload);
-    assert_eq!(read.status, task.status);
+    cogman_testkit::assert_reads_back(&log, &task).await;
 }
 
 #[tokio::test]

@@ -103,9 +103,10 @@ async fn every_key_is_inside_the_namespace() {
         [format!("{}:task:{}", guard.namespace, task.id)],
         "one key per task: the record, with its history (a first attempt has no original index)"
     );
-    let history = log.history(task.id).await.expect("history");
-    let states: Vec<TaskState> = history.iter().map(|c| c.state).collect();
-    assert_eq!(states, [TaskState::Initiated, TaskState::Queued]);
+    assert_eq!(
+        cogman_testkit::history_states(&log, task.id).await,
+        [TaskState::Initiated, TaskState::Queued]
+    );
     let namespace = guard.namespace.clone();
     let keys = support::count_keys(&namespace).await;
     assert_eq!(keys, 7, "record, four indexes, two worker keys");

@@ -27,12 +27,14 @@
 //! - [`task_log_suite`], [`broker_suite`]: one public async function per behaviour.
 //! - [`stress`]: checks that need several handles on one store, or a fault injected while
 //!   writes run; backends call them from their own tests.
+//! - [`read_back`]: a task's history states, and a written task read back, for assertions.
 //! - the [`task_log_conformance!`] and [`broker_conformance!`] macros.
 
 pub mod broker_suite;
 pub mod delivery;
 pub mod fixture;
 mod macros;
+pub mod read_back;
 pub mod sample;
 pub mod servers;
 pub mod stress;
@@ -41,6 +43,7 @@ pub mod wait;
 
 pub use delivery::{NextError, NoDeliveryError, expect_no_delivery, next_within};
 pub use fixture::{BrokerFactory, BrokerFixture, Guarded, LogFactory, LogFixture};
+pub use read_back::{assert_reads_back, history_states};
 pub use wait::{WaitTimeout, wait_for_final, wait_for_state, wait_until};
 
 /// Re-exports used by the macros; not part of the API.

@@ -159,15 +159,8 @@ pub async fn lifecycles_survive_faults(
     let ((), cut) = tokio::join!(writing, faults);
     for task in &tasks {
         assert_eq!(must_get(&*log, task).await.status, TaskState::Success);
-        let states: Vec<_> = log
-            .history(task.id)
-            .await
-            .expect("history")
-            .iter()
-            .map(|c| c.state)
-            .collect();
         assert_eq!(
-            states,
+            crate::history_states(&*log, task.id).await,
             [
                 TaskState::Initiated,
                 TaskState::Queued,

@@ -6,7 +6,9 @@
 //! (sends are refused as unavailable until it is up, then everything works with no restart)
 //! or while Redis is down (PostgreSQL carries the records; Redis gets them once it is up).
 
-use cogman::{PageRequest, Priority, TaskFilter, TaskLog as _, TaskSpec, TaskState};
+use cogman::{
+    Client, PageRequest, Priority, TaskFilter, TaskId, TaskLog as _, TaskSpec, TaskState, Worker,
+};
 use cogman_postgres::{PostgresConfig, PostgresLog};
 use cogman_testkit::servers::{PrivatePostgres, PrivateRedis};
 use cogman_testkit::{wait_for_state, wait_until};
@@ -18,6 +20,13 @@ use crate::sender::Sender;
 
 /// Tasks held in their handler while PostgreSQL stops.
 const GATED_TASKS: usize = 4;
+
+/// Checks every task in `ids` ran with no loss, then stops `worker` and `client`.
+async fn no_loss_then_stop(ledger: &Ledger, ids: &[TaskId], worker: Worker, client: Client) {
+    no_loss(ledger, ids, &[worker.stats()]);
+    worker.stop().await;
+    client.close().await;
+}
 
 /// The durable log of `env`, opened on its own.
 async fn durable(env: &Env) -> PostgresLog {
@@ -75,9 +84,7 @@ async fn a_redis_restart_mid_run_loses_nothing_and_reads_fall_back_to_postgres()
     let sent = sender.finish().await;
     let ids = accepted(&sent, true);
     wait_all_success(&durable(&env).await, &ids).await;
-    no_loss(&ledger, &ids, &[worker.stats()]);
-    worker.stop().await;
-    client.close().await;
+    no_loss_then_stop(&ledger, &ids, worker, client).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,9 +179,7 @@ async fn a_postgres_restart_mid_run_loses_nothing_and_workers_wait_to_ack() {
         }
     }
     wait_all_success(&durable, &ids).await;
-    no_loss(&ledger, &ids, &[worker.stats()]);
-    worker.stop().await;
-    client.close().await;
+    no_loss_then_stop(&ledger, &ids, worker, client).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,9 +233,7 @@ async fn a_client_and_worker_start_while_postgres_is_down_and_work_once_it_is_up
         ids.push(client.send_task(spec).await.expect("send").id);
     }
     wait_all_success(&durable(&env).await, &ids).await;
-    no_loss(&ledger, &ids, &[worker.stats()]);
-    worker.stop().await;
-    client.close().await;
+    no_loss_then_stop(&ledger, &ids, worker, client).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -269,7 +272,5 @@ async fn a_client_and_worker_start_while_redis_is_down_and_use_it_once_it_is_up(
     wait_for_state(&hot, late, TaskState::Success, WAIT)
         .await
         .expect("records reach Redis once it is up");
-    no_loss(&ledger, &ids, &[worker.stats()]);
-    worker.stop().await;
-    client.close().await;
+    no_loss_then_stop(&ledger, &ids, worker, client).await;
 }
