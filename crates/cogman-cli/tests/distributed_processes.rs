@@ -81,6 +81,19 @@ impl Dist {
         }
     }
 
+    /// Asks RabbitMQ for `secs`-second heartbeats on every process's connections (the
+    /// `heartbeat` query parameter of the AMQP URI), so a silent peer is dropped fast.
+    fn amqp_heartbeat(mut self, secs: u16) -> Dist {
+        let uri = format!("{AMQP}?heartbeat={secs}");
+        for (key, value) in &mut self.vars {
+            if *key == "COGMAN_AMQP_URI" {
+                value.clone_from(&uri);
+            }
+        }
+        self.config.amqp_uri = Some(uri);
+        self
+    }
+
     /// Sets one more `COGMAN_*` variable for every process.
     fn var(mut self, key: &'static str, value: &str) -> Dist {
         self.vars.push((key, value.to_owned()));
@@ -219,6 +232,61 @@ impl WorkerProcess {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// The worker's id (what the task log's `worker` field holds), from its start-up line.
+    fn id(&self) -> String {
+        wait_for("the worker's start-up line", || {
+            let log = self.log();
+            let rest = log.split("cogman worker ").nth(1)?;
+            rest.split_whitespace().next().map(str::to_owned)
+        })
+    }
+
+    fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// `kill -TERM`, then waits for the graceful stop.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        assert!(
+            send_signal("TERM", self.child.id()),
+            "kill -TERM the worker"
+        );
+        wait_for("the worker to stop", || {
+            self.child.try_wait().ok().flatten()
+        })
+    }
+
+    /// `kill -STOP`: the process (not its handler shells) stops until the guard is dropped.
+    fn freeze(&self) -> Frozen {
+        let pid = self.child.id();
+        assert!(send_signal("STOP", pid), "kill -STOP {pid}");
+        Frozen { pid }
+    }
+}
+
+/// A process stopped with `kill -STOP`; `kill -CONT` when dropped, so a failed assertion never
+/// leaves it stopped.
+struct Frozen {
+    pid: u32,
+}
+
+impl Frozen {
+    fn resume(self) {}
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = send_signal("CONT", self.pid);
+    }
+}
+
+/// `kill -SIGNAL PID`; true when it was delivered.
+fn send_signal(signal: &str, pid: u32) -> bool {
+    Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .is_ok_and(|status| status.success())
 }
 
 impl Drop for WorkerProcess {
@@ -254,6 +322,136 @@ fn a_worker_killed_mid_task_loses_nothing_rabbitmq_redelivers() {
     let _second = dist.worker(&handler, &[]);
     let task = dist.wait_success(&id);
     assert_ran_again_after_kill(&task, &started, &id);
+}
+
+/// The `worker` fields of a task's `success` history entries.
+fn success_workers(task: &Value) -> Vec<String> {
+    task["history"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|change| change["state"] == "success")
+        .map(|change| change["worker"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_frozen_worker_loses_its_tasks_to_another_then_resumes_without_overwriting_them() {
+    const HEARTBEAT_SECS: u16 = 2;
+    let dist = Dist::new("zombie", POSTGRES).amqp_heartbeat(HEARTBEAT_SECS);
+    let (runs, gate) = (dist.file("runs.txt"), dist.file("gate"));
+    // Records `ID PID` when it starts, holds until the gate opens, and returns its worker's pid.
+    let handler = format!(
+        "job=echo $COGMAN_TASK_ID $PPID >> {r}; while [ ! -e {g} ]; do sleep 0.05; done; echo $PPID",
+        r = runs.display(),
+        g = gate.display()
+    );
+    let mut zombie = dist.worker(&handler, &["--concurrency", "3"]);
+    let zombie_id = zombie.id();
+    let zombie_pid = zombie.child.id().to_string();
+    let held: Vec<String> = (0..3)
+        .map(|i| dist.send(&["job", "--payload", &i.to_string()]))
+        .collect();
+    wait_for("the frozen-to-be worker to start the three tasks", || {
+        (lines(&runs).len() == 3).then_some(())
+    });
+
+    let frozen = zombie.freeze();
+    let frozen_at = std::time::Instant::now();
+    // The zombie's handler shells finish now; the zombie cannot report it.
+    File::create(&gate).expect("open the gate");
+    let mut rescuer = dist.worker(&handler, &[]);
+    let rescuer_id = rescuer.id();
+    for id in &held {
+        let task = dist.wait_success(id);
+        assert_eq!(
+            success_workers(&task),
+            vec![rescuer_id.clone()],
+            "task {id} succeeded once, on the other worker"
+        );
+    }
+    let failover = frozen_at.elapsed();
+    eprintln!("the frozen worker's tasks succeeded elsewhere {failover:?} after the freeze");
+    assert!(
+        failover < std::time::Duration::from_secs(30),
+        "RabbitMQ gave the frozen worker's tasks away within 30 s ({HEARTBEAT_SECS} s heartbeat), took {failover:?}"
+    );
+    let by_task = {
+        let mut by_task: HashMap<String, Vec<String>> = HashMap::new();
+        for line in lines(&runs) {
+            if let Some((id, pid)) = line.split_once(' ') {
+                by_task
+                    .entry(id.to_owned())
+                    .or_default()
+                    .push(pid.to_owned());
+            }
+        }
+        by_task
+    };
+    let rescuer_pid = rescuer.child.id().to_string();
+    for id in &held {
+        assert_eq!(
+            by_task.get(id),
+            Some(&vec![zombie_pid.clone(), rescuer_pid.clone()]),
+            "task {id} started on the frozen worker, then ran again on the other one"
+        );
+    }
+
+    frozen.resume();
+    // The zombie now reports its three late successes and acks on a channel RabbitMQ closed.
+    rescuer.kill9();
+    assert!(
+        zombie.is_alive(),
+        "the resumed worker survived its late results"
+    );
+    let later: Vec<String> = (3..6)
+        .map(|i| dist.send(&["job", "--payload", &i.to_string()]))
+        .collect();
+    for id in &later {
+        let task = dist.wait_success(id);
+        assert_eq!(
+            success_workers(&task),
+            vec![zombie_id.clone()],
+            "task {id}, sent after the resume, ran on the resumed worker"
+        );
+    }
+    for id in &held {
+        let task = dist
+            .status(id)
+            .unwrap_or_else(|| panic!("task {id} is readable"));
+        assert_eq!(task["task"]["status"], "success");
+        assert_eq!(
+            success_workers(&task),
+            vec![rescuer_id.clone()],
+            "the resumed worker's late success did not overwrite task {id}: {task}"
+        );
+        let result = &task["task"]["result"];
+        let recorded = task["history"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|change| change["state"] == "success")
+            .map(|change| &change["result"]);
+        assert_eq!(
+            Some(result),
+            recorded,
+            "task {id} keeps the other worker's result"
+        );
+    }
+    assert!(zombie.is_alive(), "the resumed worker is still running");
+    // Its counters: the three late successes (refused by the log, their acks by RabbitMQ)
+    // and the three new tasks.
+    let status = zombie.terminate();
+    let log = zombie.log();
+    eprintln!("--- resumed worker ---\n{log}");
+    assert!(
+        status.success(),
+        "the resumed worker stopped cleanly: {status}"
+    );
+    assert!(
+        log.contains("stopped: 6 succeeded, 0 failed, 0 retried"),
+        "the resumed worker settled its 3 late tasks and 3 new ones"
+    );
 }
 
 #[test]

@@ -12,8 +12,8 @@
 //!   [`retry_transient`], the retry loop around calls cut by a lost connection.
 //! - [`broker`]: the [`Broker`] trait (publish, consume) and [`Delivery`], whose ack, requeue and
 //!   dead-letter methods consume it so nothing is acked twice.
-//! - [`task_log`]: the [`TaskLog`] trait (record a state change, get, list, count, purge) and its
-//!   typed filters and cursor paging.
+//! - [`task_log`]: the [`TaskLog`] trait (record a state change — at once, transient or held
+//!   back — get, list, count, purge) and its typed filters and cursor paging.
 //! - [`outbox`]: the [`Outbox`] ability of durable logs (re-enqueue of tasks accepted while the
 //!   broker was unreachable).
 //! - [`workers`]: the [`WorkerRegistry`] ability (worker heartbeats).
@@ -21,9 +21,12 @@
 //! - [`redact`]: [`redact_uri`], which hides passwords in connection URIs.
 //! - [`group_commit`]: [`run_batches`], the batching loop of the log backends' background
 //!   writers, and its [`GroupCommit`] settings.
+//! - [`background`]: [`spawn_retrying`], the loop that retries a first connection or a migration
+//!   in the background for as long as its owner lives.
 //!
 //! No lapin, redis, rusqlite or sqlx type appears here: backends live in their own crates.
 
+pub mod background;
 pub mod broker;
 pub mod group_commit;
 pub mod handler;
@@ -37,6 +40,7 @@ pub mod task_log;
 pub mod workers;
 pub mod workflow;
 
+pub use background::{Retry, spawn_retrying};
 pub use broker::{
     BoxError, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, DeliveryHandle, QueueStats,
     QueueStatsSource,
@@ -51,7 +55,7 @@ pub use state::{TaskState, Transition};
 pub use task::{Limits, Priority, Task, TaskId, TaskSpec, ValidationError};
 pub use task_log::{
     BucketCount, CountQuery, Cursor, Page, PageRequest, RecordOutcome, StateChange, StatusCounts,
-    TaskFilter, TaskLog, TaskLogError, apply_change,
+    TaskFilter, TaskLog, TaskLogError, apply_change, record_outcome,
 };
 pub use workers::{WorkerInfo, WorkerRegistry};
 pub use workflow::WorkflowLink;

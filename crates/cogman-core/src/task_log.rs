@@ -347,6 +347,39 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
     /// [`TaskLogError::Unavailable`] when the store cannot be reached.
     async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError>;
 
+    /// Records a change that is not an outcome (a task was queued, or starts), with the answer
+    /// [`TaskLog::record`] gives, and a read of this task through this log sees it at once. A
+    /// log in tiers may answer from its fast tier and write the durable one with
+    /// [`TaskLog::record_behind`]. The default is [`TaskLog::record`].
+    ///
+    /// # Errors
+    /// As [`TaskLog::record`].
+    async fn record_transient(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
+        self.record(change).await
+    }
+
+    /// Records a change whose outcome the caller does not need: the log may hold it back for
+    /// a short, bounded time and apply it together with a later change of the same task (one
+    /// row written instead of two, both kept in the history). A held change is applied under
+    /// the same rule, in order with the task's later changes, and at the latest when its time
+    /// is up or on [`TaskLog::flush`]; it is lost only if the process dies first. The default
+    /// applies it at once.
+    ///
+    /// # Errors
+    /// [`TaskLogError::Unavailable`] when the change cannot even be queued.
+    async fn record_behind(&self, change: &StateChange) -> Result<(), TaskLogError> {
+        self.record(change).await.map(drop)
+    }
+
+    /// Applies every change held back by [`TaskLog::record_behind`] and waits for it. Clients
+    /// and workers call it when they close. The default has nothing to do.
+    ///
+    /// # Errors
+    /// [`TaskLogError::Unavailable`] when held changes could not be applied.
+    async fn flush(&self) -> Result<(), TaskLogError> {
+        Ok(())
+    }
+
     /// The task with this id, if recorded.
     ///
     /// # Errors
@@ -417,27 +450,31 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
     }
 }
 
+/// The answer [`TaskLog::record`] gives for a change to `new` of a task in `current`.
+pub fn record_outcome(current: TaskState, new: TaskState) -> RecordOutcome {
+    match current.transition_to(new) {
+        crate::state::Transition::Same => RecordOutcome::Unchanged,
+        crate::state::Transition::Stale => RecordOutcome::Stale { current },
+        crate::state::Transition::Advance => RecordOutcome::Applied,
+    }
+}
+
 /// Applies `change` to an in-memory record under the transition rule; backends that read,
 /// decide and write in one transaction use it so the rule lives in one place.
 pub fn apply_change(task: &mut Task, change: &StateChange) -> RecordOutcome {
-    match task.status.transition_to(change.state) {
-        crate::state::Transition::Same => RecordOutcome::Unchanged,
-        crate::state::Transition::Stale => RecordOutcome::Stale {
-            current: task.status,
-        },
-        crate::state::Transition::Advance => {
-            task.status = change.state;
-            task.updated_at = change.at;
-            if change.error.is_some() {
-                task.fail_error.clone_from(&change.error);
-            }
-            if change.result.is_some() {
-                task.result.clone_from(&change.result);
-            }
-            if change.duration.is_some() {
-                task.duration = change.duration;
-            }
-            RecordOutcome::Applied
+    let outcome = record_outcome(task.status, change.state);
+    if outcome == RecordOutcome::Applied {
+        task.status = change.state;
+        task.updated_at = change.at;
+        if change.error.is_some() {
+            task.fail_error.clone_from(&change.error);
+        }
+        if change.result.is_some() {
+            task.result.clone_from(&change.result);
+        }
+        if change.duration.is_some() {
+            task.duration = change.duration;
         }
     }
+    outcome
 }

@@ -26,6 +26,10 @@ pub struct PostgresConfig {
     pub application_name: String,
     /// How concurrent writes are batched into shared transactions.
     pub group_commit: GroupCommit,
+    /// How long a change recorded with `record_behind` may wait for a later change of the
+    /// same task, to be written with it in one row write. Default 100 ms; zero writes it at
+    /// once (still without the caller waiting).
+    pub merge_window: Duration,
     /// How many times a call cut by a lost connection, a deadlock or a serialization failure
     /// is retried (every write is idempotent). Default 6.
     pub retries: u32,
@@ -34,6 +38,9 @@ pub struct PostgresConfig {
 impl PostgresConfig {
     /// The default TTL: 30 days.
     pub const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+    /// The default merge window of held-back changes: 100 ms.
+    pub const DEFAULT_MERGE_WINDOW: Duration = Duration::from_millis(100);
 
     /// Defaults for the database at `uri`.
     pub fn new(uri: impl Into<String>) -> Self {
@@ -45,6 +52,7 @@ impl PostgresConfig {
             acquire_timeout: Duration::from_secs(5),
             application_name: "cogman".to_owned(),
             group_commit: GroupCommit::default(),
+            merge_window: Self::DEFAULT_MERGE_WINDOW,
             retries: 6,
         }
     }
@@ -81,6 +89,13 @@ impl PostgresConfig {
     #[must_use]
     pub fn group_commit(mut self, group_commit: GroupCommit) -> Self {
         self.group_commit = group_commit;
+        self
+    }
+
+    /// Sets the merge window of held-back changes.
+    #[must_use]
+    pub fn merge_window(mut self, window: Duration) -> Self {
+        self.merge_window = window;
         self
     }
 
@@ -125,6 +140,7 @@ impl fmt::Debug for PostgresConfig {
             .field("acquire_timeout", &self.acquire_timeout)
             .field("application_name", &self.application_name)
             .field("group_commit", &self.group_commit)
+            .field("merge_window", &self.merge_window)
             .field("retries", &self.retries)
             .finish()
     }

@@ -48,6 +48,20 @@ pub(crate) fn error_chain(error: &TaskLogError) -> String {
     text
 }
 
+/// One failure for several callers: each call of the returned function makes a copy of
+/// `error` (its message chain), `Unavailable` when it is transient and `Other` otherwise.
+pub(crate) fn copies(error: &TaskLogError) -> impl Fn() -> TaskLogError + use<> {
+    let message = error_chain(error);
+    let transient = error.is_transient();
+    move || {
+        if transient {
+            TaskLogError::Unavailable(message.clone().into())
+        } else {
+            TaskLogError::Other(message.clone().into())
+        }
+    }
+}
+
 /// Runs `op`, retrying it up to `retries` times while it fails transiently (see
 /// [`cogman_core::retry_transient`]).
 pub(crate) async fn retry<T, F, Fut>(

@@ -7,11 +7,11 @@
 //! `acquire_timeout`), so a refused connection answers at once instead of waiting for the
 //! pool; several processes are serialized by the advisory lock of [`crate::migrate`].
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use cogman_core::{Backoff, TaskLogError, redact_uri};
+use cogman_core::{Backoff, Retry, TaskLogError, redact_uri, spawn_retrying};
 use sqlx_core::connection::Connection as _;
 use sqlx_postgres::{PgConnectOptions, PgConnection, PgPool};
 use tokio::sync::Mutex;
@@ -185,25 +185,19 @@ impl SchemaGate {
 /// handle of the log is dropped, the log is closed, or the server refuses for a reason that
 /// waiting does not fix (calls still make their own attempts then).
 pub(crate) fn spawn_migrator(gate: &Arc<SchemaGate>) {
-    let gate: Weak<SchemaGate> = Arc::downgrade(gate);
-    tokio::spawn(async move {
-        let mut attempt = 0;
-        loop {
-            tokio::time::sleep(Backoff::RECONNECT.delay(attempt)).await;
-            attempt = attempt.saturating_add(1);
-            let Some(gate) = gate.upgrade() else { return };
-            if gate.pool.is_closed() {
-                return;
+    spawn_retrying(gate, Backoff::RECONNECT, |gate, attempt| async move {
+        if gate.pool.is_closed() {
+            return Retry::Stop;
+        }
+        match gate.ready().await {
+            Ok(()) => Retry::Stop,
+            Err(error) if error.is_transient() => {
+                tracing::debug!(error = %error_chain(&error), attempt, "PostgreSQL schema not ready yet");
+                Retry::Again
             }
-            match gate.ready().await {
-                Ok(()) => return,
-                Err(error) if error.is_transient() => {
-                    tracing::debug!(error = %error_chain(&error), attempt, "PostgreSQL schema not ready yet");
-                }
-                Err(error) => {
-                    tracing::error!(error = %error_chain(&error), "PostgreSQL refused the migration; calls will keep trying");
-                    return;
-                }
+            Err(error) => {
+                tracing::error!(error = %error_chain(&error), "PostgreSQL refused the migration; calls will keep trying");
+                Retry::Stop
             }
         }
     });

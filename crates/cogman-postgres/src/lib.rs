@@ -17,6 +17,8 @@
 //! - `gate`: the schema gate every call passes first, and the background migrator used when
 //!   the database was down at `connect`.
 //! - `log`: [`PostgresLog`], `connect`, and the `TaskLog` implementation.
+//! - `hold`: the holding stage, where changes recorded with `record_behind` wait (up to
+//!   [`PostgresConfig::merge_window`]) for a later change of their task, to be written with it.
 //! - `writer`: group commit of `create` and `record` through the `create_tasks` and
 //!   `record_changes` SQL functions.
 //! - `list`, `counts`, `purge`: listing with cursor paging, counts per bucket and state, and
@@ -30,6 +32,12 @@
 //!   `status_rank` being a generated column), so concurrent and out-of-order writes never move
 //!   a task back, and each applied change is appended to `task_events` in the same
 //!   transaction.
+//! - `record_behind` holds a change up to `merge_window` (100 ms by default): the next write
+//!   of the same task takes it along (one row write, every change in `task_events`, the same
+//!   result as writing them one after the other); otherwise it is written when the window
+//!   ends, or on `flush`. Such a change is lost only if the process dies first, or if its
+//!   write fails (PostgreSQL down): it is then held once more with the write that failed, or
+//!   given up with a warning. Nobody waits for it, so no acknowledgement depends on it.
 //! - Calls cut by a lost connection, a deadlock or a serialization failure are retried; every
 //!   call is idempotent.
 //! - The log opens while PostgreSQL is down. `connect` still fails at once for a bad config
@@ -49,6 +57,7 @@ pub mod config;
 mod counts;
 mod error;
 mod gate;
+mod hold;
 mod list;
 mod log;
 mod migrate;

@@ -78,7 +78,12 @@ impl PostgresLog {
             }
             Err(error) => return Err(error),
         }
-        let writer = Writer::spawn(pool, config.group_commit, config.retries);
+        let writer = Writer::spawn(
+            pool,
+            config.group_commit,
+            config.retries,
+            config.merge_window,
+        );
         Ok(PostgresLog {
             inner: Arc::new(Inner {
                 gate,
@@ -133,6 +138,15 @@ impl TaskLog for PostgresLog {
         self.inner.writer.record(change).await
     }
 
+    async fn record_behind(&self, change: &StateChange) -> Result<(), TaskLogError> {
+        self.inner.gate.ready().await?;
+        self.inner.writer.record_behind(change).await
+    }
+
+    async fn flush(&self) -> Result<(), TaskLogError> {
+        self.inner.writer.flush().await
+    }
+
     async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
         const SQL: &str = concat!("SELECT ", row::task_columns!(), " FROM tasks WHERE id = $1");
         let pool = self.pool().await?;
@@ -142,7 +156,11 @@ impl TaskLog for PostgresLog {
                 .fetch_optional(pool)
         })
         .await?;
-        found.as_ref().map(row::task).transpose()
+        let Some(mut task) = found.as_ref().map(row::task).transpose()? else {
+            return Ok(None);
+        };
+        self.inner.writer.overlay(&mut task);
+        Ok(Some(task))
     }
 
     async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, TaskLogError> {

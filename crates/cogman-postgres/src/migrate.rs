@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rank_column",
         include_str!("../migrations/0003_rank_column.sql"),
     ),
+    (
+        4,
+        "merged_changes",
+        include_str!("../migrations/0004_merged_changes.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

@@ -1,39 +1,49 @@
-//! Group commit. `create` and `record` calls are sent to one background writer, which forms
-//! batches with [`cogman_core::run_batches`] and applies each with one call of the
-//! `create_tasks` and/or `record_changes` SQL functions: one round trip and one commit for the
-//! whole batch. Each caller gets its own outcome, and only after the commit, so an answer still
-//! means durable.
+//! Group commit. `create` and `record` calls go through the holding stage ([`crate::hold`])
+//! to one background writer, which forms batches with [`cogman_core::run_batches`] and applies
+//! each with one call of the `create_tasks` and/or `record_changes` SQL functions: one round
+//! trip and one commit for the whole batch. Each caller gets its own outcome, and only after
+//! the commit, so an answer still means durable. A state change carries the changes of its task
+//! that were held back (`record_behind`) as priors, merged into the same row write.
 //!
 //! Writes inside a batch are ordered by task id (stably, so changes of one task keep their
 //! order), which makes concurrent batches lock rows in the same order and never deadlock. A
 //! batch that fails for a non-transient reason (bad data in one write) is re-applied one write
-//! at a time, so only the faulty write fails.
+//! at a time, so only the faulty write fails. When a batch fails, the held-back changes it
+//! carried are held again (once more), so a caller's retry takes them along.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    GroupCommit, RecordOutcome, StateChange, Task, TaskLogError, TaskState, Weighed, run_batches,
+    GroupCommit, RecordOutcome, StateChange, Task, TaskLogError, TaskState, Weighed, apply_change,
+    run_batches,
 };
 use sqlx_core::row::Row as _;
 use sqlx_postgres::{PgPool, PgRow};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::error::{error_chain, retry};
+use crate::error::{copies, error_chain, retry};
+use crate::hold::{self, Request, SharedStage};
 
 /// Where the answer to a create goes.
 type CreateReply = oneshot::Sender<Result<(), TaskLogError>>;
 /// Where the answer to a state change goes.
-type RecordReply = oneshot::Sender<Result<RecordOutcome, TaskLogError>>;
+pub(crate) type RecordReply = oneshot::Sender<Result<RecordOutcome, TaskLogError>>;
 
 /// One queued write and where its answer goes.
-enum Op {
+pub(crate) enum Op {
     Create {
         task: Box<Task>,
         reply: CreateReply,
     },
+    /// `change`, after the held-back `prior` changes of the same task (oldest first); `reply`
+    /// is `None` when nobody waits for the answer.
     Record {
         change: StateChange,
-        reply: RecordReply,
+        prior: Vec<StateChange>,
+        reply: Option<RecordReply>,
     },
 }
 
@@ -43,45 +53,93 @@ impl Weighed for Op {
             Op::Create { task, .. } => {
                 task.payload.len() + task.result.as_ref().map_or(0, Vec::len) + 256
             }
-            Op::Record { change, .. } => change.result.as_ref().map_or(0, Vec::len) + 128,
+            Op::Record { change, prior, .. } => std::iter::once(change)
+                .chain(prior)
+                .map(|c| c.result.as_ref().map_or(0, Vec::len) + 128)
+                .sum(),
         }
     }
 }
 
 /// The handle that queues writes to the background writer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Writer {
-    queue: mpsc::Sender<Op>,
+    queue: mpsc::Sender<Request>,
+    stage: SharedStage,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Op::Create { task, .. } => write!(f, "Create({})", task.id),
-            Op::Record { change, .. } => write!(f, "Record({}, {})", change.task_id, change.state),
+            Op::Record { change, prior, .. } => write!(
+                f,
+                "Record({}, {}, {} prior)",
+                change.task_id,
+                change.state,
+                prior.len()
+            ),
+        }
+    }
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Write(op) => op.fmt(f),
+            Request::Behind(change) => write!(f, "Behind({}, {})", change.task_id, change.state),
+            Request::Flush(_) => f.write_str("Flush"),
         }
     }
 }
 
 impl Writer {
-    /// Starts the background writer on the current runtime. It stops once every handle is
-    /// dropped and the queued writes are applied.
-    pub(crate) fn spawn(pool: PgPool, config: GroupCommit, retries: u32) -> Writer {
-        let (queue, rx) = mpsc::channel(config.queue_capacity());
-        tokio::spawn(run_batches(rx, config, move |ops| {
+    /// Starts the holding stage and the background writer on the current runtime. They stop
+    /// once every handle is dropped and the queued and held writes are applied.
+    pub(crate) fn spawn(
+        pool: PgPool,
+        config: GroupCommit,
+        retries: u32,
+        merge_window: Duration,
+    ) -> Writer {
+        let (queue, requests) = mpsc::channel(config.queue_capacity());
+        let (writes, batches) = mpsc::channel(config.queue_capacity());
+        let requeue = queue.downgrade();
+        let stage = SharedStage::default();
+        tokio::spawn(hold::run(
+            requests,
+            writes,
+            merge_window,
+            Arc::clone(&stage),
+        ));
+        tokio::spawn(run_batches(batches, config, move |ops| {
             let pool = pool.clone();
-            async move { commit(ops, &pool, retries).await }
+            let requeue = requeue.clone();
+            async move { commit(ops, &pool, retries, &requeue).await }
         }));
-        Writer { queue }
+        Writer { queue, stage }
+    }
+
+    /// Applies the changes held for `task` (see [`crate::hold`]) to it, as read from the table.
+    pub(crate) fn overlay(&self, task: &mut Task) {
+        for change in hold::lock(&self.stage).held(task.id) {
+            apply_change(task, change);
+        }
     }
 
     /// Queues a create and waits for its commit.
     pub(crate) async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Op::Create {
+        self.send(Request::Write(Op::Create {
             task: Box::new(task.clone()),
             reply,
-        })
+        }))
         .await?;
         answer.await.map_err(|_| stopped())?
     }
@@ -89,16 +147,29 @@ impl Writer {
     /// Queues a state change and waits for its commit.
     pub(crate) async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Op::Record {
+        self.send(Request::Write(Op::Record {
             change: change.clone(),
-            reply,
-        })
+            prior: Vec::new(),
+            reply: Some(reply),
+        }))
         .await?;
         answer.await.map_err(|_| stopped())?
     }
 
-    async fn send(&self, op: Op) -> Result<(), TaskLogError> {
-        self.queue.send(op).await.map_err(|_| stopped())
+    /// Queues a state change that may be held back; does not wait for it.
+    pub(crate) async fn record_behind(&self, change: &StateChange) -> Result<(), TaskLogError> {
+        self.send(Request::Behind(change.clone())).await
+    }
+
+    /// Writes every held-back change and waits for their commit.
+    pub(crate) async fn flush(&self) -> Result<(), TaskLogError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Request::Flush(reply)).await?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    async fn send(&self, request: Request) -> Result<(), TaskLogError> {
+        self.queue.send(request).await.map_err(|_| stopped())
     }
 }
 
@@ -106,28 +177,59 @@ fn stopped() -> TaskLogError {
     TaskLogError::Unavailable("the PostgreSQL writer has stopped".into())
 }
 
+/// A state change waiting in a batch: the change, its priors, and who waits for it.
+type Pending = (StateChange, Vec<StateChange>, Option<RecordReply>);
+
+/// Holds the priors of failed changes again (best effort), so a retry takes them along;
+/// changes nobody waits for are given up with a warning.
+fn hold_again(requeue: &mpsc::WeakSender<Request>, records: &mut [Pending], error: &str) {
+    let queue = requeue.upgrade();
+    for (change, prior, reply) in records.iter_mut() {
+        let prior = std::mem::take(prior);
+        if reply.is_none() {
+            tracing::warn!(task_id = %change.task_id, state = %change.state, error, "a held-back state change could not be written; it is given up");
+            continue;
+        }
+        for earlier in prior {
+            let kept = queue
+                .as_ref()
+                .is_some_and(|q| q.try_send(Request::Behind(earlier.clone())).is_ok());
+            if !kept {
+                tracing::warn!(task_id = %earlier.task_id, state = %earlier.state, error, "a held-back state change could not be written; it is given up");
+            }
+        }
+    }
+}
+
 /// Applies a batch and answers every caller.
-async fn commit(ops: Vec<Op>, pool: &PgPool, retries: u32) {
+async fn commit(ops: Vec<Op>, pool: &PgPool, retries: u32, requeue: &mpsc::WeakSender<Request>) {
     let mut creates: Vec<(Box<Task>, CreateReply)> = Vec::new();
-    let mut records: Vec<(StateChange, RecordReply)> = Vec::new();
+    let mut records: Vec<Pending> = Vec::new();
     for op in ops {
         match op {
             Op::Create { task, reply } => creates.push((task, reply)),
-            Op::Record { change, reply } => records.push((change, reply)),
+            Op::Record {
+                change,
+                prior,
+                reply,
+            } => records.push((change, prior, reply)),
         }
     }
     creates.sort_by_key(|(task, _)| task.id);
-    records.sort_by_key(|(change, _)| change.task_id);
+    records.sort_by_key(|(change, _, _)| change.task_id);
     let size = creates.len() + records.len();
     let tasks: Vec<&Task> = creates.iter().map(|(t, _)| &**t).collect();
-    let changes: Vec<&StateChange> = records.iter().map(|(c, _)| c).collect();
+    let changes: Vec<(&StateChange, &[StateChange])> =
+        records.iter().map(|(c, p, _)| (c, p.as_slice())).collect();
     match apply(pool, retries, &tasks, &changes).await {
         Ok(outcomes) => {
             for (_, reply) in creates {
                 let _ = reply.send(Ok(()));
             }
-            for ((_, reply), outcome) in records.into_iter().zip(outcomes) {
-                let _ = reply.send(Ok(outcome));
+            for ((_, _, reply), outcome) in records.into_iter().zip(outcomes) {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Ok(outcome));
+                }
             }
         }
         Err(error) if size > 1 && !error.is_transient() => {
@@ -136,28 +238,32 @@ async fn commit(ops: Vec<Op>, pool: &PgPool, retries: u32) {
                 let result = apply(pool, retries, &[&*task], &[]).await.map(drop);
                 let _ = reply.send(result);
             }
-            for (change, reply) in records {
-                let result = apply(pool, retries, &[], &[&change])
+            for mut pending in records {
+                let result = apply(pool, retries, &[], &[(&pending.0, pending.1.as_slice())])
                     .await
                     .and_then(|mut outcomes| outcomes.pop().ok_or_else(missing_row));
-                let _ = reply.send(result);
+                if let Err(error) = &result {
+                    hold_again(
+                        requeue,
+                        std::slice::from_mut(&mut pending),
+                        &error.to_string(),
+                    );
+                }
+                if let Some(reply) = pending.2 {
+                    let _ = reply.send(result);
+                }
             }
         }
         Err(error) => {
-            let message = error_chain(&error);
-            let transient = error.is_transient();
-            let copy = || {
-                if transient {
-                    TaskLogError::Unavailable(message.clone().into())
-                } else {
-                    TaskLogError::Other(message.clone().into())
-                }
-            };
+            let copy = copies(&error);
             for (_, reply) in creates {
                 let _ = reply.send(Err(copy()));
             }
-            for (_, reply) in records {
-                let _ = reply.send(Err(copy()));
+            hold_again(requeue, &mut records, &error_chain(&error));
+            for (_, _, reply) in records {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Err(copy()));
+                }
             }
         }
     }
@@ -167,13 +273,13 @@ fn missing_row() -> TaskLogError {
     TaskLogError::Other("record_changes returned fewer rows than changes".into())
 }
 
-/// Applies `tasks` (insert-or-advance) and then `changes` in one transaction; returns the
-/// outcome of each change in order.
+/// Applies `tasks` (insert-or-advance) and then `changes` (each after its priors) in one
+/// transaction; returns the outcome of each change in order.
 async fn apply(
     pool: &PgPool,
     retries: u32,
     tasks: &[&Task],
-    changes: &[&StateChange],
+    changes: &[(&StateChange, &[StateChange])],
 ) -> Result<Vec<RecordOutcome>, TaskLogError> {
     let creates = CreateArrays::new(tasks);
     let records = RecordArrays::new(changes);
@@ -197,7 +303,7 @@ async fn apply(
     }
     rows.iter()
         .zip(changes)
-        .map(|(row, change)| outcome(row, change))
+        .map(|(row, (change, _))| outcome(row, change))
         .collect()
 }
 
@@ -317,8 +423,9 @@ impl CreateArrays {
     }
 }
 
-/// The columns of `record_changes`, one array each.
-struct RecordArrays {
+/// The columns of one list of changes, one array each.
+#[derive(Default)]
+struct ChangeArrays {
     task: Vec<Uuid>,
     status: Vec<&'static str>,
     rank: Vec<i16>,
@@ -329,41 +436,69 @@ struct RecordArrays {
     worker: Vec<Option<String>>,
 }
 
+impl ChangeArrays {
+    fn push(&mut self, change: &StateChange) {
+        self.task.push(change.task_id.as_uuid());
+        self.status.push(change.state.as_str());
+        self.rank.push(i16::from(change.state.rank()));
+        self.at.push(change.at);
+        self.error.push(change.error.as_deref().map(pg_text));
+        self.result.push(change.result.clone());
+        self.duration.push(change.duration);
+        self.worker.push(change.worker.as_deref().map(pg_text));
+    }
+}
+
+/// The arguments of `record_changes`: the changes, and their priors with the position
+/// (1-based) of the change each precedes.
+struct RecordArrays {
+    changes: ChangeArrays,
+    prior_of: Vec<i32>,
+    priors: ChangeArrays,
+}
+
 impl RecordArrays {
-    fn new(changes: &[&StateChange]) -> Self {
-        RecordArrays {
-            task: changes.iter().map(|c| c.task_id.as_uuid()).collect(),
-            status: changes.iter().map(|c| c.state.as_str()).collect(),
-            rank: changes.iter().map(|c| i16::from(c.state.rank())).collect(),
-            at: changes.iter().map(|c| c.at).collect(),
-            error: changes
-                .iter()
-                .map(|c| c.error.as_deref().map(pg_text))
-                .collect(),
-            result: changes.iter().map(|c| c.result.clone()).collect(),
-            duration: changes.iter().map(|c| c.duration).collect(),
-            worker: changes
-                .iter()
-                .map(|c| c.worker.as_deref().map(pg_text))
-                .collect(),
+    fn new(changes: &[(&StateChange, &[StateChange])]) -> Self {
+        let mut arrays = RecordArrays {
+            changes: ChangeArrays::default(),
+            prior_of: Vec::new(),
+            priors: ChangeArrays::default(),
+        };
+        for (position, (change, prior)) in (1_i32..).zip(changes) {
+            arrays.changes.push(change);
+            for earlier in *prior {
+                arrays.prior_of.push(position);
+                arrays.priors.push(earlier);
+            }
         }
+        arrays
     }
 
     fn query(
         &self,
     ) -> sqlx_core::query::Query<'_, sqlx_postgres::Postgres, sqlx_postgres::PgArguments> {
+        let (c, p) = (&self.changes, &self.priors);
         sqlx_core::query::query(
             "SELECT ord, outcome, current_status \
-             FROM record_changes($1, $2, $3, $4, $5, $6, $7, $8) ORDER BY ord",
+             FROM record_changes($1, $2, $3, $4, $5, $6, $7, $8, \
+                                 $9, $10, $11, $12, $13, $14, $15, $16) ORDER BY ord",
         )
-        .bind(&self.task)
-        .bind(&self.status)
-        .bind(&self.rank)
-        .bind(&self.at)
-        .bind(&self.error)
-        .bind(&self.result)
-        .bind(&self.duration)
-        .bind(&self.worker)
+        .bind(&c.task)
+        .bind(&c.status)
+        .bind(&c.rank)
+        .bind(&c.at)
+        .bind(&c.error)
+        .bind(&c.result)
+        .bind(&c.duration)
+        .bind(&c.worker)
+        .bind(&self.prior_of)
+        .bind(&p.status)
+        .bind(&p.rank)
+        .bind(&p.at)
+        .bind(&p.error)
+        .bind(&p.result)
+        .bind(&p.duration)
+        .bind(&p.worker)
     }
 }
 

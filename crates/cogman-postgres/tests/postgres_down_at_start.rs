@@ -127,7 +127,7 @@ async fn a_log_opened_while_postgres_is_down_works_once_it_is_up() {
     .fetch_all(&mut admin)
     .await
     .expect("applied versions");
-    let expected: Vec<(i64, i64)> = (1..=migration_files()).map(|v| (v, 1)).collect();
+    let expected: Vec<(i64, i64)> = (1..=support::migration_files()).map(|v| (v, 1)).collect();
     assert_eq!(versions, expected, "every migration applied exactly once");
     admin.close().await.expect("close admin");
 
@@ -144,20 +144,6 @@ async fn a_log_opened_while_postgres_is_down_works_once_it_is_up() {
         .expect("the purger did not panic");
     first.close().await;
     second.close().await;
-}
-
-/// The number of SQL files in `migrations/`.
-fn migration_files() -> i64 {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-    let count = std::fs::read_dir(dir)
-        .expect("migrations directory")
-        .filter(|entry| {
-            entry
-                .as_ref()
-                .is_ok_and(|e| e.path().extension().is_some_and(|ext| ext == "sql"))
-        })
-        .count();
-    i64::try_from(count).expect("few migrations")
 }
 
 #[tokio::test]

@@ -10,10 +10,10 @@
 //! [`Backoff::RECONNECT`].
 
 use std::future::Future;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
-use cogman_core::{Backoff, TaskLogError, retry_transient};
+use cogman_core::{Backoff, Retry, TaskLogError, retry_transient, spawn_retrying};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, RedisResult, RetryMethod};
 use tokio::sync::OnceCell;
@@ -159,25 +159,19 @@ impl Conn {
 /// handle of the log is dropped, or the server refuses for a reason that waiting does not fix
 /// (calls still make their own attempts then).
 fn spawn_connector(slot: &Arc<ManagerSlot>) {
-    let slot: Weak<ManagerSlot> = Arc::downgrade(slot);
-    tokio::spawn(async move {
-        let mut attempt = 0;
-        loop {
-            tokio::time::sleep(Backoff::RECONNECT.delay(attempt)).await;
-            attempt = attempt.saturating_add(1);
-            let Some(slot) = slot.upgrade() else { return };
-            match slot.manager().await.map_err(into_log_error) {
-                Ok(_) => {
-                    tracing::info!(uri = %slot.redacted_uri, "connected to Redis");
-                    return;
-                }
-                Err(TaskLogError::Unavailable(error)) => {
-                    tracing::debug!(%error, attempt, "Redis cannot be reached yet");
-                }
-                Err(error) => {
-                    tracing::error!(%error, "Redis refused the connection; calls will keep trying");
-                    return;
-                }
+    spawn_retrying(slot, Backoff::RECONNECT, |slot, attempt| async move {
+        match slot.manager().await.map_err(into_log_error) {
+            Ok(_) => {
+                tracing::info!(uri = %slot.redacted_uri, "connected to Redis");
+                Retry::Stop
+            }
+            Err(TaskLogError::Unavailable(error)) => {
+                tracing::debug!(%error, attempt, "Redis cannot be reached yet");
+                Retry::Again
+            }
+            Err(error) => {
+                tracing::error!(%error, "Redis refused the connection; calls will keep trying");
+                Retry::Stop
             }
         }
     });

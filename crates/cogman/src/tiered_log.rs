@@ -10,6 +10,13 @@
 //! - A hot log that fails or answers slowly is kept off the task path by a breaker (see
 //!   `breaker`): its calls are skipped (writes queue a repair instead) until a probe succeeds,
 //!   so a Redis outage never slows task execution down to Redis's retry timeouts.
+//! - Changes that are not outcomes ([`TaskLog::record_transient`]: a task was queued, or
+//!   starts) are answered by the hot log, which a read sees at once, and go to the durable log
+//!   with [`TaskLog::record_behind`], so it can write them together with the task's next
+//!   change (with PostgreSQL: one row write instead of three for queued, in progress and the
+//!   outcome). This needs a hot log that is not behind the durable one: while the breaker keeps
+//!   it off, a repair is waiting, or a repair was ever dropped, such changes are written
+//!   durable-first like any other, and the hot record missing does the same.
 //! - `get` reads the hot log and falls back to the durable one when the hot log misses (the
 //!   record expired or was flushed), fails, or is skipped.
 //! - `list`, `oldest`, `counts`, `history` and `purge_before` are answered by the durable log,
@@ -20,6 +27,7 @@ mod breaker;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -52,7 +60,18 @@ pub struct TieredLog {
     hot: Arc<dyn TaskLog>,
     durable: Arc<dyn TaskLog>,
     repairs: OnceLock<mpsc::Sender<TaskId>>,
+    repair_state: Arc<Repairs>,
     breaker: HotBreaker,
+}
+
+/// How far behind the hot log may be.
+#[derive(Debug, Default)]
+struct Repairs {
+    /// Repairs queued and not yet done or given up.
+    waiting: AtomicUsize,
+    /// A repair was dropped (full queue) or given up: some hot record may stay behind until
+    /// it is written again or expires.
+    lost: AtomicBool,
 }
 
 impl fmt::Debug for TieredLog {
@@ -71,6 +90,7 @@ impl TieredLog {
             hot,
             durable,
             repairs: OnceLock::new(),
+            repair_state: Arc::default(),
             breaker: HotBreaker::default(),
         }
     }
@@ -123,12 +143,22 @@ impl TieredLog {
                 Arc::clone(&self.hot),
                 Arc::clone(&self.durable),
                 pending,
+                Arc::clone(&self.repair_state),
             ));
             queue
         });
+        self.repair_state.waiting.fetch_add(1, Ordering::AcqRel);
         if queue.try_send(id).is_err() {
+            self.repair_state.waiting.fetch_sub(1, Ordering::AcqRel);
+            self.repair_state.lost.store(true, Ordering::Release);
             tracing::warn!(task = %id, "hot task log repair queue is full; dropping the repair");
         }
+    }
+
+    /// Whether the hot log can answer for the durable one: no repair is waiting or was lost.
+    fn hot_is_current(&self) -> bool {
+        self.repair_state.waiting.load(Ordering::Acquire) == 0
+            && !self.repair_state.lost.load(Ordering::Acquire)
     }
 }
 
@@ -139,23 +169,33 @@ async fn repair_loop(
     hot: Arc<dyn TaskLog>,
     durable: Arc<dyn TaskLog>,
     mut pending: mpsc::Receiver<TaskId>,
+    repairs: Arc<Repairs>,
 ) {
     while let Some(id) = pending.recv().await {
-        let mut attempt = 0;
-        loop {
-            let tried = match durable.get(id).await {
-                Ok(Some(task)) => hot.create(&task).await,
-                Ok(None) => Ok(()),
-                Err(error) => Err(error),
-            };
-            let Err(error) = tried else { break };
-            if attempt >= REPAIR_ATTEMPTS {
-                tracing::warn!(%error, task = %id, "giving up repairing the hot task log");
-                break;
-            }
-            tokio::time::sleep(REPAIR_BACKOFF.delay(attempt)).await;
-            attempt += 1;
+        if !repair(&*hot, &*durable, id).await {
+            repairs.lost.store(true, Ordering::Release);
         }
+        repairs.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Copies the durable record of `id` into the hot log, retrying until it takes it or the
+/// tries run out (then false).
+async fn repair(hot: &dyn TaskLog, durable: &dyn TaskLog, id: TaskId) -> bool {
+    let mut attempt = 0;
+    loop {
+        let tried = match durable.get(id).await {
+            Ok(Some(task)) => hot.create(&task).await,
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        let Err(error) = tried else { return true };
+        if attempt >= REPAIR_ATTEMPTS {
+            tracing::warn!(%error, task = %id, "giving up repairing the hot task log");
+            return false;
+        }
+        tokio::time::sleep(REPAIR_BACKOFF.delay(attempt)).await;
+        attempt += 1;
     }
 }
 
@@ -185,6 +225,27 @@ impl TaskLog for TieredLog {
             Some(_) => {}
         }
         Ok(outcome)
+    }
+
+    async fn record_transient(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
+        if self.hot_is_current() {
+            match self.hot_call("record", self.hot.record(change)).await {
+                Some(RecordOutcome::Missing) | None => {}
+                Some(outcome) => {
+                    self.durable.record_behind(change).await?;
+                    return Ok(outcome);
+                }
+            }
+        }
+        self.record(change).await
+    }
+
+    async fn record_behind(&self, change: &StateChange) -> Result<(), TaskLogError> {
+        self.record_transient(change).await.map(drop)
+    }
+
+    async fn flush(&self) -> Result<(), TaskLogError> {
+        self.durable.flush().await
     }
 
     async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
@@ -243,6 +304,8 @@ mod tests {
         tasks: Mutex<HashMap<TaskId, Task>>,
         down: AtomicBool,
         calls: std::sync::atomic::AtomicUsize,
+        /// Changes given to `record_behind`, applied on `flush`.
+        held: Mutex<Vec<StateChange>>,
     }
 
     impl MemoryLog {
@@ -288,6 +351,23 @@ mod tests {
                 Some(task) => apply_change(task, change),
                 None => RecordOutcome::Missing,
             })
+        }
+
+        async fn record_behind(&self, change: &StateChange) -> Result<(), TaskLogError> {
+            self.check()?;
+            self.held
+                .lock()
+                .expect("invariant: not poisoned")
+                .push(change.clone());
+            Ok(())
+        }
+
+        async fn flush(&self) -> Result<(), TaskLogError> {
+            let held = std::mem::take(&mut *self.held.lock().expect("invariant: not poisoned"));
+            for change in held {
+                self.record(&change).await?;
+            }
+            Ok(())
         }
 
         async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
@@ -483,5 +563,101 @@ mod tests {
             .await
             .expect("list");
         assert_eq!(page.items.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_transient_change_is_answered_by_the_hot_log_and_held_by_the_durable_one() {
+        let (hot, durable, tiered) = logs();
+        let task = task();
+        tiered.create(&task).await.expect("create");
+        let queued = StateChange::new(task.id, TaskState::Queued);
+        assert_eq!(
+            tiered.record_transient(&queued).await.expect("record"),
+            RecordOutcome::Applied
+        );
+        assert_eq!(hot.state(task.id), Some(TaskState::Queued));
+        assert_eq!(durable.state(task.id), Some(TaskState::Initiated));
+        let read = tiered.get(task.id).await.expect("get").expect("exists");
+        assert_eq!(read.status, TaskState::Queued, "a read sees it at once");
+
+        tiered.flush().await.expect("flush");
+        assert_eq!(durable.state(task.id), Some(TaskState::Queued));
+    }
+
+    #[tokio::test]
+    async fn a_transient_change_gets_the_hot_logs_stale_answer() {
+        let (_hot, durable, tiered) = logs();
+        let task = task();
+        tiered.create(&task).await.expect("create");
+        let cancel = StateChange::new(task.id, TaskState::Cancelled);
+        tiered.record(&cancel).await.expect("cancel");
+        let start = StateChange::new(task.id, TaskState::InProgress);
+        assert_eq!(
+            tiered.record_transient(&start).await.expect("record"),
+            RecordOutcome::Stale {
+                current: TaskState::Cancelled
+            },
+            "a cancelled task is not started"
+        );
+        tiered.flush().await.expect("flush");
+        assert_eq!(durable.state(task.id), Some(TaskState::Cancelled));
+    }
+
+    #[tokio::test]
+    async fn a_transient_change_goes_durable_first_while_the_hot_log_may_be_behind() {
+        let (hot, durable, tiered) = logs();
+        let task = task();
+        hot.down.store(true, Ordering::Release);
+        tiered.create(&task).await.expect("create");
+        // The hot log missed the create; until its repair is done it cannot answer.
+        let queued = StateChange::new(task.id, TaskState::Queued);
+        tiered.record_transient(&queued).await.expect("record");
+        assert_eq!(
+            durable.state(task.id),
+            Some(TaskState::Queued),
+            "written at once"
+        );
+        assert!(
+            durable
+                .held
+                .lock()
+                .expect("invariant: not poisoned")
+                .is_empty()
+        );
+
+        hot.down.store(false, Ordering::Release);
+        hot_reaches(&hot, task.id, TaskState::Queued).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !(tiered.hot_is_current() && tiered.breaker.is_closed()) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the repairs end and a probe closes the breaker"
+            );
+            // A read probes the hot log once the breaker's cool-off is over.
+            tiered.get(task.id).await.expect("get");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let start = StateChange::new(task.id, TaskState::InProgress);
+        tiered.record_transient(&start).await.expect("record");
+        assert_eq!(
+            durable.state(task.id),
+            Some(TaskState::Queued),
+            "held again once the hot log is current"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_transient_change_goes_durable_first_when_the_hot_record_is_gone() {
+        let (hot, durable, tiered) = logs();
+        let task = task();
+        tiered.create(&task).await.expect("create");
+        hot.tasks.lock().expect("invariant: not poisoned").clear();
+        let queued = StateChange::new(task.id, TaskState::Queued);
+        assert_eq!(
+            tiered.record_transient(&queued).await.expect("record"),
+            RecordOutcome::Applied
+        );
+        assert_eq!(durable.state(task.id), Some(TaskState::Queued));
+        hot_reaches(&hot, task.id, TaskState::Queued).await;
     }
 }

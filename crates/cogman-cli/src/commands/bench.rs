@@ -107,7 +107,8 @@ async fn idle_latencies(client: &Client, workers: &[Worker], n: usize) -> Result
 }
 
 /// Runs `n` task lives through the log alone, `in_flight` at once: create (initiated), then
-/// queued, in progress and success, each write awaited as the client and worker await them.
+/// queued and in progress (as the client and worker write them: `record_transient`) and
+/// success, each write awaited as the client and worker await them, then a flush.
 /// The rate says whether the log could keep up with the broker if it had the machine to itself.
 async fn log_alone(log: &Arc<dyn TaskLog>, n: usize, in_flight: usize) -> Result<Duration> {
     let started = Instant::now();
@@ -118,9 +119,12 @@ async fn log_alone(log: &Arc<dyn TaskLog>, n: usize, in_flight: usize) -> Result
                 let spec = TaskSpec::new("bench.log", Vec::new()).primary_key(format!("log-{i}"));
                 let task = Task::from_spec(spec, Utc::now());
                 log.create(&task).await?;
-                for state in [TaskState::Queued, TaskState::InProgress, TaskState::Success] {
-                    log.record(&StateChange::new(task.id, state)).await?;
+                for state in [TaskState::Queued, TaskState::InProgress] {
+                    log.record_transient(&StateChange::new(task.id, state))
+                        .await?;
                 }
+                log.record(&StateChange::new(task.id, TaskState::Success))
+                    .await?;
                 Ok::<_, cogman::TaskLogError>(())
             }
         })
@@ -131,6 +135,7 @@ async fn log_alone(log: &Arc<dyn TaskLog>, n: usize, in_flight: usize) -> Result
     if failures > 0 {
         bail!("{failures} task lives failed in the log");
     }
+    log.flush().await?;
     Ok(started.elapsed())
 }
 

@@ -64,3 +64,17 @@ pub async fn fresh_log_with(config: PostgresConfig) -> (PostgresLog, SchemaGuard
         .expect("the local PostgreSQL on 127.0.0.1:5432 (database test) must be running");
     (log, guard)
 }
+
+/// The number of SQL files in `migrations/`.
+pub fn migration_files() -> i64 {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+    let count = std::fs::read_dir(dir)
+        .expect("migrations directory")
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|ext| ext == "sql"))
+        })
+        .count();
+    i64::try_from(count).expect("few migrations")
+}

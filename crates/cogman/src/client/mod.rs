@@ -276,11 +276,15 @@ impl Client {
         &self.inner.broker
     }
 
-    /// Stops the relay (after one last attempt to publish buffered tasks).
+    /// Stops the relay (after one last attempt to publish buffered tasks) and writes the
+    /// state changes the log held back ([`TaskLog::flush`]).
     pub async fn close(&self) {
         self.inner.shutdown.cancel();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
+        if let Err(error) = self.inner.log.flush().await {
+            tracing::warn!(%error, "could not write the state changes the task log held back");
+        }
     }
 }
 
@@ -302,7 +306,8 @@ impl ClientInner {
             .await
             .map_err(|_| BrokerError::ConfirmTimeout(timeout))??;
         let state = task.enqueued_state(Utc::now());
-        if let Err(error) = self.log.record(&StateChange::new(task.id, state)).await {
+        let enqueued = StateChange::new(task.id, state);
+        if let Err(error) = self.log.record_transient(&enqueued).await {
             // The broker holds the task; the worker's records will move it on.
             tracing::warn!(task_id = %task.id, %error, "task published but its queued state was not recorded");
         }

@@ -38,6 +38,12 @@ impl HotBreaker {
         }
     }
 
+    /// True when the breaker is closed (no recent failure); changes nothing.
+    #[cfg(test)]
+    pub(super) fn is_closed(&self) -> bool {
+        self.lock().is_none()
+    }
+
     /// A hot call failed: skip the hot log for [`COOL_OFF`].
     pub(super) fn failed(&self) {
         self.failed_at(Instant::now());

@@ -207,7 +207,8 @@ impl Worker {
     }
 
     /// Stops claiming; running tasks get `shutdown_grace` to finish, then are cancelled and
-    /// put back on the queue. Returns when every task is settled.
+    /// put back on the queue. Returns when every task is settled and the state changes the
+    /// log held back are written ([`TaskLog::flush`]).
     pub async fn stop(&self) {
         self.inner.stop.cancel();
         let main = self.main.lock().await.take();
@@ -224,6 +225,9 @@ impl Worker {
             && let Err(error) = main.await
         {
             tracing::error!(%error, "worker loop ended abnormally");
+        }
+        if let Err(error) = self.inner.log.flush().await {
+            tracing::warn!(%error, "could not write the state changes the task log held back");
         }
     }
 }
@@ -306,7 +310,7 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
         return;
     };
     let start = StateChange::new(task.id, TaskState::InProgress).worker(inner.id.clone());
-    match inner.record_durably(&start).await {
+    match inner.record_until_taken(&start, Write::Transient).await {
         None => {
             let _ = delivery.requeue().await;
             return;
@@ -367,6 +371,15 @@ async fn resolve_workflow_then_ack(
     }
 }
 
+/// How a state change is written.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    /// [`TaskLog::record`]: durable when answered (outcomes).
+    Durable,
+    /// [`TaskLog::record_transient`]: the start of a run, which is not an outcome.
+    Transient,
+}
+
 /// Non-transient log errors tolerated for one state change before the task is given back.
 const MAX_PERMANENT_FAILURES: u32 = 5;
 
@@ -375,10 +388,23 @@ impl WorkerInner {
     /// worker is interrupted or the log keeps refusing it (then `None`: the caller puts the
     /// task back, unacked).
     pub(crate) async fn record_durably(&self, change: &StateChange) -> Option<RecordOutcome> {
+        self.record_until_taken(change, Write::Durable).await
+    }
+
+    /// [`WorkerInner::record_durably`], for a change written as `write` says.
+    async fn record_until_taken(
+        &self,
+        change: &StateChange,
+        write: Write,
+    ) -> Option<RecordOutcome> {
         let mut pause = Duration::from_millis(50);
         let mut permanent_failures = 0;
         loop {
-            match self.log.record(change).await {
+            let written = match write {
+                Write::Durable => self.log.record(change).await,
+                Write::Transient => self.log.record_transient(change).await,
+            };
+            match written {
                 Ok(outcome) => return Some(outcome),
                 Err(error) => {
                     self.stats.record_error();
