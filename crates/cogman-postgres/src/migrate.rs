@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "merged_changes",
         include_str!("../migrations/0004_merged_changes.sql"),
     ),
+    (
+        5,
+        "recorded_at",
+        include_str!("../migrations/0005_recorded_at.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

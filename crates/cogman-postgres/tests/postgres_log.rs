@@ -1,7 +1,7 @@
 //! PostgreSQL-specific behaviour beyond the conformance suite: the SQL rank column against
 //! the Rust rank of every state (the suite checks `record` for every pair of states),
 //! concurrent migrations, out-of-order writes from several pools, the outbox under two
-//! claimers, and the TTL purger.
+//! claimers and with clients whose clocks are off, and the TTL purger.
 
 mod support;
 
@@ -103,7 +103,7 @@ async fn two_claimers_get_disjoint_sets_of_initiated_tasks_only() {
         let mut mine = Vec::new();
         loop {
             let batch = log
-                .claim_unpublished(Utc::now(), 7, Duration::from_secs(60))
+                .claim_unpublished(Duration::ZERO, 7, Duration::from_secs(60))
                 .await
                 .expect("claim");
             if batch.is_empty() {
@@ -134,6 +134,48 @@ async fn two_claimers_get_disjoint_sets_of_initiated_tasks_only() {
         all,
         initiated.iter().map(|t| t.id).collect(),
         "all 50 initiated tasks"
+    );
+}
+
+/// Clients whose clocks are off: a task whose `created_at` is an hour in the past (its
+/// sender's clock runs behind) is not claimed while it is young, and one an hour in the future
+/// (clock ahead) is claimed as soon as it is old enough: ages come from the server's clock.
+#[tokio::test]
+async fn the_outbox_measures_ages_by_the_servers_clock() {
+    const MIN_AGE: Duration = Duration::from_secs(2);
+    let (log, _guard) = support::fresh_log("outbox_clock").await;
+    let behind = sample::task_created_at("pg.clock", Utc::now() - TimeDelta::hours(1));
+    let ahead = sample::task_created_at("pg.clock", Utc::now() + TimeDelta::hours(1));
+    log.create(&behind).await.expect("create");
+    log.create(&ahead).await.expect("create");
+    let young = log
+        .claim_unpublished(MIN_AGE, 10, Duration::from_secs(60))
+        .await
+        .expect("claim");
+    assert!(
+        young.is_empty(),
+        "a task recorded just now is young, whatever its created_at says: {young:?}"
+    );
+    let claimed = std::sync::Mutex::new(HashSet::new());
+    wait_until(
+        "both tasks to be old enough",
+        Duration::from_secs(20),
+        || {
+            let claim = log.claim_unpublished(MIN_AGE, 10, Duration::from_secs(60));
+            let claimed = &claimed;
+            async move {
+                let batch = claim.await.expect("claim");
+                let mut claimed = claimed.lock().expect("invariant: not poisoned");
+                claimed.extend(batch.iter().map(|t| t.id));
+                claimed.len() == 2
+            }
+        },
+    )
+    .await
+    .expect("claimed once old enough by the server's clock, not an hour later");
+    assert_eq!(
+        claimed.into_inner().expect("invariant: not poisoned"),
+        HashSet::from([behind.id, ahead.id])
     );
 }
 

@@ -18,6 +18,8 @@ struct State {
     tasks: BTreeMap<TaskId, Task>,
     history: Vec<StateChange>,
     claims: HashMap<TaskId, Instant>,
+    /// When each task was first recorded, by this log's clock (outbox ages).
+    recorded: HashMap<TaskId, Instant>,
     workers: HashMap<String, WorkerInfo>,
 }
 
@@ -45,6 +47,7 @@ impl TaskLog for MemoryLog {
             }
             None => {
                 state.tasks.insert(task.id, task.clone());
+                state.recorded.insert(task.id, Instant::now());
             }
         }
         Ok(())
@@ -137,16 +140,22 @@ impl TaskLog for MemoryLog {
 impl Outbox for MemoryLog {
     async fn claim_unpublished(
         &self,
-        created_before: DateTime<Utc>,
+        min_age: Duration,
         limit: u32,
         lease: Duration,
     ) -> Result<Vec<Task>, TaskLogError> {
         let mut state = self.state();
         let now = Instant::now();
+        let old_enough = |id: &TaskId| {
+            state
+                .recorded
+                .get(id)
+                .is_some_and(|at| now.duration_since(*at) >= min_age)
+        };
         let claimable: Vec<Task> = state
             .tasks
             .values()
-            .filter(|t| t.status == TaskState::Initiated && t.created_at < created_before)
+            .filter(|t| t.status == TaskState::Initiated && old_enough(&t.id))
             .filter(|t| state.claims.get(&t.id).is_none_or(|until| *until <= now))
             .take(limit as usize)
             .cloned()

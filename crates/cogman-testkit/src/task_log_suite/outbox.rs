@@ -1,6 +1,6 @@
-//! Behaviours of the optional [`Outbox`] ability: only `initiated` tasks created before the
-//! cutoff are claimed, concurrent claimers get disjoint sets, claims are leased, and tasks
-//! recorded `queued` are never returned.
+//! Behaviours of the optional [`Outbox`] ability: only `initiated` tasks recorded at least
+//! `min_age` ago are claimed, concurrent claimers get disjoint sets, claims are leased, and
+//! tasks recorded `queued` are never returned.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,9 @@ use crate::{LogFactory, LogFixture as _};
 const LONG_LEASE: Duration = Duration::from_secs(60);
 const SHORT_LEASE: Duration = Duration::from_millis(300);
 const DEADLINE: Duration = Duration::from_secs(10);
+/// The age a task must reach before it is claimed, in the test of ages: long enough that a
+/// task created just before a claim is surely younger, even on a loaded machine.
+const MIN_AGE: Duration = Duration::from_secs(2);
 
 /// The log's outbox, or `None` (printed) when the backend has none.
 fn outbox_of<'a>(log: &'a dyn TaskLog, behaviour: &str) -> Option<&'a dyn Outbox> {
@@ -31,35 +34,54 @@ fn id_set(tasks: &[Task]) -> HashSet<TaskId> {
     tasks.iter().map(|t| t.id).collect()
 }
 
-/// `initiated` tasks created `age` ago.
+/// `initiated` tasks whose `created_at` says `age` ago (the embedded log, on one machine,
+/// measures ages from it; shared logs by their own clock from when they recorded the task).
 fn initiated(n: usize, age: TimeDelta) -> Vec<Task> {
     (0..n)
         .map(|_| sample::task_created_at("conformance.outbox", sample::now_ms() - age))
         .collect()
 }
 
-/// Claims return only `initiated` tasks created before the cutoff.
+/// Claims return only `initiated` tasks recorded at least `min_age` ago.
 pub async fn outbox_claims_only_old_initiated_tasks(factory: impl LogFactory) {
     let fixture = factory.make().await;
     let log = fixture.log();
     let Some(outbox) = outbox_of(&*log, "outbox_claims_only_old_initiated_tasks") else {
         return;
     };
-    let old = initiated(3, TimeDelta::minutes(5));
-    let fresh = initiated(1, TimeDelta::zero());
-    let mut old_queued = initiated(1, TimeDelta::minutes(5));
+    let old = initiated(3, TimeDelta::zero());
+    let mut old_queued = initiated(1, TimeDelta::zero());
     old_queued[0].status = TaskState::Queued;
-    let mut old_done = initiated(1, TimeDelta::minutes(5));
+    let mut old_done = initiated(1, TimeDelta::zero());
     old_done[0].status = TaskState::Success;
-    for set in [&old, &fresh, &old_queued, &old_done] {
+    for set in [&old, &old_queued, &old_done] {
         create_all(&*log, set).await;
     }
-    let cutoff = sample::now_ms() - TimeDelta::minutes(1);
-    let claimed = outbox
-        .claim_unpublished(cutoff, 100, LONG_LEASE)
+    let claimed = Mutex::new(Vec::new());
+    let wanted = old.len();
+    wait_until("the initiated tasks to be old enough", DEADLINE, || {
+        let claim = outbox.claim_unpublished(MIN_AGE, 100, LONG_LEASE);
+        let claimed = &claimed;
+        async move {
+            let batch = claim.await.expect("claim");
+            let mut claimed = claimed.lock().expect("invariant: not poisoned");
+            claimed.extend(batch);
+            claimed.len() >= wanted
+        }
+    })
+    .await
+    .unwrap_or_else(|err| panic!("{err}"));
+    let claimed = claimed.into_inner().expect("invariant: not poisoned");
+    assert_eq!(id_set(&claimed), id_set(&old), "only old initiated tasks");
+
+    let fresh = initiated(1, TimeDelta::zero());
+    create_all(&*log, &fresh).await;
+    let young = outbox
+        .claim_unpublished(MIN_AGE, 100, LONG_LEASE)
         .await
         .expect("claim");
-    assert_eq!(id_set(&claimed), id_set(&old), "only old initiated tasks");
+    assert!(young.is_empty(), "a task younger than min_age: {young:?}");
+
     let original = old
         .iter()
         .find(|t| t.id == claimed[0].id)
@@ -79,14 +101,13 @@ pub async fn outbox_concurrent_claimers_are_disjoint(factory: impl LogFactory) {
     }
     let tasks = initiated(40, TimeDelta::minutes(5));
     create_all(&*log, &tasks).await;
-    let cutoff = sample::now_ms();
 
     let claimer = |log: Arc<dyn TaskLog>| async move {
         let outbox = log.outbox().expect("invariant: checked above");
         let mut mine = Vec::new();
         loop {
             let batch = outbox
-                .claim_unpublished(cutoff, 7, LONG_LEASE)
+                .claim_unpublished(Duration::ZERO, 7, LONG_LEASE)
                 .await
                 .expect("claim");
             if batch.is_empty() {
@@ -119,15 +140,14 @@ pub async fn outbox_claim_is_leased(factory: impl LogFactory) {
     };
     let tasks = initiated(2, TimeDelta::minutes(5));
     create_all(&*log, &tasks).await;
-    let cutoff = sample::now_ms();
 
     let first = outbox
-        .claim_unpublished(cutoff, 10, SHORT_LEASE)
+        .claim_unpublished(Duration::ZERO, 10, SHORT_LEASE)
         .await
         .expect("claim");
     assert_eq!(id_set(&first), id_set(&tasks));
     let again = outbox
-        .claim_unpublished(cutoff, 10, SHORT_LEASE)
+        .claim_unpublished(Duration::ZERO, 10, SHORT_LEASE)
         .await
         .expect("claim");
     assert!(
@@ -145,7 +165,7 @@ pub async fn outbox_claim_is_leased(factory: impl LogFactory) {
         "the lease to run out and the task to be claimable again",
         DEADLINE,
         || {
-            let claim = outbox.claim_unpublished(cutoff, 10, LONG_LEASE);
+            let claim = outbox.claim_unpublished(Duration::ZERO, 10, LONG_LEASE);
             let reclaimed = &reclaimed;
             async move {
                 let batch = claim.await.expect("claim");
@@ -180,7 +200,7 @@ pub async fn outbox_never_returns_queued_tasks(factory: impl LogFactory) {
             .expect("record queued");
     }
     let claimed = outbox
-        .claim_unpublished(sample::now_ms(), 10, SHORT_LEASE)
+        .claim_unpublished(Duration::ZERO, 10, SHORT_LEASE)
         .await
         .expect("claim");
     assert!(claimed.is_empty(), "queued tasks were claimed: {claimed:?}");

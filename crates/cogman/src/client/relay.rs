@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use cogman_core::{StateChange, Task, TaskState};
 
 use super::ClientInner;
@@ -64,13 +63,12 @@ async fn drain_outbox(inner: &ClientInner) -> bool {
     let Some(outbox) = inner.log.outbox() else {
         return true;
     };
-    // Tasks younger than this may still be mid-send in some client; leave them to it.
-    let grace = chrono::Duration::from_std(inner.options.request_timeout * 2)
-        .unwrap_or(chrono::Duration::MAX);
+    // Tasks younger than this (by the log's clock) may still be mid-send in some client;
+    // leave them to it.
+    let grace = inner.options.request_timeout * 2;
     let lease = inner.options.request_timeout * 6;
     loop {
-        let cutoff = Utc::now() - grace;
-        let tasks = match outbox.claim_unpublished(cutoff, CLAIM_BATCH, lease).await {
+        let tasks = match outbox.claim_unpublished(grace, CLAIM_BATCH, lease).await {
             Ok(tasks) => tasks,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the outbox");
