@@ -8,9 +8,12 @@
 //! - `harness`: isolated configs and cleanup; `ledger`: which task ids handlers ran;
 //!   `sender`: paced sending in phases; `check`: waiting for outcomes and counting loss and
 //!   duplicates.
-//! - `delays`: scheduling through the worker; `duplicates`: a task delivered twice.
-//! - `faults_broker`: RabbitMQ stopped, cut, or down at start; outbox and memory buffer.
-//! - `faults_logs`: Redis and PostgreSQL restarted mid-run.
+//! - `delays`: scheduling through the worker; `duplicates`: a task delivered twice, and the
+//!   outbox not publishing again a task Redis shows queued.
+//! - `faults_broker`: RabbitMQ stopped, cut, hung (`kill -STOP`), or down at start; outbox and
+//!   memory buffer.
+//! - `faults_logs`: Redis and PostgreSQL restarted mid-run or down at start; Redis stalled
+//!   (`CLIENT PAUSE`) or out of memory.
 
 #[path = "distributed/check.rs"]
 mod check;

@@ -6,7 +6,8 @@
 //! removes its directory when dropped.
 //!
 //! - [`PrivateRabbit`]: a RabbitMQ node (`rabbitmq-server`) with its own node name and ports;
-//!   `stop_app`/`start_app`, `close_all_connections`, `kill -9` and boot again.
+//!   `stop_app`/`start_app`, `close_all_connections`, `kill -STOP`/`-CONT` (a hung node),
+//!   `kill -9` and boot again.
 //! - [`PrivateRedis`]: `redis-server` without persistence; `stop` kills it (its data is gone),
 //!   `start` runs it again on the same port.
 //! - [`PrivatePostgres`]: a fresh cluster (`initdb`, trust auth, database `test`) run by the
@@ -30,7 +31,7 @@ pub use cleanup::SharedCleanup;
 pub use error::ServerError;
 pub use ports::free_port;
 pub use postgres::PrivatePostgres;
-pub use rabbit::PrivateRabbit;
+pub use rabbit::{FrozenRabbit, PrivateRabbit};
 pub use redis::PrivateRedis;
 
 /// Attempts at starting a server on fresh ports before giving up.

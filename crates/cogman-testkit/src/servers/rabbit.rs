@@ -1,7 +1,8 @@
 //! [`PrivateRabbit`]: a RabbitMQ node of the test's own — node name `cogmantest{port}@localhost`,
 //! AMQP on 127.0.0.1:`port`, distribution on another free port, data and logs in a scratch
 //! directory owned by the `rabbitmq` user (Debian's scripts drop root) — so stopping, cutting or
-//! killing it never disturbs the shared broker other tests use.
+//! killing it never disturbs the shared broker other tests use. [`PrivateRabbit::freeze`] hangs
+//! the node (`kill -STOP`) until its [`FrozenRabbit`] guard thaws it (`kill -CONT`).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -186,6 +187,25 @@ impl PrivateRabbit {
         command::until_closed(self.port, KILL_DEADLINE).await
     }
 
+    /// `kill -STOP` of the node's Erlang VM: the node keeps its sockets but answers nothing
+    /// (a hung broker) until the returned guard is thawed or dropped (`kill -CONT`).
+    ///
+    /// # Errors
+    /// [`ServerError::Io`] without a pid file; [`ServerError::Failed`] when the pid is not
+    /// this node's VM or `kill` fails.
+    pub async fn freeze(&self) -> Result<FrozenRabbit, ServerError> {
+        let pid = self.pid()?;
+        if !is_this_node(&pid, &self.dir) {
+            return Err(ServerError::Failed {
+                command: format!("kill -STOP {pid}"),
+                status: "not run".into(),
+                output: format!("process {pid} is not the VM of node {}", self.name),
+            });
+        }
+        command::output(Command::new("kill").args(["-STOP", &pid])).await?;
+        Ok(FrozenRabbit { pid, thawed: false })
+    }
+
     fn pid(&self) -> Result<String, ServerError> {
         let text = std::fs::read_to_string(self.dir.join("pid"))
             .map_err(ServerError::io("reading the node's pid file"))?;
@@ -221,6 +241,36 @@ fn is_this_node(pid: &str, dir: &Path) -> bool {
             && (cmdline.contains(dir.as_ref())
                 || read("environ").is_ok_and(|env| env.contains(dir.as_ref())))
     })
+}
+
+/// A node stopped by [`PrivateRabbit::freeze`]; resumed by [`FrozenRabbit::thaw`], or when
+/// dropped, so a failed assertion never leaves it stopped.
+#[derive(Debug)]
+#[must_use = "the node resumes as soon as the guard is dropped"]
+pub struct FrozenRabbit {
+    pid: String,
+    thawed: bool,
+}
+
+impl FrozenRabbit {
+    /// `kill -CONT`: the node runs again.
+    ///
+    /// # Errors
+    /// [`ServerError::Spawn`] or [`ServerError::Failed`] when `kill` cannot run or fails.
+    pub async fn thaw(mut self) -> Result<(), ServerError> {
+        self.thawed = true;
+        command::output(Command::new("kill").args(["-CONT", &self.pid]))
+            .await
+            .map(drop)
+    }
+}
+
+impl Drop for FrozenRabbit {
+    fn drop(&mut self) {
+        if !self.thawed {
+            command::best_effort("kill", &["-CONT", &self.pid]);
+        }
+    }
 }
 
 impl Drop for PrivateRabbit {

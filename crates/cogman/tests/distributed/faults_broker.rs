@@ -1,14 +1,20 @@
 //! RabbitMQ faults on a private node (never the shared broker): `stop_app`/`start_app` and
-//! `close_all_connections` while a client sends and a worker consumes; a broker down while a
+//! `close_all_connections` while a client sends and a worker consumes; a hung node
+//! (`kill -STOP` beyond twice the heartbeat, then `-CONT`); a broker down while a
 //! client with a durable log accepts tasks (outbox, re-enqueue); two clients recovering the
 //! same outbox; and a client without a durable log (bounded memory buffer).
 
+use std::collections::HashSet;
+use std::time::Duration;
+
 use cogman::{BrokerError, Error, PageRequest, SendStatus, TaskFilter, TaskSpec, TaskState};
 use cogman_testkit::servers::PrivateRabbit;
+use cogman_testkit::wait_until;
 use futures::future::join_all;
+use tokio::time::Instant;
 
 use crate::check::{accepted, exactly_once, no_loss, wait_all_success};
-use crate::harness::{Env, POSTGRES, REDIS, TASK};
+use crate::harness::{Env, POSTGRES, REDIS, TASK, WAIT};
 use crate::ledger::Ledger;
 use crate::sender::Sender;
 
@@ -81,6 +87,127 @@ async fn broker_restarts_and_cut_connections_lose_no_accepted_task() {
         ledger.len()
     );
     worker.stop().await;
+    client.close().await;
+}
+
+/// AMQP heartbeat of the hung-broker test: a silent peer is dead after twice this.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// Local ports of the established TCP connections to 127.0.0.1:`port`, from the kernel's table:
+/// the client ends of this test's AMQP connections (nothing else talks AMQP to its private
+/// node). The kernel keeps answering TCP for a stopped process, so only cogman closing its
+/// own end shows it noticed the node hung.
+fn established_to(port: u16) -> HashSet<u16> {
+    /// `st` of an established socket in `/proc/net/tcp`.
+    const ESTABLISHED: &str = "01";
+    let port_of = |address: &str| {
+        address
+            .rsplit_once(':')
+            .and_then(|(_, hex)| u16::from_str_radix(hex, 16).ok())
+    };
+    let table = std::fs::read_to_string("/proc/net/tcp").expect("the kernel's TCP table");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace().skip(1);
+            let (local, remote, state) = (fields.next()?, fields.next()?, fields.next()?);
+            (state == ESTABLISHED && port_of(remote) == Some(port))
+                .then(|| port_of(local))
+                .flatten()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_broker_is_noticed_by_heartbeats_and_loses_no_accepted_task() {
+    let node = private_node().await;
+    let uri = format!("{}?heartbeat={}", node.uri(), HEARTBEAT.as_secs());
+    let env = Env::new("hungbroker", &uri, None, Some(POSTGRES));
+    let ledger = Ledger::default();
+    let worker = env.worker(&ledger).await;
+    let client = env.client().await;
+    let sender = Sender::start(client.clone(), "hung", 300);
+
+    sender.allow(100);
+    ledger.wait_for(50, "50 runs before the freeze").await;
+    let before = established_to(node.port());
+    assert!(
+        before.len() >= 2,
+        "client and worker hold connections to the node: {before:?}"
+    );
+    let frozen = node.freeze().await.expect("kill -STOP the node");
+    let frozen_at = Instant::now();
+    // Sent while the node hangs: each ends by its timeouts (accepted into the outbox or refused).
+    sender.allow(50);
+
+    // Only the missing heartbeats tell the worker's consuming connection that the node hangs.
+    wait_until(
+        "client and worker to drop every connection to the hung node",
+        WAIT,
+        || async { established_to(node.port()).is_disjoint(&before) },
+    )
+    .await
+    .unwrap_or_else(|e| {
+        let left: Vec<_> = established_to(node.port())
+            .intersection(&before)
+            .copied()
+            .collect();
+        panic!("{e}: still established from ports {left:?}")
+    });
+    let noticed = frozen_at.elapsed();
+    assert!(
+        noticed <= 4 * HEARTBEAT,
+        "the hung node was noticed after {noticed:?}, heartbeat {HEARTBEAT:?}"
+    );
+    sender
+        .wait_completed(150, "the sends made while the node hangs")
+        .await;
+    // The fault lasts beyond twice the heartbeat whatever noticed it first.
+    tokio::time::sleep_until(frozen_at + 3 * HEARTBEAT).await;
+    frozen.thaw().await.expect("kill -CONT the node");
+    let thawed_at = Instant::now();
+    let hung_for = thawed_at - frozen_at;
+
+    sender.allow(150);
+    ledger
+        .wait_for_more(50, "runs after the node answers again")
+        .await;
+    let resumed = thawed_at.elapsed();
+    let sent = sender.finish().await;
+    let ids = accepted(&sent, false);
+    let refused = sent.len() - ids.len();
+    let before_freeze = |key: &str| {
+        key.strip_prefix("hung-")
+            .and_then(|i| i.parse::<usize>().ok())
+            .is_some_and(|i| i < 100)
+    };
+    assert!(
+        sent.iter()
+            .filter(|s| before_freeze(&s.key))
+            .all(|s| s.result.is_ok()),
+        "the sends before the freeze were accepted"
+    );
+    wait_all_success(client.log().as_ref(), &ids).await;
+    worker.stop().await;
+    let stats = worker.stats();
+    let extra = no_loss(&ledger, &ids, &[stats]);
+    assert_eq!(
+        stats.succeeded - stats.duplicates,
+        ids.len() as u64,
+        "one success recorded per accepted task: {stats:?}"
+    );
+    let initiated = sent
+        .iter()
+        .filter(|s| matches!(&s.result, Ok(r) if r.status == SendStatus::Initiated))
+        .count();
+    eprintln!(
+        "node hung for {hung_for:?}, noticed after {noticed:?}; runs resumed {resumed:?} after the thaw; \
+         {} accepted ({initiated} through the outbox), {refused} refused, {} runs, \
+         {extra} duplicate runs (counted)",
+        ids.len(),
+        ledger.len()
+    );
     client.close().await;
 }
 
