@@ -10,14 +10,14 @@ mod support;
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use cogman::{Client, Config, Priority, TaskSpec};
 use cogman_amqp::{AmqpConfig, Topology};
 use cogman_testkit::servers::{PrivatePostgres, SharedCleanup};
 use futures::{StreamExt as _, stream};
 use serde_json::Value;
-use support::{assert_ran_again_after_kill, lines, stdout, wait_for};
+use support::{WorkerProcess, assert_ran_again_after_kill, lines, stdout, wait_for};
 
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 const REDIS: &str = "redis://127.0.0.1:6379";
@@ -120,16 +120,9 @@ impl Dist {
     fn worker(&self, handler: &str, args: &[&str]) -> WorkerProcess {
         let n = std::fs::read_dir(self.dir.path()).map_or(0, Iterator::count);
         let log = self.file(&format!("worker-{n}.log"));
-        let child = self
-            .cogman()
-            .args(["worker", "--handler", handler])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).expect("log file"))
-            .spawn()
-            .expect("the worker starts");
-        WorkerProcess { child, log }
+        let mut command = self.cogman();
+        command.args(["worker", "--handler", handler]).args(args);
+        WorkerProcess::spawn(command, log)
     }
 
     /// `cogman send ARGS…`; the new task's id.
@@ -201,98 +194,8 @@ impl Dist {
 impl Drop for Dist {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            for entry in std::fs::read_dir(self.dir.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let path = entry.path();
-                if path.extension().is_some_and(|e| e == "log") {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
-                    eprintln!("--- {} ---\n{}", path.display(), text);
-                }
-            }
+            support::print_logs(self.dir.path());
         }
-    }
-}
-
-/// A `cogman worker` process; killed when dropped.
-struct WorkerProcess {
-    child: Child,
-    log: PathBuf,
-}
-
-impl WorkerProcess {
-    /// SIGKILL: no graceful stop, nothing settled.
-    fn kill9(&mut self) {
-        self.child.kill().expect("SIGKILL the worker");
-        let _ = self.child.wait();
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The worker's id (what the task log's `worker` field holds), from its start-up line.
-    fn id(&self) -> String {
-        wait_for("the worker's start-up line", || {
-            let log = self.log();
-            let rest = log.split("cogman worker ").nth(1)?;
-            rest.split_whitespace().next().map(str::to_owned)
-        })
-    }
-
-    fn is_alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// `kill -TERM`, then waits for the graceful stop.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        assert!(
-            send_signal("TERM", self.child.id()),
-            "kill -TERM the worker"
-        );
-        wait_for("the worker to stop", || {
-            self.child.try_wait().ok().flatten()
-        })
-    }
-
-    /// `kill -STOP`: the process (not its handler shells) stops until the guard is dropped.
-    fn freeze(&self) -> Frozen {
-        let pid = self.child.id();
-        assert!(send_signal("STOP", pid), "kill -STOP {pid}");
-        Frozen { pid }
-    }
-}
-
-/// A process stopped with `kill -STOP`; `kill -CONT` when dropped, so a failed assertion never
-/// leaves it stopped.
-struct Frozen {
-    pid: u32,
-}
-
-impl Frozen {
-    fn resume(self) {}
-}
-
-impl Drop for Frozen {
-    fn drop(&mut self) {
-        let _ = send_signal("CONT", self.pid);
-    }
-}
-
-/// `kill -SIGNAL PID`; true when it was delivered.
-fn send_signal(signal: &str, pid: u32) -> bool {
-    Command::new("kill")
-        .args([format!("-{signal}"), pid.to_string()])
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
-impl Drop for WorkerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -348,7 +251,7 @@ fn a_frozen_worker_loses_its_tasks_to_another_then_resumes_without_overwriting_t
     );
     let mut zombie = dist.worker(&handler, &["--concurrency", "3"]);
     let zombie_id = zombie.id();
-    let zombie_pid = zombie.child.id().to_string();
+    let zombie_pid = zombie.pid().to_string();
     let held: Vec<String> = (0..3)
         .map(|i| dist.send(&["job", "--payload", &i.to_string()]))
         .collect();
@@ -388,7 +291,7 @@ fn a_frozen_worker_loses_its_tasks_to_another_then_resumes_without_overwriting_t
         }
         by_task
     };
-    let rescuer_pid = rescuer.child.id().to_string();
+    let rescuer_pid = rescuer.pid().to_string();
     for id in &held {
         assert_eq!(
             by_task.get(id),

@@ -1,5 +1,6 @@
-//! Shared by the CLI's test binaries (`cli`, `serve`, `distributed_processes`): the `cogman` binary on a temp SQLite
-//! file with no `COGMAN_*` variables from the environment, and reading what it printed.
+//! Shared by the CLI's test binaries (`cli`, `serve`, `distributed_processes`, `partition`):
+//! the `cogman` binary on a temp SQLite file with no `COGMAN_*` variables from the
+//! environment, reading what it printed, and worker processes ([`WorkerProcess`]).
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -8,6 +9,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod worker_process;
+#[allow(unused_imports)]
+pub use worker_process::{Frozen, WorkerProcess, send_signal};
 
 /// How long a test waits for an event.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -79,4 +84,16 @@ pub fn assert_ran_again_after_kill(task: &Value, started: &Path, id: &str) {
         vec![id.to_owned(), id.to_owned()],
         "started twice: killed once, then finished"
     );
+}
+
+/// Prints every `*.log` file in `dir` (the logs of a test's processes); tests call it when
+/// they fail, from a `Drop` while panicking.
+pub fn print_logs(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "log") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            eprintln!("--- {} ---\n{text}", path.display());
+        }
+    }
 }

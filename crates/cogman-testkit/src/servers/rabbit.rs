@@ -3,7 +3,10 @@
 //! directory owned by the `rabbitmq` user (Debian's scripts drop root) — so stopping, cutting or
 //! killing it never disturbs the shared broker other tests use. [`PrivateRabbit::freeze`] hangs
 //! the node (`kill -STOP`) until its [`FrozenRabbit`] guard thaws it (`kill -CONT`).
+//! [`PrivateRabbit::start_also_on`] boots a node that also serves AMQP on a second address (a
+//! veth end, say), where `guest` may log in too.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
@@ -33,11 +36,25 @@ impl PrivateRabbit {
     /// # Errors
     /// The last boot's [`ServerError`].
     pub async fn start() -> Result<PrivateRabbit, ServerError> {
+        PrivateRabbit::start_listening(None).await
+    }
+
+    /// As [`PrivateRabbit::start`], and the node also serves AMQP on `address` (same port),
+    /// where `guest` may log in as well (RabbitMQ lets it in from loopback only by default).
+    /// `address` must be assigned to an interface of this host before the call.
+    ///
+    /// # Errors
+    /// The last boot's [`ServerError`].
+    pub async fn start_also_on(address: IpAddr) -> Result<PrivateRabbit, ServerError> {
+        PrivateRabbit::start_listening(Some(address)).await
+    }
+
+    async fn start_listening(also_on: Option<IpAddr>) -> Result<PrivateRabbit, ServerError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let (port, dist_port) = ports::free_pair()?;
-            let node = PrivateRabbit::prepare(port, dist_port).await?;
+            let node = PrivateRabbit::prepare(port, dist_port, also_on).await?;
             match node.boot().await {
                 Ok(()) => return Ok(node),
                 Err(error) if attempt >= START_ATTEMPTS => return Err(error),
@@ -48,7 +65,11 @@ impl PrivateRabbit {
         }
     }
 
-    async fn prepare(port: u16, dist_port: u16) -> Result<PrivateRabbit, ServerError> {
+    async fn prepare(
+        port: u16,
+        dist_port: u16,
+        also_on: Option<IpAddr>,
+    ) -> Result<PrivateRabbit, ServerError> {
         let dir = scratch::fresh(&format!("rabbit-{port}"))?;
         for sub in ["mnesia", "log"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(ServerError::io(format!(
@@ -60,10 +81,14 @@ impl PrivateRabbit {
             std::fs::write(dir.join(name), text).map_err(ServerError::io(format!("writing {name}")))
         };
         write("enabled_plugins", "[].\n".into())?;
-        write(
-            "rabbitmq.conf",
-            format!("listeners.tcp.default = 127.0.0.1:{port}\n"),
-        )?;
+        let mut conf = format!("listeners.tcp.default = 127.0.0.1:{port}\n");
+        if let Some(address) = also_on {
+            let socket = std::net::SocketAddr::new(address, port);
+            conf.push_str(&format!(
+                "listeners.tcp.also = {socket}\nloopback_users.guest = false\n"
+            ));
+        }
+        write("rabbitmq.conf", conf)?;
         scratch::give_to(&dir, "rabbitmq").await?;
         Ok(PrivateRabbit {
             name: format!("cogmantest{port}@localhost"),
@@ -76,6 +101,13 @@ impl PrivateRabbit {
     /// `amqp://guest:guest@127.0.0.1:{port}/%2f`.
     pub fn uri(&self) -> String {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    /// `amqp://guest:guest@{address}:{port}/%2f`: the node as reached at another address (the
+    /// one given to [`PrivateRabbit::start_also_on`]).
+    pub fn uri_at(&self, address: IpAddr) -> String {
+        let socket = std::net::SocketAddr::new(address, self.port);
+        format!("amqp://guest:guest@{socket}/%2f")
     }
 
     /// The AMQP port.

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use crate::check::{accepted, no_loss, wait_all_success};
 use crate::harness::{AMQP, Env, POSTGRES, REDIS, TASK, WAIT};
 use crate::ledger::{GATED, Ledger};
-use crate::sender::Sender;
+use crate::sender::{Sender, Sent};
 
 /// Tasks held in their handler while PostgreSQL stops.
 const GATED_TASKS: usize = 4;
@@ -52,6 +52,14 @@ async fn no_loss_then_stop(ledger: &Ledger, ids: &[TaskId], worker: Worker, clie
     no_loss(ledger, ids, &[worker.stats()]);
     worker.stop().await;
     client.close().await;
+}
+
+/// The position of a send in its [`Sender`] run, from its key (`{label}-{i}`).
+fn send_index(key: &str) -> usize {
+    key.rsplit('-')
+        .next()
+        .and_then(|i| i.parse().ok())
+        .unwrap_or_else(|| panic!("a sender key ends with its index: {key}"))
 }
 
 /// The durable log of `env`, opened on its own.
@@ -207,15 +215,17 @@ async fn a_postgres_restart_mid_run_loses_nothing_and_workers_wait_to_ack() {
     let mut ids = accepted(&sent, false);
     ids.extend(&gated);
     ids.extend(probes.into_inner().expect("invariant: not poisoned"));
-    let mut refusals: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for refused in sent.iter().filter_map(|s| s.result.as_ref().err()) {
-        *refusals.entry(refused.as_str()).or_default() += 1;
-    }
+    // Sends made while PostgreSQL is down (the tail of the first phase too, on a loaded
+    // machine) may be refused; the last 500 start once it accepts writes again.
+    let late_refused: Vec<&Sent> = sent
+        .iter()
+        .filter(|s| send_index(&s.key) >= 500 && s.result.is_err())
+        .collect();
     assert!(
-        ids.len() >= 800,
-        "most sends are accepted: {} (refusals: {refusals:?})",
-        ids.len()
+        late_refused.is_empty(),
+        "sends made once PostgreSQL accepts writes again are accepted: {late_refused:?}"
     );
+    assert!(ids.len() >= 500 + GATED_TASKS, "accepted: {}", ids.len());
     // A send refused with a task-log error is indeterminate: its record may have committed
     // just before the connection died. Such a task is in the durable log and runs like any
     // other; a refused task with no record never runs.
