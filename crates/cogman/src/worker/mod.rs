@@ -324,6 +324,18 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
             resolve_workflow_then_ack(&inner, &task, delivery).await;
             return;
         }
+        Some(RecordOutcome::Unchanged) if delivery.delivery_count() <= 1 => {
+            // Already started, yet this copy of the task was never delivered before: the task
+            // was published twice (a publish retried after a lost confirm, a chord callback
+            // sent by two members finishing together) and another worker runs (or ran) the
+            // other copy. A delivery that comes back after a crash or a requeue counts 2 or
+            // more, so a task whose run was cut short still runs again.
+            inner.stats.record_duplicate();
+            if let Err(error) = delivery.ack().await {
+                tracing::warn!(task_id = %task.id, %error, "ack of a duplicate copy failed; it comes back and may run a second time");
+            }
+            return;
+        }
         Some(RecordOutcome::Missing) => {
             // The record was lost (expired or flushed): write it again from the delivery.
             let mut restored = task.clone();
