@@ -124,24 +124,33 @@ impl Backends {
 
     /// A worker over these backends, sending retries through `client`.
     pub fn worker_with(&self, config: &Config, client: Client) -> Worker {
-        let options = WorkerOptions {
-            concurrency: config.concurrency,
-            prefetch: config.prefetch,
-            lease: config.lease,
-            shutdown_grace: config.shutdown_grace,
-            task_timeout: config.task_timeout,
-            backoff: config.backoff(),
-        };
         Worker::new(
             Arc::clone(&self.broker),
             Arc::clone(&self.log),
             client,
-            options,
+            worker_options(config),
         )
     }
 
-    /// A worker over these backends with a client of its own.
+    /// A worker over these backends with a client of its own, which its `stop` closes.
     pub fn worker(&self, config: &Config) -> Worker {
-        self.worker_with(config, self.client(config))
+        Worker::with_own_client(
+            Arc::clone(&self.broker),
+            Arc::clone(&self.log),
+            self.client(config),
+            worker_options(config),
+        )
+    }
+}
+
+/// The worker settings of `config`.
+fn worker_options(config: &Config) -> WorkerOptions {
+    WorkerOptions {
+        concurrency: config.concurrency,
+        prefetch: config.prefetch,
+        lease: config.lease,
+        shutdown_grace: config.shutdown_grace,
+        task_timeout: config.task_timeout,
+        backoff: config.backoff(),
     }
 }

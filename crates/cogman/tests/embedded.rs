@@ -491,3 +491,38 @@ async fn handlers_can_be_registered_after_start_and_retry_reruns_a_task() {
     ));
     cogman.stop().await;
 }
+
+/// A worker from `Worker::connect` owns its client and closes it on `stop` (otherwise the
+/// client's relay kept the backends' connections open after the worker was dropped); a worker
+/// given a client leaves it to its owner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_closes_the_workers_own_client_and_not_a_shared_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config(&dir);
+    let own = cogman::Worker::connect(&config)
+        .await
+        .expect("worker connects");
+    own.start().await.expect("starts");
+    assert!(!own.client().is_closed());
+    own.stop().await;
+    assert!(own.client().is_closed(), "its own client is closed");
+
+    let shared = cogman::Client::connect(&config)
+        .await
+        .expect("client connects");
+    let given = cogman::Worker::new(
+        Arc::clone(shared.broker()),
+        Arc::clone(shared.log()),
+        shared.clone(),
+        cogman::WorkerOptions::default(),
+    );
+    given.start().await.expect("starts");
+    given.stop().await;
+    assert!(!shared.is_closed(), "a shared client stays open");
+    let receipt = shared
+        .send_task(TaskSpec::new("after.stop", Vec::new()))
+        .await
+        .expect("the shared client still sends");
+    assert!(shared.get(receipt.id).await.expect("get").is_some());
+    shared.close().await;
+}

@@ -276,6 +276,11 @@ impl Client {
         &self.inner.broker
     }
 
+    /// Whether [`Client::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.shutdown.is_cancelled()
+    }
+
     /// Stops the relay (after one last attempt to publish buffered tasks) and writes the
     /// state changes the log held back ([`TaskLog::flush`]).
     pub async fn close(&self) {

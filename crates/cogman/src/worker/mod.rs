@@ -74,6 +74,8 @@ pub(crate) struct WorkerInner {
     pub(crate) log: Arc<dyn TaskLog>,
     /// Sends retries (a retry is a new task, as in the seed).
     pub(crate) client: Client,
+    /// The client was made for this worker ([`Worker::connect`]): `stop` closes it too.
+    owns_client: bool,
     pub(crate) registry: Registry,
     pub(crate) options: WorkerOptions,
     pub(crate) stats: WorkerStats,
@@ -102,12 +104,34 @@ impl std::fmt::Debug for Worker {
 }
 
 impl Worker {
-    /// A worker over the given backends; it sends retries through `client`.
+    /// A worker over the given backends; it sends retries through `client`, which stays the
+    /// caller's: [`Worker::stop`] leaves it open.
     pub fn new(
         broker: Arc<dyn Broker>,
         log: Arc<dyn TaskLog>,
         client: Client,
         options: WorkerOptions,
+    ) -> Worker {
+        Worker::build(broker, log, client, options, false)
+    }
+
+    /// A worker over the given backends with a client of its own, which [`Worker::stop`]
+    /// closes.
+    pub(crate) fn with_own_client(
+        broker: Arc<dyn Broker>,
+        log: Arc<dyn TaskLog>,
+        client: Client,
+        options: WorkerOptions,
+    ) -> Worker {
+        Worker::build(broker, log, client, options, true)
+    }
+
+    fn build(
+        broker: Arc<dyn Broker>,
+        log: Arc<dyn TaskLog>,
+        client: Client,
+        options: WorkerOptions,
+        owns_client: bool,
     ) -> Worker {
         let id = format!(
             "{}-{}",
@@ -120,6 +144,7 @@ impl Worker {
                 broker,
                 log,
                 client,
+                owns_client,
                 registry: Registry::default(),
                 options,
                 stats: WorkerStats::default(),
@@ -208,7 +233,8 @@ impl Worker {
 
     /// Stops claiming; running tasks get `shutdown_grace` to finish, then are cancelled and
     /// put back on the queue. Returns when every task is settled and the state changes the
-    /// log held back are written ([`TaskLog::flush`]).
+    /// log held back are written ([`TaskLog::flush`]); a worker from [`Worker::connect`] also
+    /// closes its own client ([`Client::close`]), so dropping it closes its connections.
     pub async fn stop(&self) {
         self.inner.stop.cancel();
         let main = self.main.lock().await.take();
@@ -226,7 +252,11 @@ impl Worker {
         {
             tracing::error!(%error, "worker loop ended abnormally");
         }
-        if let Err(error) = self.inner.log.flush().await {
+        if self.inner.owns_client {
+            // Also flushes the log; ends the relay, which would otherwise keep the backends'
+            // connections open after every handle of this worker is dropped.
+            self.inner.client.close().await;
+        } else if let Err(error) = self.inner.log.flush().await {
             tracing::warn!(%error, "could not write the state changes the task log held back");
         }
     }
