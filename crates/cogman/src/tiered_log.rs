@@ -20,8 +20,9 @@
 //! - `get` reads the hot log and falls back to the durable one when the hot log misses (the
 //!   record expired or was flushed), fails, or is skipped.
 //! - `list`, `oldest`, `counts`, `history` and `purge_before` are answered by the durable log,
-//!   as are the [`Outbox`] and [`WorkerRegistry`] abilities; `purge_before` also purges the
-//!   hot log (best effort), so a purged task is gone from both.
+//!   as are the [`Outbox`] (minus tasks the hot log shows published) and [`WorkerRegistry`]
+//!   abilities; `purge_before` also purges the hot log (best effort), so a purged task is gone
+//!   from both.
 
 mod breaker;
 
@@ -35,7 +36,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
     Backoff, BucketCount, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
-    TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry,
+    TaskFilter, TaskId, TaskLog, TaskLogError, TaskState, WorkerRegistry,
 };
 use tokio::sync::mpsc;
 
@@ -280,11 +281,45 @@ impl TaskLog for TieredLog {
     }
 
     fn outbox(&self) -> Option<&dyn Outbox> {
-        self.durable.outbox()
+        self.durable.outbox().map(|_| self as &dyn Outbox)
     }
 
     fn worker_registry(&self) -> Option<&dyn WorkerRegistry> {
         self.durable.worker_registry()
+    }
+}
+
+/// The durable log's outbox, minus the tasks the hot log shows published: their `queued`
+/// state reaches the durable log up to the merge window after the hot one
+/// ([`TaskLog::record_transient`]), and not at all if their sender died in between. Such a
+/// task's state is written to the durable log instead of handing it out to be published again.
+#[async_trait]
+impl Outbox for TieredLog {
+    async fn claim_unpublished(
+        &self,
+        min_age: Duration,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Task>, TaskLogError> {
+        let Some(outbox) = self.durable.outbox() else {
+            return Ok(Vec::new());
+        };
+        let claimed = outbox.claim_unpublished(min_age, limit, lease).await?;
+        let mut unpublished = Vec::with_capacity(claimed.len());
+        for task in claimed {
+            let hot = self.hot_call("get", self.hot.get(task.id)).await.flatten();
+            match hot.map(|hot| hot.status) {
+                Some(state) if state != TaskState::Initiated => {
+                    let change = StateChange::new(task.id, state);
+                    if let Err(error) = self.durable.record(&change).await {
+                        tracing::warn!(task_id = %task.id, %error, "could not write a published task's state");
+                    }
+                    tracing::info!(task_id = %task.id, %state, "outbox task was already published");
+                }
+                _ => unpublished.push(task),
+            }
+        }
+        Ok(unpublished)
     }
 }
 
@@ -294,7 +329,7 @@ mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use cogman_core::{TaskSpec, TaskState, apply_change};
+    use cogman_core::{TaskSpec, apply_change};
 
     use super::*;
 

@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cogman_core::{StateChange, Task, TaskState};
-
 use super::ClientInner;
 
 /// Unpublished tasks claimed from the outbox per round.
@@ -80,9 +78,6 @@ async fn drain_outbox(inner: &ClientInner) -> bool {
         }
         let claimed = tasks.len();
         for task in tasks {
-            if already_published(inner, &task).await {
-                continue;
-            }
             if let Err(error) = inner.publish(&task).await {
                 tracing::debug!(%error, "outbox waits for the broker");
                 return false;
@@ -93,21 +88,4 @@ async fn drain_outbox(inner: &ClientInner) -> bool {
             return true;
         }
     }
-}
-
-/// Whether `task`, `initiated` in the durable log, is further on as this log reads it — with
-/// Redis and PostgreSQL, Redis holds the `queued` state at once and PostgreSQL may lag (see
-/// `TieredLog::record_transient`), for example when the client that sent it died before that
-/// change was written. Such a task was published: its state is written to the durable log
-/// instead of publishing it again.
-async fn already_published(inner: &ClientInner, task: &Task) -> bool {
-    let current = match inner.log.get(task.id).await {
-        Ok(Some(current)) if current.status != TaskState::Initiated => current.status,
-        _ => return false,
-    };
-    if let Err(error) = inner.log.record(&StateChange::new(task.id, current)).await {
-        tracing::warn!(task_id = %task.id, %error, "could not write a published task's state");
-    }
-    tracing::info!(task_id = %task.id, state = %current, "outbox task was already published");
-    true
 }

@@ -73,8 +73,8 @@ async fn a_second_copy_of_a_running_task_is_skipped_and_counted() {
 
 /// With Redis and PostgreSQL, a task's `queued` state reaches PostgreSQL up to the merge
 /// window after Redis. If the client that sent it dies in between, PostgreSQL still says
-/// `initiated`, and the outbox would publish it a second time: the relay asks the log first,
-/// and writes the state Redis holds instead of publishing.
+/// `initiated`, and the outbox would publish it a second time: the tiered log's outbox asks Redis,
+/// and writes the state Redis holds instead of handing the task out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outbox_does_not_publish_again_a_task_redis_shows_queued() {
     let env = Env::new("outboxhot", AMQP, Some(REDIS), Some(POSTGRES));
