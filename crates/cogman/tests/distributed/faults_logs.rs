@@ -62,6 +62,18 @@ fn send_index(key: &str) -> usize {
         .unwrap_or_else(|| panic!("a sender key ends with its index: {key}"))
 }
 
+async fn private_redis() -> PrivateRedis {
+    PrivateRedis::start()
+        .await
+        .unwrap_or_else(|e| panic!("a private Redis starts: {e}"))
+}
+
+async fn private_postgres() -> PrivatePostgres {
+    PrivatePostgres::start()
+        .await
+        .unwrap_or_else(|e| panic!("a private PostgreSQL starts: {e}"))
+}
+
 /// The durable log of `env`, opened on its own.
 async fn durable(env: &Env) -> PostgresLog {
     let uri = env.config.postgres_uri.clone().expect("a PostgreSQL log");
@@ -80,9 +92,7 @@ async fn hot(env: &Env) -> RedisLog {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_mid_run_loses_nothing_and_reads_fall_back_to_postgres() {
-    let redis = PrivateRedis::start()
-        .await
-        .unwrap_or_else(|e| panic!("a private Redis starts: {e}"));
+    let redis = private_redis().await;
     let env = Env::new("redisrestart", AMQP, Some(&redis.uri()), Some(POSTGRES));
     let ledger = Ledger::default();
     let worker = env.worker(&ledger).await;
@@ -131,9 +141,7 @@ async fn a_redis_restart_mid_run_loses_nothing_and_reads_fall_back_to_postgres()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_restart_mid_run_loses_nothing_and_workers_wait_to_ack() {
-    let postgres = PrivatePostgres::start()
-        .await
-        .unwrap_or_else(|e| panic!("a private PostgreSQL starts: {e}"));
+    let postgres = private_postgres().await;
     let env = Env::new("pgrestart", AMQP, Some(REDIS), Some(&postgres.uri()));
     let ledger = Ledger::default();
     let worker = env.worker(&ledger).await;
@@ -256,9 +264,7 @@ async fn a_postgres_restart_mid_run_loses_nothing_and_workers_wait_to_ack() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_and_worker_start_while_postgres_is_down_and_work_once_it_is_up() {
-    let postgres = PrivatePostgres::start()
-        .await
-        .unwrap_or_else(|e| panic!("a private PostgreSQL starts: {e}"));
+    let postgres = private_postgres().await;
     postgres.stop().await.expect("PostgreSQL stops");
     let env = Env::new("pgdownatstart", AMQP, None, Some(&postgres.uri()));
     let ledger = Ledger::default();
@@ -310,9 +316,7 @@ async fn a_client_and_worker_start_while_postgres_is_down_and_work_once_it_is_up
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_and_worker_start_while_redis_is_down_and_use_it_once_it_is_up() {
-    let redis = PrivateRedis::start()
-        .await
-        .unwrap_or_else(|e| panic!("a private Redis starts: {e}"));
+    let redis = private_redis().await;
     redis.stop().await;
     let env = Env::new("redisdownatstart", AMQP, Some(&redis.uri()), Some(POSTGRES));
     let ledger = Ledger::default();
@@ -395,9 +399,7 @@ async fn success_everywhere(env: &Env, client: &Client, ids: &[TaskId]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_stalled_or_out_of_memory_does_not_block_execution_and_catches_up() {
-    let redis = PrivateRedis::start()
-        .await
-        .unwrap_or_else(|e| panic!("a private Redis starts: {e}"));
+    let redis = private_redis().await;
     let port = redis.port();
     let env = Env::new("redisstall", AMQP, Some(&redis.uri()), Some(POSTGRES));
     let ledger = Ledger::default();
