@@ -36,7 +36,8 @@
 //! - Not for Redis Cluster: the scripts touch index keys they build themselves (not passed as
 //!   `KEYS`), and a batch spans many tasks' keys.
 //! - Redis is a cache in the distributed mode: records expire and may be lost (flush, restart
-//!   without persistence). Pair it with the durable PostgreSQL log (cogman's `TieredLog`).
+//!   without persistence). Pair it with the durable PostgreSQL log (`cogman-tiered`'s
+//!   `TieredLog`).
 
 pub mod config;
 mod conn;

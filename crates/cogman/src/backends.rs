@@ -9,11 +9,11 @@ use cogman_core::{Broker, TaskLog};
 use cogman_postgres::{PostgresConfig, PostgresLog};
 use cogman_redis::{RedisConfig, RedisLog};
 use cogman_sqlite::{SqliteOptions, SqliteStore};
+use cogman_tiered::TieredLog;
 
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::Error;
-use crate::tiered_log::TieredLog;
 use crate::worker::{Worker, WorkerOptions};
 
 /// The broker and task log chosen by a config.

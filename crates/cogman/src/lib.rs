@@ -26,7 +26,6 @@
 //!   [`Client::send_chord`]).
 //! - [`registry`]: task name → handler.
 //! - [`backends`]: which broker and log a config means.
-//! - [`tiered_log`]: Redis in front of PostgreSQL.
 //! - this file: the seed's facade — [`start_background`], [`Cogman::send_task`],
 //!   [`Cogman::register`].
 
@@ -35,7 +34,6 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod registry;
-pub mod tiered_log;
 pub mod worker;
 pub mod workflow;
 

@@ -11,18 +11,18 @@ const COOL_OFF: Duration = Duration::from_secs(1);
 
 /// Longest a hot call may take before it counts as failed (the hot log is a cache: a write it
 /// missed is repaired later).
-pub(super) const HOT_CALL_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const HOT_CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Open (skip the hot log) until a point in time, or closed.
 #[derive(Debug, Default)]
-pub(super) struct HotBreaker {
+pub(crate) struct HotBreaker {
     open_until: Mutex<Option<Instant>>,
 }
 
 impl HotBreaker {
     /// True when the caller may call the hot log: the breaker is closed, or its cool-off is
     /// over and this caller is the probe (others keep skipping while it runs).
-    pub(super) fn allows(&self) -> bool {
+    pub(crate) fn allows(&self) -> bool {
         self.allows_at(Instant::now())
     }
 
@@ -40,12 +40,12 @@ impl HotBreaker {
 
     /// True when the breaker is closed (no recent failure); changes nothing.
     #[cfg(test)]
-    pub(super) fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.lock().is_none()
     }
 
     /// A hot call failed: skip the hot log for [`COOL_OFF`].
-    pub(super) fn failed(&self) {
+    pub(crate) fn failed(&self) {
         self.failed_at(Instant::now());
     }
 
@@ -60,7 +60,7 @@ impl HotBreaker {
     }
 
     /// A hot call succeeded: use the hot log again.
-    pub(super) fn succeeded(&self) {
+    pub(crate) fn succeeded(&self) {
         let mut open_until = self.lock();
         if open_until.take().is_some() {
             tracing::info!("hot task log reachable again");

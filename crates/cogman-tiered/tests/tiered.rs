@@ -1,30 +1,32 @@
-//! cogman's `TieredLog` over the real backends: Redis (hot, expiring) in front of PostgreSQL
+//! `TieredLog` over the real backends: Redis (hot, expiring) in front of PostgreSQL
 //! (durable). The conformance suite, reads falling back to PostgreSQL after the Redis TTL and
 //! after the loss of the namespace's keys, and writes that keep working meanwhile.
-
-mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use cogman::tiered_log::TieredLog;
 use cogman_core::{
     PageRequest, RecordOutcome, StateChange, Task, TaskFilter, TaskId, TaskLog, TaskState,
 };
+use cogman_postgres::{PostgresConfig, PostgresLog};
 use cogman_redis::{RedisConfig, RedisLog};
 use cogman_testkit::servers::SharedCleanup;
 use cogman_testkit::{Guarded, sample, wait_until};
+use cogman_tiered::TieredLog;
 
+/// The local Redis.
 const REDIS_URI: &str = "redis://127.0.0.1:6379/0";
+/// The local PostgreSQL's test database.
+const POSTGRES_URI: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// Both logs in fresh places, the tiered log over them, and the guards that clean up.
 struct Setup {
     hot: RedisLog,
-    durable: cogman_postgres::PostgresLog,
+    durable: PostgresLog,
     tiered: Arc<TieredLog>,
     /// Deletes the Redis namespace when dropped; the PostgreSQL schema's guard is apart, so
     /// a test can lose Redis on its own.
-    guards: (Option<SharedCleanup>, support::SchemaGuard),
+    guards: (Option<SharedCleanup>, SharedCleanup),
 }
 
 async fn setup(test: &str, redis_ttl: Duration) -> Setup {
@@ -37,7 +39,16 @@ async fn setup(test: &str, redis_ttl: Duration) -> Setup {
     )
     .await
     .expect("the local Redis on 127.0.0.1:6379 must be running");
-    let (durable, schema_guard) = support::fresh_log(test).await;
+    let schema = format!("cogman_test_{test}_{}", uuid::Uuid::now_v7().simple());
+    let schema_guard = SharedCleanup::new().postgres_schema(POSTGRES_URI, &schema);
+    let durable = PostgresLog::connect(
+        PostgresConfig::new(POSTGRES_URI)
+            .schema(schema.clone())
+            .application_name(schema)
+            .max_connections(4),
+    )
+    .await
+    .expect("the local PostgreSQL on 127.0.0.1:5432 (database test) must be running");
     let tiered = Arc::new(TieredLog::new(
         Arc::new(hot.clone()),
         Arc::new(durable.clone()),
