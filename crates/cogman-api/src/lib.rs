@@ -44,7 +44,7 @@ pub use error::{ApiError, ErrorBody};
 pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, MAX_TASK_NAMES};
 pub use openapi::openapi;
 pub use options::ApiOptions;
-pub use remote::{RemoteClient, RemoteError, RemoteTask};
+pub use remote::{RemoteClient, RemoteError};
 pub use routes::{PREFIX, router};
 pub use serve::{DEFAULT_LISTEN, ServeError, check_bind, serve, serve_listener};
 pub use state::ApiState;

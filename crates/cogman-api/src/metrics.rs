@@ -1,7 +1,6 @@
 //! Prometheus metrics served at `/api/v1/metrics` (OpenMetrics text, prometheus-client).
-//! Gauges are read from the backends at scrape time: tasks per state (task log counts), queue
-//! depth per queue (broker queue stats), the age of the oldest pending task (task log) and
-//! live workers. The task duration histogram per task name and outcome is fed by a
+//! Gauges are read through the [`cogman::Inspector`] at scrape time: tasks per state, queue
+//! depth per queue, the age of the oldest pending task and live workers. The task duration histogram per task name and outcome is fed by a
 //! [`cogman::TaskObserver`] registered on an in-process worker.
 
 use std::collections::HashSet;
@@ -9,10 +8,8 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use cogman::{
-    Client, CountQuery, StatusCounts, Task, TaskFilter, TaskLog, TaskObserver, TaskState,
-};
+use chrono::Utc;
+use cogman::{Inspector, TaskObserver, TaskState};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -26,12 +23,6 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// Most distinct task names in the duration histogram; later names are counted as `_other`.
 pub const MAX_TASK_NAMES: usize = 500;
-
-/// Scheduled tasks looked at for the oldest-pending age (the oldest by creation).
-const SCHEDULED_SAMPLE: u32 = 100;
-
-/// How far back workers count as alive.
-pub(crate) const WORKER_ALIVE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
@@ -162,29 +153,23 @@ impl Metrics {
     }
 
     /// Refreshes the gauges from the backends and encodes every metric.
-    pub(crate) async fn render(&self, client: &Client) -> Result<String, ApiError> {
+    pub(crate) async fn render(&self, inspector: &Inspector) -> Result<String, ApiError> {
         let _one_at_a_time = self.scrape.lock().await;
         let now = Utc::now();
-        let log = client.log();
-        let mut totals = StatusCounts::default();
-        for bucket in log.counts(&CountQuery::all()).await? {
-            for (state, n) in bucket.counts.0 {
-                totals.add(state, n);
-            }
-        }
+        let totals = inspector.totals().await?;
         for state in TaskState::ALL {
-            let n = i64::try_from(totals.get(state)).unwrap_or(i64::MAX);
             self.tasks
                 .get_or_create(&StateLabel {
                     state: state.as_str().to_owned(),
                 })
-                .set(n);
+                .set(gauge(totals.get(state)));
         }
-        self.refresh_queues(client).await?;
-        self.oldest_pending
-            .set(oldest_pending_age(log.as_ref(), now).await?);
-        if let Some(registry) = log.worker_registry() {
-            let alive = registry.workers(now - WORKER_ALIVE_WINDOW).await?;
+        self.refresh_queues(inspector).await?;
+        let waiting_since = inspector.oldest_pending(now).await?;
+        self.oldest_pending.set(waiting_since.map_or(0.0, |since| {
+            (now - since).num_milliseconds().max(0) as f64 / 1000.0
+        }));
+        if let Some(alive) = inspector.workers().await? {
             self.workers
                 .set(i64::try_from(alive.len()).unwrap_or(i64::MAX));
         }
@@ -194,15 +179,13 @@ impl Metrics {
         Ok(out)
     }
 
-    async fn refresh_queues(&self, client: &Client) -> Result<(), ApiError> {
-        let Some(source) = client.broker().queue_stats_source() else {
+    async fn refresh_queues(&self, inspector: &Inspector) -> Result<(), ApiError> {
+        let Some(stats) = inspector.queues().await? else {
             return Ok(());
         };
-        let stats = source.queue_stats().await?;
         self.queue_depth.clear();
         self.queue_scheduled.clear();
         self.queue_in_flight.clear();
-        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         for queue in stats {
             let label = QueueLabel {
                 queue: queue.name.clone(),
@@ -221,30 +204,9 @@ impl Metrics {
     }
 }
 
-/// Since when a task may run: its creation, or its run time if later.
-fn runnable_since(task: &Task) -> DateTime<Utc> {
-    task.run_at
-        .map_or(task.created_at, |at| at.max(task.created_at))
-}
-
-/// Seconds the oldest pending task has been runnable: the oldest queued task, and scheduled
-/// tasks whose run time has passed (the oldest [`SCHEDULED_SAMPLE`] by creation).
-async fn oldest_pending_age(log: &dyn TaskLog, now: DateTime<Utc>) -> Result<f64, ApiError> {
-    let only = |state| TaskFilter {
-        statuses: vec![state],
-        ..TaskFilter::default()
-    };
-    let queued = log.oldest(&only(TaskState::Queued), 1).await?;
-    let scheduled = log
-        .oldest(&only(TaskState::Scheduled), SCHEDULED_SAMPLE)
-        .await?;
-    let due = scheduled
-        .iter()
-        .filter(|t| t.run_at.is_none_or(|at| at <= now));
-    let since = queued.iter().chain(due).map(runnable_since).min();
-    Ok(since.map_or(0.0, |since| {
-        (now - since).num_milliseconds().max(0) as f64 / 1000.0
-    }))
+/// A count as a gauge value (saturating).
+fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Feeds the duration histogram from a worker.
@@ -282,14 +244,5 @@ mod tests {
             "names past the limit share one label"
         );
         assert!(out.trim_end().ends_with("# EOF"));
-    }
-
-    #[test]
-    fn a_delayed_task_is_runnable_from_its_run_time() {
-        let now = Utc::now();
-        let mut task = Task::from_spec(cogman::TaskSpec::new("t", vec![]), now);
-        assert_eq!(runnable_since(&task), now);
-        task.run_at = Some(now + chrono::TimeDelta::seconds(5));
-        assert_eq!(runnable_since(&task), now + chrono::TimeDelta::seconds(5));
     }
 }

@@ -5,14 +5,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use cogman::{Page, PageRequest, SendReceipt, StateChange, Task, TaskFilter, TaskId, TaskSpec};
+use cogman::{Page, PageRequest, SendReceipt, Task, TaskDetails, TaskFilter, TaskId, TaskSpec};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::ErrorBody;
-use crate::model::{
-    RetryRequest, SendResponse, SendTaskRequest, TaskDetails, TaskPage, TaskView, ViewError,
-};
+use crate::model::{RetryRequest, SendResponse, SendTaskRequest, TaskPage, TaskView, ViewError};
 use crate::routes::PREFIX;
 
 /// How long one call may take.
@@ -57,17 +55,6 @@ impl From<ViewError> for RemoteError {
     fn from(error: ViewError) -> Self {
         RemoteError::Decode(error.to_string())
     }
-}
-
-/// A task with its attempts and history, as [`RemoteClient::get`] returns it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RemoteTask {
-    /// The task.
-    pub task: Task,
-    /// Every attempt sharing its `original_task_id`, newest first.
-    pub attempts: Vec<Task>,
-    /// Its recorded state changes, oldest first.
-    pub history: Vec<StateChange>,
 }
 
 /// A client of a running cogman API. Cheap to clone.
@@ -161,22 +148,10 @@ impl RemoteClient {
     ///
     /// # Errors
     /// [`RemoteError::Api`] with 404 when there is no such task.
-    pub async fn get(&self, id: TaskId) -> Result<RemoteTask, RemoteError> {
-        let details: TaskDetails =
+    pub async fn get(&self, id: TaskId) -> Result<TaskDetails, RemoteError> {
+        let details: crate::model::TaskDetails =
             Self::call(self.request(Method::GET, &format!("/tasks/{id}"))).await?;
-        Ok(RemoteTask {
-            task: details.task.try_into()?,
-            attempts: details
-                .attempts
-                .into_iter()
-                .map(Task::try_from)
-                .collect::<Result<_, _>>()?,
-            history: details
-                .history
-                .into_iter()
-                .map(StateChange::try_from)
-                .collect::<Result<_, _>>()?,
-        })
+        Ok(details.try_into()?)
     }
 
     /// One page of tasks (`GET /tasks`).

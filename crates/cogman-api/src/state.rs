@@ -1,9 +1,10 @@
-//! [`ApiState`]: what every request handler shares — the cogman client, an optional worker
-//! running in the same process, the options and the metric registry. Cheap to clone.
+//! [`ApiState`]: what every request handler shares — the cogman client (writes), its
+//! [`Inspector`] (reads), an optional worker running in the same process, the options and the
+//! metric registry. Cheap to clone.
 
 use std::sync::Arc;
 
-use cogman::{Client, Worker};
+use cogman::{Client, Inspector, Worker};
 
 use crate::metrics::{DurationObserver, Metrics};
 use crate::options::ApiOptions;
@@ -12,6 +13,7 @@ use crate::options::ApiOptions;
 #[derive(Debug, Clone)]
 pub struct ApiState {
     client: Client,
+    inspector: Inspector,
     worker: Option<Worker>,
     options: Arc<ApiOptions>,
     metrics: Arc<Metrics>,
@@ -21,6 +23,7 @@ impl ApiState {
     /// An API over `client` (its task log and broker answer every request).
     pub fn new(client: Client, options: ApiOptions) -> Self {
         ApiState {
+            inspector: client.inspector(),
             client,
             worker: None,
             options: Arc::new(options),
@@ -40,6 +43,11 @@ impl ApiState {
     /// The client requests act through.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// What read requests read through.
+    pub fn inspector(&self) -> &Inspector {
+        &self.inspector
     }
 
     /// The in-process worker, if any.

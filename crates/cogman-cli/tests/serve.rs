@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::Instant;
 
-use support::{WAIT, cogman, json, run, stdout};
+use support::{WAIT, cogman, json, run, stdout, wait_for};
 
 const ADMIN: &str = "admin-token-for-cli-tests-0001";
 const READER: &str = "read-token-for-cli-tests-00002";
@@ -138,4 +138,58 @@ fn serve_refuses_a_public_address_without_tokens() {
     );
     let needs_handler = run(cogman(dir.path()).args(["serve"]));
     assert!(!needs_handler.status.success(), "a worker needs --handler");
+}
+
+/// `GET /api/v1/tasks/{id}` with the read token, as the API's own body.
+fn api_details(url: &str, id: &str) -> cogman::TaskDetails {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let body: cogman_api::model::TaskDetails = runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .get(format!("{url}/api/v1/tasks/{id}"))
+            .bearer_auth(READER)
+            .send()
+            .await
+            .expect("the API answers");
+        assert_eq!(response.status().as_u16(), 200, "GET /tasks/{id}");
+        response.json().await.expect("a task details body")
+    });
+    body.try_into().expect("the body converts back losslessly")
+}
+
+#[test]
+fn the_cli_and_the_api_report_the_same_details_of_a_retried_task() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Fails on its first two runs, succeeds on the third: three attempts of one task.
+    let flaky = "flaky=n=$(cat runs 2>/dev/null || echo 0); echo $((n + 1)) > runs; \
+                 if [ \"$n\" -lt 2 ]; then echo \"run $n fails\" >&2; exit 1; fi; echo done";
+    let server = serve(dir.path(), &["--handler", flaky]);
+    let root = stdout(&run(cogman(dir.path()).args([
+        "send",
+        "flaky",
+        "--payload",
+        "x",
+        "--retry",
+        "2",
+    ])));
+    let finished = wait_for("the third attempt to succeed", || {
+        let details = json(&run(cogman(dir.path()).args(["status", &root, "--json"])));
+        let newest = &details["attempts"][0];
+        (newest["status"] == "success").then(|| newest["id"].as_str().map(str::to_owned))?
+    });
+    for id in [&root, &finished] {
+        let cli: cogman::TaskDetails = serde_json::from_value(json(&run(
+            cogman(dir.path()).args(["status", id, "--json"])
+        )))
+        .expect("the CLI prints task details");
+        assert_eq!(cli.attempts.len(), 3, "two failed runs, then a success");
+        let states: Vec<_> = cli.history.iter().map(|c| c.state).collect();
+        assert!(
+            states.len() >= 3 && states.last() == Some(&cli.task.status),
+            "queued, running, then its outcome: {states:?}"
+        );
+        assert_eq!(cli, api_details(&server.url, id), "task {id}");
+    }
 }

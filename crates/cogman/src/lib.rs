@@ -24,6 +24,8 @@
 //! - [`worker`]: [`Worker`] — consume, run handlers, settle.
 //! - [`workflow`]: chains, groups and chords ([`Client::send_chain`], [`Client::send_group`],
 //!   [`Client::send_chord`]).
+//! - [`inspector`]: [`Inspector`] — the read side: task details, lists, counts, queues,
+//!   workers; what the API, the metrics and the CLI read through.
 //! - [`registry`]: task name → handler.
 //! - [`backends`]: which broker and log a config means.
 //! - this file: the seed's facade — [`start_background`], [`Cogman::send_task`],
@@ -33,6 +35,7 @@ pub mod backends;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod inspector;
 pub mod registry;
 pub mod worker;
 pub mod workflow;
@@ -41,6 +44,7 @@ pub use client::{Client, ClientOptions, SendReceipt, SendStatus};
 pub use cogman_core::*;
 pub use config::{Config, ConfigError};
 pub use error::Error;
+pub use inspector::{Inspector, TaskDetails};
 pub use registry::Registry;
 pub use worker::{StatsSnapshot, TaskObserver, Worker, WorkerOptions};
 pub use workflow::{

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::names::{PriorityName, StatusName};
 
-/// Why a response could not be turned back into core types (see [`crate::remote`]).
+/// Why a response could not be turned back into core types (what an HTTP client of the API
+/// meets when a body is malformed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed {field} in a response: {reason}")]
 pub struct ViewError {
@@ -218,6 +219,36 @@ pub struct TaskDetails {
     pub attempts: Vec<TaskView>,
     /// Its recorded state changes, oldest first.
     pub history: Vec<StateChangeView>,
+}
+
+impl From<&cogman::TaskDetails> for TaskDetails {
+    fn from(details: &cogman::TaskDetails) -> Self {
+        TaskDetails {
+            task: TaskView::from(&details.task),
+            attempts: details.attempts.iter().map(TaskView::from).collect(),
+            history: details.history.iter().map(StateChangeView::from).collect(),
+        }
+    }
+}
+
+impl TryFrom<TaskDetails> for cogman::TaskDetails {
+    type Error = ViewError;
+
+    fn try_from(details: TaskDetails) -> Result<Self, Self::Error> {
+        Ok(cogman::TaskDetails {
+            task: details.task.try_into()?,
+            attempts: details
+                .attempts
+                .into_iter()
+                .map(Task::try_from)
+                .collect::<Result<_, _>>()?,
+            history: details
+                .history
+                .into_iter()
+                .map(StateChange::try_from)
+                .collect::<Result<_, _>>()?,
+        })
+    }
 }
 
 /// One page of tasks, newest first: the answer of `GET /tasks`.

@@ -10,7 +10,6 @@ use cogman::CountQuery;
 
 use crate::error::ApiError;
 use crate::extract::StrictQuery;
-use crate::metrics::WORKER_ALIVE_WINDOW;
 use crate::model::{
     BucketView, CountsParams, CountsResponse, QueueList, QueueView, WorkerList, WorkerView,
 };
@@ -31,16 +30,10 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(24 * 3600);
     responses((status = 200, description = "Every queue cogman uses", body = QueueList), ReadErrors)
 )]
 pub(crate) async fn queues(State(state): State<ApiState>) -> Result<Json<QueueList>, ApiError> {
-    let Some(source) = state.client().broker().queue_stats_source() else {
-        return Ok(Json(QueueList {
-            supported: false,
-            queues: Vec::new(),
-        }));
-    };
-    let stats = source.queue_stats().await?;
+    let stats = state.inspector().queues().await?;
     Ok(Json(QueueList {
-        supported: true,
-        queues: stats.iter().map(QueueView::from).collect(),
+        supported: stats.is_some(),
+        queues: stats.iter().flatten().map(QueueView::from).collect(),
     }))
 }
 
@@ -52,16 +45,10 @@ pub(crate) async fn queues(State(state): State<ApiState>) -> Result<Json<QueueLi
     responses((status = 200, description = "Live workers", body = WorkerList), ReadErrors)
 )]
 pub(crate) async fn workers(State(state): State<ApiState>) -> Result<Json<WorkerList>, ApiError> {
-    let Some(registry) = state.client().log().worker_registry() else {
-        return Ok(Json(WorkerList {
-            supported: false,
-            workers: Vec::new(),
-        }));
-    };
-    let alive = registry.workers(Utc::now() - WORKER_ALIVE_WINDOW).await?;
+    let alive = state.inspector().workers().await?;
     Ok(Json(WorkerList {
-        supported: true,
-        workers: alive.iter().map(WorkerView::from).collect(),
+        supported: alive.is_some(),
+        workers: alive.iter().flatten().map(WorkerView::from).collect(),
     }))
 }
 
@@ -95,8 +82,7 @@ pub(crate) async fn counts(
         to,
         bucket: Some(interval),
     };
-    query.validate()?;
-    let buckets = state.client().log().counts(&query).await?;
+    let buckets = state.inspector().counts(&query).await?;
     Ok(Json(CountsResponse {
         from,
         to,

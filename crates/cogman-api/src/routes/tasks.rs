@@ -6,13 +6,11 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use cogman::{PageRequest, SendReceipt, SendStatus, TaskFilter};
+use cogman::{SendReceipt, SendStatus};
 
 use crate::error::ApiError;
 use crate::extract::{JsonBody, QueryPairs, TaskIdPath};
-use crate::model::{
-    ListParams, SendResponse, SendTaskRequest, StateChangeView, TaskDetails, TaskPage, TaskView,
-};
+use crate::model::{ListParams, SendResponse, SendTaskRequest, TaskDetails, TaskPage};
 use crate::openapi::{QueryErrors, ReadErrors, TaskErrors, WriteErrors};
 use crate::state::ApiState;
 
@@ -65,21 +63,8 @@ pub(crate) async fn get_task(
     State(state): State<ApiState>,
     TaskIdPath(id): TaskIdPath,
 ) -> Result<Json<TaskDetails>, ApiError> {
-    let log = state.client().log();
-    let task = log.get(id).await?.ok_or(cogman::Error::NotFound(id))?;
-    let attempts_filter = TaskFilter {
-        original_task_id: Some(task.original_task_id),
-        ..TaskFilter::default()
-    };
-    let attempts = log
-        .list(&attempts_filter, PageRequest::first(PageRequest::MAX_LIMIT))
-        .await?;
-    let history = log.history(id).await?;
-    Ok(Json(TaskDetails {
-        task: TaskView::from(&task),
-        attempts: attempts.items.iter().map(TaskView::from).collect(),
-        history: history.iter().map(StateChangeView::from).collect(),
-    }))
+    let details = state.inspector().task(id).await?;
+    Ok(Json(TaskDetails::from(&details)))
 }
 
 /// Tasks, newest first, one page at a time.
@@ -95,6 +80,6 @@ pub(crate) async fn list_tasks(
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<TaskPage>, ApiError> {
     let (filter, page) = ListParams::from_pairs(pairs)?.into_query()?;
-    let page = state.client().log().list(&filter, page).await?;
+    let page = state.inspector().list(&filter, page).await?;
     Ok(Json(TaskPage::from(&page)))
 }

@@ -216,7 +216,7 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
     sent?;
     finished?;
     let end_to_end = started.elapsed();
-    let summary = report::read(backends.log.as_ref(), since).await?;
+    let summary = report::read(&client.inspector(), since).await?;
     bar.set_message("latency with no backlog");
     let idle = idle_latencies(&client, &workers, IDLE_SAMPLES).await?;
     for worker in &workers {

@@ -157,7 +157,7 @@ pub(crate) async fn run(mut config: Config, args: DemoArgs) -> Result<()> {
     );
     let deadline = Instant::now() + Duration::from_secs(120 + args.tasks as u64 / 10);
     let finished = loop {
-        let counts = report::read(cogman.client().log().as_ref(), since)
+        let counts = report::read(&cogman.client().inspector(), since)
             .await?
             .counts;
         let done = counts.get(TaskState::Success)
@@ -176,7 +176,7 @@ pub(crate) async fn run(mut config: Config, args: DemoArgs) -> Result<()> {
     let elapsed = started.elapsed();
     let stats = cogman.worker().stats();
     cogman.stop().await;
-    let summary = report::read(cogman.client().log().as_ref(), since).await?;
+    let summary = report::read(&cogman.client().inspector(), since).await?;
     let want = expected(&kinds);
     let got = Expected {
         success: summary.counts.get(TaskState::Success),

@@ -1,9 +1,7 @@
 //! `cogman status` and `cogman tasks`: read the task log (or, with `--server`, the REST API).
 
-use anyhow::{Result, bail};
-use cogman::{
-    Client, Config, Cursor, Page, PageRequest, StateChange, Task, TaskFilter, TaskId, TaskState,
-};
+use anyhow::Result;
+use cogman::{Config, Cursor, Page, PageRequest, Task, TaskDetails, TaskFilter, TaskId, TaskState};
 use cogman_api::RemoteClient;
 
 use super::with_client;
@@ -17,37 +15,19 @@ fn short_error(task: &Task) -> String {
         .unwrap_or_default()
 }
 
-/// A task, its attempts (newest first) and its history, read from the log.
-async fn read_task(client: &Client, id: TaskId) -> Result<(Task, Vec<Task>, Vec<StateChange>)> {
-    let log = client.log();
-    let Some(task) = log.get(id).await? else {
-        bail!("no task with id {id}")
-    };
-    let attempts = log
-        .list(
-            &TaskFilter {
-                original_task_id: Some(task.original_task_id),
-                ..TaskFilter::default()
-            },
-            PageRequest::first(100),
-        )
-        .await?;
-    let history = log.history(id).await?;
-    Ok((task, attempts.items, history))
-}
-
 pub(crate) async fn status(
     config: Config,
     args: StatusArgs,
     remote: Option<RemoteClient>,
 ) -> Result<()> {
     let id: TaskId = args.id.parse()?;
-    let (task, attempts, history) = match remote {
-        Some(remote) => {
-            let found = remote.get(id).await?;
-            (found.task, found.attempts, found.history)
-        }
-        None => with_client(&config, async |client| read_task(client, id).await).await?,
+    let TaskDetails {
+        task,
+        attempts,
+        history,
+    } = match remote {
+        Some(remote) => remote.get(id).await?,
+        None => with_client(&config, async |client| client.inspector().task(id).await).await?,
     };
     if args.json {
         let value = serde_json::json!({ "task": task, "attempts": attempts, "history": history });
@@ -148,7 +128,7 @@ pub(crate) async fn tasks(
         Some(remote) => remote.list(&filter, request).await?,
         None => {
             with_client(&config, async |client| {
-                client.log().list(&filter, request).await
+                client.inspector().list(&filter, request).await
             })
             .await?
         }

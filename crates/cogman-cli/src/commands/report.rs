@@ -1,12 +1,12 @@
-//! Reads back what a run did from the task log — counts per state and latency percentiles —
-//! for `cogman demo` and `cogman bench`, so both report what the log says, not what they
-//! believe they did.
+//! Reads back what a run did from the task log, through the [`Inspector`] — counts per state
+//! and latency percentiles — for `cogman demo` and `cogman bench`, so both report what the log
+//! says, not what they believe they did.
 
 use std::time::Duration;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use cogman::{PageRequest, StatusCounts, TaskFilter, TaskLog, TaskState};
+use cogman::{Inspector, PageRequest, StatusCounts, TaskFilter, TaskState};
 use serde::Serialize;
 
 /// What the log says about the tasks created since a moment.
@@ -32,7 +32,7 @@ pub(crate) fn percentile(sorted: &[Duration], q: f64) -> Duration {
 }
 
 /// Reads every task created at or after `since` (paging through the log).
-pub(crate) async fn read(log: &dyn TaskLog, since: DateTime<Utc>) -> Result<RunReport> {
+pub(crate) async fn read(inspector: &Inspector, since: DateTime<Utc>) -> Result<RunReport> {
     let filter = TaskFilter {
         created_from: Some(since),
         ..TaskFilter::default()
@@ -42,7 +42,7 @@ pub(crate) async fn read(log: &dyn TaskLog, since: DateTime<Utc>) -> Result<RunR
     let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
     let mut tasks = 0;
     loop {
-        let batch = log.list(&filter, page).await?;
+        let batch = inspector.list(&filter, page).await?;
         for task in &batch.items {
             tasks += 1;
             counts.add(task.status, 1);

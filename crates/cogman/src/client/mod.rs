@@ -266,7 +266,12 @@ impl Client {
         }
     }
 
-    /// The task log this client writes to.
+    /// Reads over this client's backends: task details, lists, counts, queues, workers.
+    pub fn inspector(&self) -> crate::Inspector {
+        crate::Inspector::new(Arc::clone(&self.inner.log), Arc::clone(&self.inner.broker))
+    }
+
+    /// The task log this client writes to (readers use [`Client::inspector`]).
     pub fn log(&self) -> &Arc<dyn TaskLog> {
         &self.inner.log
     }

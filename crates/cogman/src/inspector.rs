@@ -1,0 +1,176 @@
+//! [`Inspector`]: the read side of cogman in one place. The REST API, its metrics, the CLI and
+//! the HTTP client all read through it — a task with its attempts and history
+//! ([`TaskDetails`]), filtered and paged lists, counts, queues, live workers, the oldest
+//! pending task — so a composite read is written once, with one set of limits, and a new
+//! read endpoint is one method here.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use cogman_core::{
+    Broker, BucketCount, CountQuery, Page, PageRequest, QueueStats, StateChange, StatusCounts,
+    Task, TaskFilter, TaskId, TaskLog, TaskState, WorkerInfo,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// Most attempts [`Inspector::task`] lists for one task (the newest ones).
+pub const MAX_ATTEMPTS: u32 = PageRequest::MAX_LIMIT;
+
+/// How recently a worker must have reported to count as alive ([`Inspector::workers`]).
+pub const WORKER_ALIVE_WINDOW: TimeDelta = TimeDelta::seconds(30);
+
+/// Scheduled tasks looked at by [`Inspector::oldest_pending`] (the oldest by creation).
+const SCHEDULED_SAMPLE: u32 = 100;
+
+/// A task with every attempt of it and its history: what `cogman status` and
+/// `GET /api/v1/tasks/{id}` show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskDetails {
+    /// The task.
+    pub task: Task,
+    /// Every attempt sharing its `original_task_id` (itself included), newest first, at most
+    /// [`MAX_ATTEMPTS`].
+    pub attempts: Vec<Task>,
+    /// Its recorded state changes, oldest first.
+    pub history: Vec<StateChange>,
+}
+
+/// Reads tasks, counts, queues and workers from a task log and a broker. Cheap to clone;
+/// get one from [`crate::Client::inspector`].
+#[derive(Debug, Clone)]
+pub struct Inspector {
+    log: Arc<dyn TaskLog>,
+    broker: Arc<dyn Broker>,
+}
+
+impl Inspector {
+    /// An inspector over these backends.
+    pub fn new(log: Arc<dyn TaskLog>, broker: Arc<dyn Broker>) -> Self {
+        Inspector { log, broker }
+    }
+
+    /// The task with this id, its attempts (newest first, at most [`MAX_ATTEMPTS`]) and its
+    /// history.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::TaskLog`] when the log cannot be read.
+    pub async fn task(&self, id: TaskId) -> Result<TaskDetails, Error> {
+        let task = self.log.get(id).await?.ok_or(Error::NotFound(id))?;
+        let attempts = TaskFilter {
+            original_task_id: Some(task.original_task_id),
+            ..TaskFilter::default()
+        };
+        let attempts = self
+            .log
+            .list(&attempts, PageRequest::first(MAX_ATTEMPTS))
+            .await?
+            .items;
+        let history = self.log.history(id).await?;
+        Ok(TaskDetails {
+            task,
+            attempts,
+            history,
+        })
+    }
+
+    /// One page of the tasks `filter` selects, newest first.
+    ///
+    /// # Errors
+    /// [`Error::TaskLog`]: an invalid filter or cursor, or a log that cannot be read.
+    pub async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, Error> {
+        Ok(self.log.list(filter, page).await?)
+    }
+
+    /// Tasks created in `query`'s range, per current state, per bucket (oldest first; buckets
+    /// with no task are left out).
+    ///
+    /// # Errors
+    /// [`Error::TaskLog`]: an invalid range or bucket, or a log that cannot be read.
+    pub async fn counts(&self, query: &CountQuery) -> Result<Vec<BucketCount>, Error> {
+        query.validate()?;
+        Ok(self.log.counts(query).await?)
+    }
+
+    /// Every task in the log, per current state.
+    ///
+    /// # Errors
+    /// [`Error::TaskLog`] when the log cannot be read.
+    pub async fn totals(&self) -> Result<StatusCounts, Error> {
+        let mut totals = StatusCounts::default();
+        for bucket in self.log.counts(&CountQuery::all()).await? {
+            for (state, n) in bucket.counts.0 {
+                totals.add(state, n);
+            }
+        }
+        Ok(totals)
+    }
+
+    /// The numbers of every queue cogman uses; `None` when the broker cannot report them.
+    ///
+    /// # Errors
+    /// [`Error::Broker`] when the broker cannot be asked.
+    pub async fn queues(&self) -> Result<Option<Vec<QueueStats>>, Error> {
+        match self.broker.queue_stats_source() {
+            Some(source) => Ok(Some(source.queue_stats().await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Workers that reported within [`WORKER_ALIVE_WINDOW`]; `None` when the log keeps no
+    /// worker registry.
+    ///
+    /// # Errors
+    /// [`Error::TaskLog`] when the registry cannot be read.
+    pub async fn workers(&self) -> Result<Option<Vec<WorkerInfo>>, Error> {
+        match self.log.worker_registry() {
+            Some(registry) => Ok(Some(
+                registry.workers(Utc::now() - WORKER_ALIVE_WINDOW).await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Since when the oldest pending task has been runnable, as of `now`: the oldest queued
+    /// task, and scheduled tasks whose run time has passed (the oldest 100 by creation are
+    /// looked at). `None` when nothing waits.
+    ///
+    /// # Errors
+    /// [`Error::TaskLog`] when the log cannot be read.
+    pub async fn oldest_pending(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, Error> {
+        let only = |state| TaskFilter {
+            statuses: vec![state],
+            ..TaskFilter::default()
+        };
+        let queued = self.log.oldest(&only(TaskState::Queued), 1).await?;
+        let scheduled = self
+            .log
+            .oldest(&only(TaskState::Scheduled), SCHEDULED_SAMPLE)
+            .await?;
+        let due = scheduled
+            .iter()
+            .filter(|t| t.run_at.is_none_or(|at| at <= now));
+        Ok(queued.iter().chain(due).map(runnable_since).min())
+    }
+}
+
+/// Since when a task may run: its creation, or its run time if later.
+fn runnable_since(task: &Task) -> DateTime<Utc> {
+    task.run_at
+        .map_or(task.created_at, |at| at.max(task.created_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delayed_task_is_runnable_from_its_run_time() {
+        let now = Utc::now();
+        let mut task = Task::from_spec(cogman_core::TaskSpec::new("t", vec![]), now);
+        assert_eq!(runnable_since(&task), now);
+        task.run_at = Some(now + TimeDelta::seconds(5));
+        assert_eq!(runnable_since(&task), now + TimeDelta::seconds(5));
+    }
+}
