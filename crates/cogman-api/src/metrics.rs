@@ -213,8 +213,8 @@ fn gauge(n: u64) -> i64 {
 pub(crate) struct DurationObserver(pub(crate) Arc<Metrics>);
 
 impl TaskObserver for DurationObserver {
-    fn settled(&self, name: &str, state: TaskState, ran_for: Duration) {
-        self.0.observe(name, state, ran_for);
+    fn settled(&self, task: &Task, state: TaskState, ran_for: Duration) {
+        self.0.observe(&task.name, state, ran_for);
     }
 }
 

@@ -12,12 +12,18 @@ use super::WorkerInner;
 /// How often a worker reports.
 pub(crate) const HEARTBEAT_EVERY: Duration = Duration::from_secs(5);
 
+/// The machine's host name as the operating system reports it (not `$HOSTNAME`, which only
+/// interactive shells set); `"unknown"` if it cannot be read.
+pub(crate) fn machine_name() -> String {
+    whoami::hostname().unwrap_or_else(|_| "unknown".to_owned())
+}
+
 pub(crate) async fn run(inner: Arc<WorkerInner>) {
     let Some(registry) = inner.log.worker_registry() else {
         return;
     };
     let started_at = Utc::now();
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    let host = machine_name();
     loop {
         let info = WorkerInfo {
             id: inner.id.clone(),

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use cogman_core::{
     Backoff, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, Handler, RecordOutcome,
-    StateChange, TaskContext, TaskLog, TaskState,
+    StateChange, Task, TaskContext, TaskLog, TaskState,
 };
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -28,10 +28,12 @@ use tokio_util::task::TaskTracker;
 
 pub use stats::{StatsSnapshot, WorkerStats};
 
-/// Told about every settled attempt (for metrics). Must be quick: it runs on the worker's path.
+/// Told about every settled attempt (for metrics, or the CLI worker's one line per attempt).
+/// Must be quick: it runs on the worker's path.
 pub trait TaskObserver: Send + Sync {
-    /// An attempt of a task named `name` ended in `state` after running for `ran_for`.
-    fn settled(&self, name: &str, state: TaskState, ran_for: Duration);
+    /// An attempt (`task`, as it was when claimed) ended in `state` after running for
+    /// `ran_for`; the outcome is already recorded.
+    fn settled(&self, task: &Task, state: TaskState, ran_for: Duration);
 }
 
 use crate::client::Client;

@@ -137,7 +137,7 @@ pub(crate) async fn settle(
     }
     inner.stats.record(verdict.state);
     if let Some(observer) = inner.observer.get() {
-        observer.settled(&task.name, verdict.state, ran_for);
+        observer.settled(&task, verdict.state, ran_for);
     }
     // Workflow hook: once the outcome is durable, a chord member fires or fails the callback.
     super::resolve_workflow_then_ack(inner, &task, delivery).await;
