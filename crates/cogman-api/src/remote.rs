@@ -10,7 +10,9 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::ErrorBody;
-use crate::model::{RetryRequest, SendResponse, SendTaskRequest, TaskPage, TaskView, ViewError};
+use crate::model::{
+    RetryRequest, SendResponse, SendTaskRequest, TaskPage, TaskView, ViewError, WorkerList,
+};
 use crate::routes::PREFIX;
 
 /// How long one call may take.
@@ -186,6 +188,15 @@ impl RemoteClient {
         let view: TaskView =
             Self::call(self.request(Method::POST, &format!("/tasks/{id}/cancel"))).await?;
         Ok(view.try_into()?)
+    }
+
+    /// The live workers (`GET /workers`); `supported` is false when the server's task log
+    /// keeps no worker registry.
+    ///
+    /// # Errors
+    /// Any transport error, or 401/403 for a missing or unknown token.
+    pub async fn workers(&self) -> Result<WorkerList, RemoteError> {
+        Self::call(self.request(Method::GET, "/workers")).await
     }
 
     /// Checks that the server answers (`GET /healthz`).

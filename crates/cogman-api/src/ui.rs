@@ -14,7 +14,7 @@ use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 /// Where the UI lives.
-pub(crate) const UI_ROOT: &str = "/ui/";
+pub const UI_ROOT: &str = "/ui/";
 
 /// The policy every UI response carries: scripts, styles and requests from this origin only,
 /// no plugins, no `<base>` rewriting, no framing.

@@ -1,7 +1,8 @@
 //! The route table. Every route is registered through utoipa-axum's `routes!`, which takes
 //! the path and method from the handler's `#[utoipa::path]`, so the router and the OpenAPI
 //! document are built from the same list ([`documented`]). [`router`] adds the token check,
-//! body limit, timeout, security headers and JSON 404/405 answers.
+//! body limit, timeout, security headers and JSON 404/405 answers, and serves `/healthz` and
+//! `/metrics` at the root too (where load balancers and Prometheus look by default).
 //!
 //! - [`tasks`]: send, get, list.
 //! - [`actions`]: retry, cancel.
@@ -16,6 +17,7 @@ mod tasks;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -52,6 +54,19 @@ pub(crate) fn documented() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi()).nest(PREFIX, protected().merge(open()))
 }
 
+/// `/healthz` (open) and `/metrics` (token as under [`PREFIX`]) at the root.
+fn root_aliases(state: &ApiState) -> Router<ApiState> {
+    Router::new()
+        .route(
+            "/metrics",
+            get(system::metrics).route_layer(from_fn_with_state(
+                state.clone(),
+                crate::auth::require_token,
+            )),
+        )
+        .route("/healthz", get(system::healthz))
+}
+
 /// The API as an axum router.
 pub fn router(state: ApiState) -> Router {
     let protected = protected().route_layer(from_fn_with_state(
@@ -62,6 +77,7 @@ pub fn router(state: ApiState) -> Router {
         .nest(PREFIX, protected.merge(open()))
         .split_for_parts();
     router
+        .merge(root_aliases(&state))
         .method_not_allowed_fallback(system::method_not_allowed)
         .fallback(system::not_found)
         .layer(DefaultBodyLimit::max(state.options().body_limit))
