@@ -12,8 +12,6 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) config: ConfigArgs,
-    #[command(flatten)]
-    pub(crate) remote: RemoteArgs,
     /// Log more (or set COGMAN_LOG, e.g. COGMAN_LOG=debug).
     #[arg(short, long, global = true)]
     pub(crate) verbose: bool,
@@ -43,22 +41,47 @@ pub(crate) struct ConfigArgs {
 }
 
 /// Where send, status, tasks, retry and cancel go: a running `cogman serve` instead of the
-/// backends.
+/// backends. Only those commands take (and show) these options.
 #[derive(Debug, Args)]
 pub(crate) struct RemoteArgs {
-    /// Use the REST API at this URL (e.g. http://127.0.0.1:8080) for send, status, tasks, retry
-    /// and cancel.
-    #[arg(long, global = true, env = "COGMAN_SERVER")]
+    /// Use the REST API at this URL (e.g. http://127.0.0.1:8080) instead of the backends.
+    #[arg(long, env = "COGMAN_SERVER")]
     pub(crate) server: Option<String>,
     /// Bearer token for --server.
-    #[arg(long, global = true, env = "COGMAN_API_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "COGMAN_API_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
+}
+
+/// A `--delay` or `--timeout`: a duration such as 30s, 5m or 1h30m; never negative.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    if text.trim_start().starts_with('-') {
+        return Err("a duration cannot be negative".to_owned());
+    }
+    humantime::parse_duration(text)
+        .map_err(|_| "expected a duration with a unit, such as 30s, 5m or 1h30m".to_owned())
+}
+
+/// A `--retry`: a whole number of retries.
+fn parse_retry(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse::<u32>()
+        .map_err(|_| "expected a whole number of retries: 0, 1, 2, …".to_owned())
+}
+
+/// The task field `status --raw` writes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RawField {
+    /// The handler's result.
+    Result,
+    /// The task's payload.
+    Payload,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the demo: a worker and a mix of tasks (priorities, failures and retries, delays),
-    /// with a progress bar and a summary.
+    /// with a progress bar and a summary. In the embedded mode it uses a database of its own,
+    /// removed at the end, unless --db is given.
     Demo(DemoArgs),
     /// Run a worker whose handlers are shell commands (payload on stdin, stdout = result,
     /// non-zero exit = failure).
@@ -95,6 +118,10 @@ pub(crate) struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct WorkerArgs {
+    /// Print nothing per task (by default one line per finished attempt: time, name, id,
+    /// attempt, outcome, duration).
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
     /// A handler: NAME=COMMAND, run with `sh -c`. Repeat for more names.
     #[arg(long = "handler", value_name = "NAME=COMMAND", required = true)]
     pub(crate) handlers: Vec<String>,
@@ -107,43 +134,54 @@ pub(crate) struct WorkerArgs {
 pub(crate) struct SendArgs {
     /// The task name (a handler registered on some worker).
     pub(crate) name: String,
-    /// The payload, as text. Use --payload-file for bytes, or `-` to read stdin.
+    /// The payload, as text (`-` reads stdin).
     #[arg(long, default_value = "")]
     pub(crate) payload: String,
-    /// Read the payload from this file.
+    /// Read the payload from this file, as bytes (`-` reads stdin).
     #[arg(long, conflicts_with = "payload")]
     pub(crate) payload_file: Option<PathBuf>,
     /// High or Low.
     #[arg(long, default_value = "low")]
     pub(crate) priority: String,
     /// Run no earlier than this from now (e.g. 30s, 5m).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub(crate) delay: Option<Duration>,
     /// Retries after a failure.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_retry, allow_hyphen_values = true)]
     pub(crate) retry: u32,
     /// A key to trace the task by.
     #[arg(long)]
     pub(crate) primary_key: Option<String>,
     /// Handler timeout (e.g. 30s).
-    #[arg(long, value_parser = humantime::parse_duration)]
+    #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub(crate) timeout: Option<Duration>,
+    /// Wait for the outcome (through every retry), print the result on stdout and exit 0 on
+    /// success, 1 on failure or cancellation.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     /// The task id.
     pub(crate) id: String,
-    /// Print JSON.
-    #[arg(long)]
+    /// Print JSON, as the REST API answers `GET /api/v1/tasks/{id}` (payload and result whole).
+    #[arg(long, conflicts_with = "raw")]
     pub(crate) json: bool,
+    /// Write the result (or, with `--raw payload`, the payload) as stored, bytes unchanged.
+    #[arg(long, value_name = "FIELD", num_args = 0..=1, default_missing_value = "result")]
+    pub(crate) raw: Option<RawField>,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct TasksArgs {
-    /// Only tasks in this state (repeatable): initiated, scheduled, queued, in_progress, retry,
-    /// success, failed, cancelled.
-    #[arg(long)]
+    /// Only tasks in these states (repeat or separate with commas): initiated, scheduled,
+    /// queued, in_progress, retry, success, failed, cancelled.
+    #[arg(long, value_delimiter = ',')]
     pub(crate) status: Vec<String>,
     /// Only tasks with this name.
     #[arg(long)]
@@ -151,15 +189,17 @@ pub(crate) struct TasksArgs {
     /// Only tasks with this primary key.
     #[arg(long)]
     pub(crate) primary_key: Option<String>,
-    /// How many.
-    #[arg(long, default_value_t = 20)]
+    /// How many, 1 to 1000.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub(crate) limit: u32,
     /// Continue after this cursor (printed under the table).
     #[arg(long)]
     pub(crate) after: Option<String>,
-    /// Print JSON.
+    /// Print JSON, as the REST API answers `GET /api/v1/tasks`.
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
@@ -180,19 +220,15 @@ pub(crate) struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on. Anything but loopback needs API tokens.
+    /// Address to listen on, HOST:PORT (a name such as localhost:8080, or an IP address).
+    /// Anything but loopback needs API tokens.
     #[arg(long, default_value = "127.0.0.1:8080")]
-    pub(crate) listen: std::net::SocketAddr,
+    pub(crate) listen: String,
     /// Serve the API only, without a worker.
     #[arg(long)]
     pub(crate) no_worker: bool,
     /// A handler for the worker: NAME=COMMAND, run with `sh -c`. Repeat for more names.
-    #[arg(
-        long = "handler",
-        value_name = "NAME=COMMAND",
-        required_unless_present = "no_worker",
-        conflicts_with = "no_worker"
-    )]
+    #[arg(long = "handler", value_name = "NAME=COMMAND", conflicts_with = "no_worker")]
     pub(crate) handlers: Vec<String>,
     /// A file of API tokens, one `admin:<token>` or `read:<token>` per line (also read from
     /// COGMAN_API_TOKENS). Without tokens the API is open and must listen on loopback.
@@ -205,12 +241,16 @@ pub(crate) struct RetryArgs {
     /// The finished task's id.
     pub(crate) id: String,
     /// Retries the new attempt may use after a failure of its own.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_retry, allow_hyphen_values = true)]
     pub(crate) retry: u32,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct CancelArgs {
     /// The task's id.
     pub(crate) id: String,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
 }

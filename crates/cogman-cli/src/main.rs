@@ -3,10 +3,19 @@
 
 mod cli;
 mod commands;
+mod display;
+mod output;
 mod settings;
 mod table;
 
+use std::io::IsTerminal;
+
 use clap::Parser;
+
+/// Whether stderr may carry ANSI colours: a terminal, and `NO_COLOR` unset.
+fn colour_on_stderr() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -17,9 +26,12 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .init();
     match commands::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of our output went away (`cogman tasks | head -1`): stop quietly.
+        Err(error) if output::is_closed_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE

@@ -99,7 +99,7 @@ fn a_worker_runs_shell_command_handlers() {
         let task = status_of(dir.path(), &id);
         (task["task"]["status"] == "success").then_some(task)
     });
-    assert_eq!(task["task"]["result"], "SEVMTE8=", "base64 of HELLO");
+    assert_eq!(task["task"]["result_base64"], "SEVMTE8=", "base64 of HELLO");
     let failing = send(dir.path(), &["boom"]);
     let failed = wait_for("the failing command to be recorded", || {
         let task = status_of(dir.path(), &failing);

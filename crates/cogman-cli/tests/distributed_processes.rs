@@ -328,13 +328,13 @@ fn a_frozen_worker_loses_its_tasks_to_another_then_resumes_without_overwriting_t
             vec![rescuer_id.clone()],
             "the resumed worker's late success did not overwrite task {id}: {task}"
         );
-        let result = &task["task"]["result"];
+        let result = &task["task"]["result_base64"];
         let recorded = task["history"]
             .as_array()
             .into_iter()
             .flatten()
             .find(|change| change["state"] == "success")
-            .map(|change| &change["result"]);
+            .map(|change| &change["result_base64"]);
         assert_eq!(
             Some(result),
             recorded,

@@ -3,7 +3,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::Instant;
@@ -29,13 +30,20 @@ impl Drop for Server {
 
 /// Starts `cogman serve` on a free loopback port and reads the bound URL from its stderr.
 fn serve(dir: &Path, extra: &[&str]) -> Server {
+    serve_on(dir, "127.0.0.1:0", extra, &[]).0
+}
+
+/// Starts `cogman serve --listen LISTEN` with these extra arguments and environment; returns
+/// it and its start-up line.
+fn serve_on(dir: &Path, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> (Server, String) {
     std::fs::write(
         dir.join("tokens"),
         format!("admin:{ADMIN}\nread:{READER}\n"),
     )
     .expect("token file");
     let mut child = cogman(dir)
-        .args(["serve", "--listen", "127.0.0.1:0", "--token-file"])
+        .envs(env.iter().copied())
+        .args(["serve", "--listen", listen, "--token-file"])
         .arg(dir.join("tokens"))
         .args(extra)
         .stdin(Stdio::null())
@@ -59,11 +67,37 @@ fn serve(dir: &Path, extra: &[&str]) -> Server {
             break url[..end].to_owned();
         }
     };
-    Server {
+    let server = Server {
         child,
         url,
         _stderr: stderr,
-    }
+    };
+    (server, line)
+}
+
+/// `GET url` with a bearer token over a plain TCP connection: the status code and the body.
+fn http_get(url: &str, token: Option<&str>) -> (u16, String) {
+    let rest = url.strip_prefix("http://").expect("an http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = TcpStream::connect(host).expect("connects");
+    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer read");
+    let code = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (code, body)
 }
 
 fn remote(dir: &Path, url: &str, token: &str) -> Command {
@@ -138,6 +172,53 @@ fn serve_refuses_a_public_address_without_tokens() {
     );
     let needs_handler = run(cogman(dir.path()).args(["serve"]));
     assert!(!needs_handler.status.success(), "a worker needs --handler");
+    let said = String::from_utf8_lossy(&needs_handler.stderr);
+    assert!(
+        said.contains("no --handler given") && said.contains("--no-worker"),
+        "{said}"
+    );
+}
+
+#[test]
+fn serve_takes_host_names_prints_the_ui_and_answers_probes_at_the_root() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, line) = serve_on(
+        dir.path(),
+        "localhost:0",
+        &["--handler", "upper=tr a-z A-Z"],
+        &[("HOSTNAME", "not-this-machine")],
+    );
+    assert!(line.contains("/ui/"), "the UI's address: {line}");
+    let (code, body) = http_get(&format!("{}/healthz", server.url), None);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("ok"), "{body}");
+    let (code, _) = http_get(&format!("{}/metrics", server.url), None);
+    assert_eq!(code, 401, "metrics need a token, as under /api/v1");
+    let (code, metrics) = http_get(&format!("{}/metrics", server.url), Some(READER));
+    assert_eq!(code, 200);
+    assert!(metrics.contains("# EOF"), "OpenMetrics text: {metrics}");
+
+    // The worker reports the machine's host name, whatever $HOSTNAME says.
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("the machine's name")
+        .trim()
+        .to_owned();
+    let workers = wait_for_workers(&server.url);
+    assert!(workers.contains(&format!("\"host\":\"{machine}\"")), "{workers}");
+    assert!(!workers.contains("not-this-machine"), "{workers}");
+}
+
+/// The workers list, once it names a worker.
+fn wait_for_workers(url: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (code, body) = http_get(&format!("{url}/api/v1/workers"), Some(READER));
+        if code == 200 && body.contains("\"host\"") {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "no worker listed: {code} {body}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// `GET /api/v1/tasks/{id}` with the read token, as the API's own body.

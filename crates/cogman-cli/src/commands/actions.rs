@@ -5,7 +5,7 @@ use anyhow::Result;
 use cogman::{Config, TaskId};
 use cogman_api::RemoteClient;
 
-use super::{print_receipt, with_client};
+use super::{print_receipt, require_existing_database, with_client};
 use crate::cli::{CancelArgs, RetryArgs};
 
 pub(crate) async fn retry(
@@ -16,7 +16,10 @@ pub(crate) async fn retry(
     let id: TaskId = args.id.parse()?;
     let receipt = match remote {
         Some(remote) => remote.retry(id, args.retry).await?,
-        None => with_client(&config, async |client| client.retry(id, args.retry).await).await?,
+        None => {
+            require_existing_database(&config)?;
+            with_client(&config, async |client| client.retry(id, args.retry).await).await?
+        }
     };
     print_receipt(&receipt)
 }
@@ -31,7 +34,10 @@ pub(crate) async fn cancel(
         Some(remote) => {
             remote.cancel(id).await?;
         }
-        None => with_client(&config, async |client| client.cancel(id).await).await?,
+        None => {
+            require_existing_database(&config)?;
+            with_client(&config, async |client| client.cancel(id).await).await?
+        }
     }
     eprintln!("cancelled {id}");
     Ok(())

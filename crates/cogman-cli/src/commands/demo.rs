@@ -2,12 +2,14 @@
 //! by default). Starts a worker, sends a mix of tasks — both priorities, some that fail once
 //! and succeed on retry, some that always fail and use up their retries, some delayed — shows
 //! progress, then prints what the task log recorded next to what the mix should produce, and
-//! fails if they differ.
+//! fails if they differ. In the embedded mode it runs on a database of its own (a temporary
+//! file, removed at the end) unless `--db` is given, so it never mixes with a user's tasks or
+//! workers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use cogman::{Config, Priority, TaskError, TaskSpec, TaskState, handler_fn};
 use futures::{StreamExt, stream};
@@ -16,6 +18,7 @@ use serde::Serialize;
 
 use super::report;
 use crate::cli::DemoArgs;
+use crate::output::outln;
 use crate::table;
 
 /// Retries given to tasks that fail.
@@ -123,17 +126,42 @@ fn register(cogman: &cogman::Cogman) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn run(mut config: Config, args: DemoArgs) -> Result<()> {
+/// Counts in words: `12 succeeded, 3 failed, 6 retried`.
+fn in_words(counts: Expected) -> String {
+    format!(
+        "{} succeeded, {} failed, {} retried",
+        counts.success, counts.failed, counts.retry
+    )
+}
+
+pub(crate) async fn run(mut config: Config, args: DemoArgs, db_given: bool) -> Result<()> {
     if args.tasks == 0 {
         bail!("--tasks must be at least 1");
     }
+    // Held until the end: the demo's own database lives in it.
+    let own_folder = if config.amqp_uri.is_none() && !db_given {
+        let folder = tempfile::Builder::new()
+            .prefix("cogman-demo-")
+            .tempdir()
+            .context("creating a folder for the demo's database")?;
+        config.db = folder.path().join("cogman-demo.db");
+        eprintln!(
+            "demo database: {} (removed at the end; pass --db FILE to keep it)",
+            config.db.display()
+        );
+        Some(folder)
+    } else {
+        None
+    };
     config.concurrency = args.concurrency;
     config.retry_backoff = Duration::from_millis(100);
     config.retry_backoff_max = Duration::from_millis(400);
     config.validate()?;
     let since = Utc::now();
     let started = Instant::now();
-    let cogman = cogman::start_background(config).await?;
+    let cogman = cogman::start_background(config)
+        .await
+        .context("starting the demo's client and worker")?;
     register(&cogman)?;
     let kinds: Vec<Kind> = (0..args.tasks).map(Kind::of).collect();
     let client = Arc::new(cogman.client().clone());
@@ -191,7 +219,7 @@ pub(crate) async fn run(mut config: Config, args: DemoArgs) -> Result<()> {
             "p50_ms": summary.p50.as_secs_f64() * 1e3, "p99_ms": summary.p99.as_secs_f64() * 1e3,
             "duplicates": stats.duplicates,
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         let expect_of = |state: TaskState| match state {
             TaskState::Success => want.success.to_string(),
@@ -209,29 +237,38 @@ pub(crate) async fn run(mut config: Config, args: DemoArgs) -> Result<()> {
                 ]
             })
             .collect();
-        println!(
+        outln!(
             "cogman demo: {} tasks ({} attempts) in {:.2}s\n",
             args.tasks,
             attempts,
             elapsed.as_secs_f64()
-        );
-        println!(
+        )?;
+        outln!(
             "{}",
             table::render(&["state", "recorded", "expected"], &rows)
-        );
-        println!(
+        )?;
+        outln!(
             "\nthroughput {:.0} attempts/s   latency p50 {:.1} ms   p99 {:.1} ms   duplicates {}",
             attempts as f64 / elapsed.as_secs_f64(),
             summary.p50.as_secs_f64() * 1e3,
             summary.p99.as_secs_f64() * 1e3,
             stats.duplicates
+        )?;
+    }
+    drop(own_folder);
+    if !finished {
+        bail!(
+            "not every task finished in time: {} of {} attempts are still unfinished",
+            report::unfinished(&summary.counts),
+            attempts
         );
     }
-    if !finished {
-        bail!("not every task finished in time");
-    }
     if got != want {
-        bail!("the task log disagrees with the mix: recorded {got:?}, expected {want:?}");
+        bail!(
+            "the task log disagrees with the mix: it recorded {}, the mix should give {}",
+            in_words(got),
+            in_words(want)
+        );
     }
     Ok(())
 }

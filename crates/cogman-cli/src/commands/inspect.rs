@@ -1,17 +1,24 @@
 //! `cogman status` and `cogman tasks`: read the task log (or, with `--server`, the REST API).
 
 use anyhow::Result;
-use cogman::{Config, Cursor, Page, PageRequest, Task, TaskDetails, TaskFilter, TaskId, TaskState};
+use cogman::{
+    Config, Cursor, Page, PageRequest, StateChange, Task, TaskDetails, TaskFilter, TaskId,
+    TaskState,
+};
 use cogman_api::RemoteClient;
+use cogman_api::model::TaskPage;
 
-use super::with_client;
-use crate::cli::{StatusArgs, TasksArgs};
+use super::{require_existing_database, with_client};
+use crate::cli::{RawField, StatusArgs, TasksArgs};
+use crate::display;
+use crate::output::{outln, write_raw};
 use crate::table;
 
+/// A task's error as a list shows it: escaped, cut short with `…`.
 fn short_error(task: &Task) -> String {
     task.fail_error
         .as_deref()
-        .map(|e| e.chars().take(60).collect())
+        .map(|e| display::cut(e, display::SHORT_ERROR_CHARS))
         .unwrap_or_default()
 }
 
@@ -21,23 +28,38 @@ pub(crate) async fn status(
     remote: Option<RemoteClient>,
 ) -> Result<()> {
     let id: TaskId = args.id.parse()?;
+    let details = match remote {
+        Some(remote) => remote.get(id).await?,
+        None => {
+            require_existing_database(&config)?;
+            with_client(&config, async |client| client.inspector().task(id).await).await?
+        }
+    };
+    if args.json {
+        let shown = cogman_api::model::TaskDetails::from(&details);
+        outln!("{}", serde_json::to_string_pretty(&shown)?)?;
+        return Ok(());
+    }
     let TaskDetails {
         task,
         attempts,
         history,
-    } = match remote {
-        Some(remote) => remote.get(id).await?,
-        None => with_client(&config, async |client| client.inspector().task(id).await).await?,
-    };
-    if args.json {
-        let value = serde_json::json!({ "task": task, "attempts": attempts, "history": history });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+    } = details;
+    if let Some(field) = args.raw {
+        let bytes = match field {
+            RawField::Result => task.result.as_deref().unwrap_or_default(),
+            RawField::Payload => &task.payload,
+        };
+        write_raw(bytes)?;
         return Ok(());
     }
-    let result = task
-        .result
-        .as_ref()
-        .map(|r| String::from_utf8_lossy(r).into_owned());
+    print_task(&task, &attempts, &history)
+}
+
+/// The status of one task as tables: its fields (payload and result as previews), its
+/// attempts and its history.
+fn print_task(task: &Task, attempts: &[Task], history: &[StateChange]) -> Result<()> {
+    let optional_time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(display::time);
     let rows = vec![
         vec!["id".into(), task.id.to_string()],
         vec!["name".into(), task.name.clone()],
@@ -50,11 +72,11 @@ pub(crate) async fn status(
             "primary key".into(),
             task.primary_key.clone().unwrap_or_default(),
         ],
-        vec!["created".into(), task.created_at.to_rfc3339()],
-        vec!["updated".into(), task.updated_at.to_rfc3339()],
+        vec!["created".into(), display::time(task.created_at)],
+        vec!["updated".into(), display::time(task.updated_at)],
         vec![
             "run at".into(),
-            task.run_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            optional_time(task.run_at).unwrap_or_default(),
         ],
         vec![
             "duration".into(),
@@ -62,10 +84,26 @@ pub(crate) async fn status(
                 .map(|d| format!("{d:.3}s"))
                 .unwrap_or_default(),
         ],
-        vec!["error".into(), task.fail_error.clone().unwrap_or_default()],
-        vec!["result".into(), result.unwrap_or_default()],
+        vec![
+            "payload".into(),
+            display::preview(&task.payload, display::PREVIEW_CHARS),
+        ],
+        vec![
+            "result".into(),
+            task.result
+                .as_deref()
+                .map(|r| display::preview(r, display::PREVIEW_CHARS))
+                .unwrap_or_default(),
+        ],
+        vec![
+            "error".into(),
+            task.fail_error
+                .as_deref()
+                .map(|e| display::cut(e, display::PREVIEW_CHARS))
+                .unwrap_or_default(),
+        ],
     ];
-    println!("{}", table::render(&["field", "value"], &rows));
+    outln!("{}", table::render(&["field", "value"], &rows))?;
     let attempt_rows: Vec<Vec<String>> = attempts
         .iter()
         .rev()
@@ -78,24 +116,25 @@ pub(crate) async fn status(
             ]
         })
         .collect();
-    println!(
+    outln!(
         "\nattempts\n{}",
         table::render(&["#", "id", "status", "error"], &attempt_rows)
-    );
+    )?;
     let history_rows: Vec<Vec<String>> = history
         .iter()
         .map(|c| {
             vec![
-                c.at.to_rfc3339(),
+                display::time(c.at),
                 c.state.to_string(),
                 c.worker.clone().unwrap_or_default(),
             ]
         })
         .collect();
-    println!(
+    outln!(
         "\nhistory\n{}",
         table::render(&["at", "state", "worker"], &history_rows)
-    );
+    )?;
+    outln!("(--json or --raw for the whole payload and result)")?;
     Ok(())
 }
 
@@ -121,12 +160,13 @@ pub(crate) async fn tasks(
         ..TaskFilter::default()
     };
     let request = PageRequest {
-        limit: args.limit.clamp(1, PageRequest::MAX_LIMIT),
+        limit: args.limit,
         after,
     };
     let page: Page = match remote {
         Some(remote) => remote.list(&filter, request).await?,
         None => {
+            require_existing_database(&config)?;
             with_client(&config, async |client| {
                 client.inspector().list(&filter, request).await
             })
@@ -134,12 +174,7 @@ pub(crate) async fn tasks(
         }
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "items": page.items, "next": page.next })
-            )?
-        );
+        outln!("{}", serde_json::to_string_pretty(&TaskPage::from(&page))?)?;
     } else {
         let rows: Vec<Vec<String>> = page
             .items
@@ -151,12 +186,12 @@ pub(crate) async fn tasks(
                     t.status.to_string(),
                     t.priority.to_string(),
                     t.attempt.to_string(),
-                    t.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    display::time(t.created_at),
                     short_error(t),
                 ]
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             table::render(
                 &[
@@ -164,9 +199,9 @@ pub(crate) async fn tasks(
                 ],
                 &rows
             )
-        );
+        )?;
         if let Some(next) = page.next {
-            println!("more: --after {next}");
+            outln!("more: --after {next}")?;
         }
     }
     Ok(())

@@ -8,6 +8,7 @@ mod report;
 mod send;
 mod serve;
 mod shell_handler;
+mod wait;
 mod worker;
 
 use anyhow::{Context, Result, bail};
@@ -15,6 +16,7 @@ use cogman::{Client, Config, SendReceipt};
 use cogman_api::RemoteClient;
 
 use crate::cli::{Cli, Command, RemoteArgs};
+use crate::output::outln;
 use crate::settings;
 
 /// The API client `--server` asks for, if any.
@@ -40,9 +42,24 @@ where
     Ok(outcome?)
 }
 
+/// For a command that only reads or acts on existing tasks: fails, creating nothing, when the
+/// task log is the embedded SQLite file and that file does not exist (a typo in `--db`, or a
+/// command run in another folder than the one the tasks were sent from).
+fn require_existing_database(config: &Config) -> Result<()> {
+    let log_in_sqlite = config.redis_uri.is_none() && config.postgres_uri.is_none();
+    if log_in_sqlite && !config.db.exists() {
+        bail!(
+            "no database at {}: no task was sent with this file (check --db, COGMAN_DB or the \
+             folder you run cogman in; the default is ./cogman.db)",
+            config.db.display()
+        );
+    }
+    Ok(())
+}
+
 /// Prints what a send or retry answered: the task id on stdout, its status on stderr.
 fn print_receipt(receipt: &SendReceipt) -> Result<()> {
-    println!("{}", receipt.id);
+    outln!("{}", receipt.id)?;
     eprintln!(
         "status: {}",
         serde_json::to_value(receipt.status)?
@@ -55,28 +72,32 @@ fn print_receipt(receipt: &SendReceipt) -> Result<()> {
 /// Runs the parsed command line.
 pub(crate) async fn run(cli: Cli) -> Result<()> {
     let config = settings::load(&cli.config)?;
-    let remote = remote_client(&cli.remote)?;
-    let remote_capable = matches!(
-        cli.command,
-        Command::Send(_)
-            | Command::Status(_)
-            | Command::Tasks(_)
-            | Command::Retry(_)
-            | Command::Cancel(_)
-    );
-    if remote.is_some() && !remote_capable {
-        bail!("--server applies only to send, status, tasks, retry and cancel");
-    }
+    let db_given = cli.config.db.is_some();
     match cli.command {
-        Command::Demo(args) => demo::run(config, args).await,
+        Command::Demo(args) => demo::run(config, args, db_given).await,
         Command::Worker(args) => worker::run(config, args).await,
-        Command::Send(args) => send::run(config, args, remote).await,
-        Command::Status(args) => inspect::status(config, args, remote).await,
-        Command::Tasks(args) => inspect::tasks(config, args, remote).await,
+        Command::Send(args) => {
+            let remote = remote_client(&args.remote)?;
+            send::run(config, args, remote).await
+        }
+        Command::Status(args) => {
+            let remote = remote_client(&args.remote)?;
+            inspect::status(config, args, remote).await
+        }
+        Command::Tasks(args) => {
+            let remote = remote_client(&args.remote)?;
+            inspect::tasks(config, args, remote).await
+        }
         Command::Bench(args) => bench::run(config, args).await,
         Command::Serve(args) => serve::run(config, args).await,
-        Command::Retry(args) => actions::retry(config, args, remote).await,
-        Command::Cancel(args) => actions::cancel(config, args, remote).await,
+        Command::Retry(args) => {
+            let remote = remote_client(&args.remote)?;
+            actions::retry(config, args, remote).await
+        }
+        Command::Cancel(args) => {
+            let remote = remote_client(&args.remote)?;
+            actions::cancel(config, args, remote).await
+        }
     }
 }
 

@@ -1,32 +1,72 @@
-//! `cogman send`: sends one task and prints its id (and, on stderr, where it is).
+//! `cogman send`: sends one task and prints its id (and, on stderr, where it is); with
+//! `--wait`, waits for its outcome through every attempt (see [`super::wait`]).
 
 use std::io::Read;
+use std::path::Path;
 
 use anyhow::{Context, Result};
-use cogman::{Config, Priority, TaskSpec};
+use cogman::{
+    Client, Config, PageRequest, Priority, SendReceipt, Task, TaskFilter, TaskId, TaskSpec,
+};
 use cogman_api::RemoteClient;
 
-use super::{print_receipt, with_client};
+use super::{print_receipt, wait, with_client};
 use crate::cli::SendArgs;
+
+/// Every byte of standard input.
+fn read_stdin() -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("reading the payload from stdin")?;
+    Ok(bytes)
+}
+
+/// The payload the arguments name: a file (`-` for stdin), or the text (`-` for stdin).
+fn payload(args: &SendArgs) -> Result<Vec<u8>> {
+    match (&args.payload_file, args.payload.as_str()) {
+        (Some(path), _) if path == Path::new("-") => read_stdin(),
+        (Some(path), _) => {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        }
+        (None, "-") => read_stdin(),
+        (None, text) => Ok(text.as_bytes().to_vec()),
+    }
+}
+
+/// The attempts of the task `id` started, read from the log.
+async fn local_attempts(client: &Client, id: TaskId) -> Result<Vec<Task>> {
+    let filter = TaskFilter {
+        original_task_id: Some(id),
+        ..TaskFilter::default()
+    };
+    let page = client
+        .log()
+        .list(&filter, PageRequest::first(PageRequest::MAX_LIMIT))
+        .await?;
+    Ok(page.items)
+}
+
+/// Says the task was sent: its id on stdout, or, when waiting (stdout is for the result), on
+/// stderr.
+fn announce(receipt: &SendReceipt, wait: bool) -> Result<()> {
+    if wait {
+        eprintln!(
+            "task {} sent; waiting for its outcome (Ctrl-C stops the waiting, not the task)",
+            receipt.id
+        );
+        Ok(())
+    } else {
+        print_receipt(receipt)
+    }
+}
 
 pub(crate) async fn run(
     config: Config,
     args: SendArgs,
     remote: Option<RemoteClient>,
 ) -> Result<()> {
-    let payload = match (&args.payload_file, args.payload.as_str()) {
-        (Some(path), _) => {
-            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
-        }
-        (None, "-") => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .context("reading the payload from stdin")?;
-            bytes
-        }
-        (None, text) => text.as_bytes().to_vec(),
-    };
+    let payload = payload(&args)?;
     let priority: Priority = args.priority.parse()?;
     let mut spec = TaskSpec::new(args.name, payload)
         .priority(priority)
@@ -40,9 +80,31 @@ pub(crate) async fn run(
     if let Some(timeout) = args.timeout {
         spec = spec.timeout(timeout);
     }
-    let receipt = match remote {
-        Some(remote) => remote.send(&spec).await?,
-        None => with_client(&config, async |client| client.send_task(spec).await).await?,
-    };
-    print_receipt(&receipt)
+    let wait = args.wait;
+    match remote {
+        Some(remote) => {
+            let receipt = remote.send(&spec).await?;
+            announce(&receipt, wait)?;
+            if wait {
+                let id = receipt.id;
+                let last =
+                    wait::outcome(async || Ok(remote.get(id).await?.attempts)).await?;
+                wait::report(id, &last)?;
+            }
+            Ok(())
+        }
+        None => {
+            with_client(&config, async |client| {
+                let receipt = client.send_task(spec).await?;
+                announce(&receipt, wait)?;
+                if wait {
+                    let id = receipt.id;
+                    let last = wait::outcome(async || local_attempts(client, id).await).await?;
+                    wait::report(id, &last)?;
+                }
+                anyhow::Ok(())
+            })
+            .await
+        }
+    }
 }

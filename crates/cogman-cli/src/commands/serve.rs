@@ -2,9 +2,10 @@
 //! handlers) until Ctrl-C or SIGTERM. Tokens come from `--token-file` and/or
 //! `COGMAN_API_TOKENS`; without tokens only a loopback address is allowed.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use cogman::Config;
 use cogman::backends::Backends;
 use cogman_api::{ApiOptions, ApiState, TokenEntry};
@@ -33,9 +34,53 @@ fn load_tokens(file: Option<&Path>) -> Result<Vec<TokenEntry>> {
     Ok(tokens)
 }
 
+/// The addresses `--listen` names: an IP address and port, or a host name (`localhost:8080`)
+/// resolved to every address it has.
+async fn resolve_listen(listen: &str) -> Result<Vec<SocketAddr>> {
+    if let Ok(addr) = listen.parse::<SocketAddr>() {
+        return Ok(vec![addr]);
+    }
+    if !listen.contains(':') {
+        bail!("--listen expects HOST:PORT (e.g. 127.0.0.1:8080 or localhost:8080), got {listen:?}");
+    }
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(listen)
+        .await
+        .with_context(|| format!("--listen {listen:?}: cannot resolve the host name"))?
+        .collect();
+    if addrs.is_empty() {
+        bail!("--listen {listen:?}: the host name has no address");
+    }
+    Ok(addrs)
+}
+
+/// Binds the first of `addrs` that accepts (after checking that every one may be served).
+async fn bind(addrs: &[SocketAddr], options: &ApiOptions) -> Result<tokio::net::TcpListener> {
+    for addr in addrs {
+        cogman_api::check_bind(*addr, options)?;
+    }
+    let mut last_error = None;
+    for addr in addrs {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => return Ok(listener),
+            Err(error) => last_error = Some((addr, error)),
+        }
+    }
+    match last_error {
+        Some((addr, error)) => Err(error).with_context(|| format!("listening on {addr}")),
+        None => bail!("--listen names no address"),
+    }
+}
+
 pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
+    if args.handlers.is_empty() && !args.no_worker {
+        bail!(
+            "no --handler given: pass --handler NAME=COMMAND (repeatable) for the worker, or \
+             --no-worker to serve the API only"
+        );
+    }
     let options = ApiOptions::with_tokens(load_tokens(args.token_file.as_deref())?);
-    cogman_api::check_bind(args.listen, &options)?;
+    let addrs = resolve_listen(&args.listen).await?;
+    let listener = bind(&addrs, &options).await?;
     let backends = Backends::open(&config)
         .await
         .context("opening the backends")?;
@@ -58,13 +103,12 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
     } else {
         "no auth"
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     eprintln!(
-        "cogman API listening on http://{addr}{} ({auth}); Ctrl-C to stop",
-        cogman_api::PREFIX
+        "cogman API listening on http://{addr}{} ({auth}); web UI at http://{addr}{}; \
+         Ctrl-C to stop",
+        cogman_api::PREFIX,
+        cogman_api::UI_ROOT
     );
     let served = cogman_api::serve_listener(listener, state, super::shutdown_signal()).await;
     if let Some(worker) = worker {

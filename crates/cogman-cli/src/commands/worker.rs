@@ -1,11 +1,35 @@
 //! `cogman worker`: a worker host whose handlers are shell commands, running until Ctrl-C or
-//! SIGTERM, then stopping gracefully.
+//! SIGTERM, then stopping gracefully. It prints one line per finished attempt on stdout
+//! ([`AttemptPrinter`]) unless `--quiet`.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use cogman::{Config, Worker};
+use chrono::Utc;
+use cogman::{Config, Task, TaskObserver, TaskState, Worker};
 
 use super::shell_handler::ShellHandler;
 use crate::cli::WorkerArgs;
+use crate::display;
+
+/// Prints `time  name  id  attempt N  outcome  duration` for every settled attempt. A closed
+/// stdout is ignored: the worker goes on running its tasks.
+struct AttemptPrinter;
+
+impl TaskObserver for AttemptPrinter {
+    fn settled(&self, task: &Task, state: TaskState, ran_for: Duration) {
+        let _ = crate::output::write_line(&format!(
+            "{}  {}  {}  attempt {}  {}  {:.3}s",
+            display::time(Utc::now()),
+            display::escape(&task.name),
+            task.id,
+            task.attempt,
+            state,
+            ran_for.as_secs_f64()
+        ));
+    }
+}
 
 /// Splits `NAME=COMMAND`.
 pub(crate) fn parse_handler(spec: &str) -> Result<(&str, &str)> {
@@ -28,6 +52,9 @@ pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
     for spec in &args.handlers {
         let (name, command) = parse_handler(spec)?;
         worker.register(name, ShellHandler::new(command.to_owned()))?;
+    }
+    if !args.quiet {
+        worker.observe(Arc::new(AttemptPrinter));
     }
     eprintln!(
         "cogman worker {} running {} (concurrency {}); Ctrl-C to stop",

@@ -17,17 +17,27 @@ pub use worker_process::{Frozen, WorkerProcess, send_signal};
 /// How long a test waits for an event.
 pub const WAIT: Duration = Duration::from_secs(60);
 
-/// `cogman --db <dir>/cogman.db`, run in `dir`, without the caller's `COGMAN_*` variables.
-pub fn cogman(dir: &Path) -> Command {
+/// `cogman`, run in `dir`, without the caller's `COGMAN_*` variables (and so on
+/// `<dir>/cogman.db` unless told otherwise).
+pub fn cogman_in(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cogman"));
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("COGMAN_")) {
         command.env_remove(key);
     }
+    command.current_dir(dir);
     command
-        .current_dir(dir)
-        .arg("--db")
-        .arg(dir.join("cogman.db"));
+}
+
+/// `cogman --db <dir>/cogman.db`, run in `dir`, without the caller's `COGMAN_*` variables.
+pub fn cogman(dir: &Path) -> Command {
+    let mut command = cogman_in(dir);
+    command.arg("--db").arg(dir.join("cogman.db"));
     command
+}
+
+/// The standard error of a run, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Runs `command` to the end with no stdin.

@@ -17,10 +17,19 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// Spawns `command` (a complete `cogman … worker …` command line) with no stdin or
     /// stdout and its stderr in `log`.
-    pub fn spawn(mut command: Command, log: PathBuf) -> WorkerProcess {
+    pub fn spawn(command: Command, log: PathBuf) -> WorkerProcess {
+        WorkerProcess::spawn_to(command, log, Stdio::null())
+    }
+
+    /// As [`WorkerProcess::spawn`], with its stdout (one line per attempt) in the file `out`.
+    pub fn spawn_printing(command: Command, log: PathBuf, out: &std::path::Path) -> WorkerProcess {
+        WorkerProcess::spawn_to(command, log, File::create(out).expect("stdout file").into())
+    }
+
+    fn spawn_to(mut command: Command, log: PathBuf, stdout: Stdio) -> WorkerProcess {
         let child = command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(File::create(&log).expect("log file"))
             .spawn()
             .expect("the worker starts");
