@@ -48,5 +48,5 @@ pub use remote::{RemoteClient, RemoteError};
 pub use routes::{PREFIX, router};
 pub use serve::{DEFAULT_LISTEN, ServeError, check_bind, serve, serve_listener};
 pub use state::ApiState;
-pub use ui::UI_ROOT;
 pub use token::{Role, TokenEntry, TokenError, hash_token, parse_tokens};
+pub use ui::UI_ROOT;

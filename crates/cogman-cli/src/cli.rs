@@ -228,7 +228,11 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) no_worker: bool,
     /// A handler for the worker: NAME=COMMAND, run with `sh -c`. Repeat for more names.
-    #[arg(long = "handler", value_name = "NAME=COMMAND", conflicts_with = "no_worker")]
+    #[arg(
+        long = "handler",
+        value_name = "NAME=COMMAND",
+        conflicts_with = "no_worker"
+    )]
     pub(crate) handlers: Vec<String>,
     /// A file of API tokens, one `admin:<token>` or `read:<token>` per line (also read from
     /// COGMAN_API_TOKENS). Without tokens the API is open and must listen on loopback.

@@ -111,10 +111,7 @@ mod tests {
         assert_eq!(preview(b"", 10), "(empty)");
         assert_eq!(preview(b"hello", 10), "hello (5 bytes)");
         assert_eq!(preview(b"line one\nline two", 10), "line one\\… (17 bytes)");
-        assert_eq!(
-            preview(&[0x89, b'P', 0, 1], 6),
-            "binary, 4 bytes: 89 50 …"
-        );
+        assert_eq!(preview(&[0x89, b'P', 0, 1], 6), "binary, 4 bytes: 89 50 …");
         assert_eq!(size(70 * 1024), "70.0 KiB");
         assert_eq!(cut("abcdef", 4), "abc…");
         assert_eq!(cut("abcd", 4), "abcd");

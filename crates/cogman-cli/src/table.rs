@@ -6,7 +6,10 @@ use crate::display::escape;
 /// `cell` followed by spaces up to `width` characters (any length works: no format width).
 fn pad(cell: &str, width: usize) -> String {
     let mut out = cell.to_owned();
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(cell.chars().count())));
+    out.extend(std::iter::repeat_n(
+        ' ',
+        width.saturating_sub(cell.chars().count()),
+    ));
     out
 }
 

@@ -11,9 +11,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-use support::{
-    WorkerProcess, cogman, cogman_in, json, lines, run, stderr, stdout, wait_for,
-};
+use support::{WorkerProcess, cogman, cogman_in, json, lines, run, stderr, stdout, wait_for};
 
 fn send(dir: &Path, args: &[&str]) -> String {
     stdout(&run(cogman(dir).arg("send").args(args)))
@@ -60,7 +58,14 @@ fn run_with_stdin(command: &mut Command, input: &[u8]) -> Output {
 /// Whether `text` holds a time written the one way the CLI writes them.
 fn has_utc_time(text: &str) -> bool {
     text.split("UTC").any(|before| {
-        let stamp: String = before.chars().rev().take(24).collect::<Vec<_>>().into_iter().rev().collect();
+        let stamp: String = before
+            .chars()
+            .rev()
+            .take(24)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         let b = stamp.as_bytes();
         b.len() == 24
             && b[4] == b'-'
@@ -118,13 +123,27 @@ fn large_binary_and_hostile_values_are_shown_safely() {
     let id = send(dir.path(), &["upper", "--payload-file", "text"]);
     wait_for_status(dir.path(), &id, "success");
     let shown = stdout(&run(cogman(dir.path()).args(["status", &id])));
-    assert!(shown.len() < 4000, "a preview, not the whole result: {} bytes", shown.len());
-    assert!(shown.contains("A LINE OF TEXT\\nA LINE"), "escaped newlines: {shown}");
+    assert!(
+        shown.len() < 4000,
+        "a preview, not the whole result: {} bytes",
+        shown.len()
+    );
+    assert!(
+        shown.contains("A LINE OF TEXT\\nA LINE"),
+        "escaped newlines: {shown}"
+    );
     assert!(shown.contains("(73.2 KiB)"), "the size: {shown}");
-    assert!(shown.contains("payload        a line of text"), "the payload: {shown}");
+    assert!(
+        shown.contains("payload        a line of text"),
+        "the payload: {shown}"
+    );
     assert!(has_utc_time(&shown), "times with their zone: {shown}");
     let raw = run(cogman(dir.path()).args(["status", &id, "--raw"]));
-    assert_eq!(raw.stdout, text.to_uppercase().into_bytes(), "--raw is the result, whole");
+    assert_eq!(
+        raw.stdout,
+        text.to_uppercase().into_bytes(),
+        "--raw is the result, whole"
+    );
 
     // Binary payload.
     let bytes: Vec<u8> = (0..=255).collect();
@@ -140,12 +159,18 @@ fn large_binary_and_hostile_values_are_shown_safely() {
     wait_for_status(dir.path(), &failing, "failed");
     for args in [vec!["tasks"], vec!["status", failing.as_str()]] {
         let output = run(cogman(dir.path()).args(&args));
-        assert!(!output.stdout.contains(&0x1b), "{args:?} prints no raw escape");
+        assert!(
+            !output.stdout.contains(&0x1b),
+            "{args:?} prints no raw escape"
+        );
         let text = stdout(&output);
         assert!(text.contains("bad \\u{1b}[31mred"), "{args:?}: {text}");
     }
     let listed = stdout(&run(cogman(dir.path()).args(["tasks"])));
-    assert!(listed.contains("bad \\u{1b}[31mred\\u{1b}[0m and a ver…"), "{listed}");
+    assert!(
+        listed.contains("bad \\u{1b}[31mred\\u{1b}[0m and …"),
+        "{listed}"
+    );
     assert!(has_utc_time(&listed), "{listed}");
 }
 
@@ -169,22 +194,33 @@ fn the_worker_prints_a_line_per_attempt_without_colour() {
     };
     let success = line_of(&ok);
     assert!(
-        success.contains("  upper  ") && success.contains("attempt 0  success") && has_utc_time(&success),
+        success.contains("  upper  ")
+            && success.contains("attempt 0  success")
+            && has_utc_time(&success),
         "{success}"
     );
     assert!(line_of(&bad).contains("attempt 0  retry"), "{printed:?}");
-    assert!(printed.iter().any(|l| l.contains("attempt 1  failed")), "{printed:?}");
+    assert!(
+        printed.iter().any(|l| l.contains("attempt 1  failed")),
+        "{printed:?}"
+    );
     assert!(printing.terminate().success());
     let log = std::fs::read(dir.path().join("worker.log")).expect("log");
     assert!(!log.is_empty(), "the worker logged at info");
-    assert!(!log.contains(&0x1b), "no colour codes when stderr is not a terminal");
+    assert!(
+        !log.contains(&0x1b),
+        "no colour codes when stderr is not a terminal"
+    );
 
     let quiet_dir = tempfile::tempdir().expect("temp dir");
     let mut quiet = worker(quiet_dir.path(), &["upper=tr a-z A-Z"], &["--quiet"]);
     let id = send(quiet_dir.path(), &["upper", "--payload", "hi"]);
     wait_for_status(quiet_dir.path(), &id, "success");
     assert!(quiet.terminate().success());
-    assert!(lines(&quiet_dir.path().join("out.txt")).is_empty(), "--quiet prints nothing");
+    assert!(
+        lines(&quiet_dir.path().join("out.txt")).is_empty(),
+        "--quiet prints nothing"
+    );
 }
 
 #[test]
@@ -192,7 +228,11 @@ fn options_agree_with_the_api() {
     let dir = tempfile::tempdir().expect("temp dir");
     let zero = run(cogman(dir.path()).args(["tasks", "--limit", "0"]));
     assert!(!zero.status.success());
-    assert!(stderr(&zero).contains("0 is not in 1..=1000"), "{}", stderr(&zero));
+    assert!(
+        stderr(&zero).contains("0 is not in 1..=1000"),
+        "{}",
+        stderr(&zero)
+    );
 
     let delay = run(cogman(dir.path()).args(["send", "x", "--delay", "abc"]));
     assert!(
@@ -201,8 +241,16 @@ fn options_agree_with_the_api() {
         stderr(&delay)
     );
     let negative = run(cogman(dir.path()).args(["send", "x", "--delay", "-5s"]));
-    assert!(stderr(&negative).contains("a duration cannot be negative"), "{}", stderr(&negative));
-    assert!(!stderr(&negative).contains("-- -5"), "{}", stderr(&negative));
+    assert!(
+        stderr(&negative).contains("a duration cannot be negative"),
+        "{}",
+        stderr(&negative)
+    );
+    assert!(
+        !stderr(&negative).contains("-- -5"),
+        "{}",
+        stderr(&negative)
+    );
     for bad in ["x", "-1"] {
         let retry = run(cogman(dir.path()).args(["send", "x", "--retry", bad]));
         assert!(
@@ -228,9 +276,12 @@ fn options_agree_with_the_api() {
     assert_eq!(status_of(dir.path(), &json_task)["task"]["payload"]["n"], 1);
 
     stdout(&run(cogman(dir.path()).args(["cancel", &id])));
-    let listed = json(&run(
-        cogman(dir.path()).args(["tasks", "--json", "--status", "failed,cancelled"]),
-    ));
+    let listed = json(&run(cogman(dir.path()).args([
+        "tasks",
+        "--json",
+        "--status",
+        "failed,cancelled",
+    ])));
     let items = listed["items"].as_array().expect("items");
     assert_eq!(items.len(), 1, "{listed}");
     assert_eq!(items[0]["id"], id.as_str());
@@ -264,7 +315,11 @@ fn send_wait_prints_the_outcome_and_exits_with_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let _worker = worker(
         dir.path(),
-        &["upper=tr a-z A-Z", "flaky=[ \"$COGMAN_ATTEMPT\" = 1 ] && echo fine || exit 4", "boom=echo nope >&2; exit 3"],
+        &[
+            "upper=tr a-z A-Z",
+            "flaky=[ \"$COGMAN_ATTEMPT\" = 1 ] && echo fine || exit 4",
+            "boom=echo nope >&2; exit 3",
+        ],
         &[],
     );
     let ok = run(cogman(dir.path()).args(["send", "upper", "--payload", "hello", "--wait"]));
@@ -275,7 +330,11 @@ fn send_wait_prints_the_outcome_and_exits_with_it() {
     let flaky = run(cogman(dir.path()).args(["send", "flaky", "--retry", "1", "--wait"]));
     assert!(flaky.status.success(), "{}", stderr(&flaky));
     assert_eq!(flaky.stdout, b"fine\n");
-    assert!(stderr(&flaky).contains("succeeded (attempts: 2)"), "{}", stderr(&flaky));
+    assert!(
+        stderr(&flaky).contains("succeeded (attempts: 2)"),
+        "{}",
+        stderr(&flaky)
+    );
 
     let failed = run(cogman(dir.path()).args(["send", "boom", "--retry", "1", "--wait"]));
     assert_eq!(failed.status.code(), Some(1));
@@ -291,15 +350,25 @@ fn the_demo_uses_a_database_of_its_own_and_says_why_it_fails() {
     let dir = tempfile::tempdir().expect("temp dir");
     let demo = run(cogman_in(dir.path()).args(["demo", "--tasks", "20"]));
     assert!(demo.status.success(), "{}", stderr(&demo));
-    assert!(stderr(&demo).contains("demo database:"), "{}", stderr(&demo));
+    assert!(
+        stderr(&demo).contains("demo database:"),
+        "{}",
+        stderr(&demo)
+    );
     let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
-    assert!(left.is_empty(), "no cogman.db in the working folder: {left:?}");
+    assert!(
+        left.is_empty(),
+        "no cogman.db in the working folder: {left:?}"
+    );
 
     let broken = run(cogman_in(dir.path()).args(["demo", "--db", "/nonexistent-folder/demo.db"]));
     assert!(!broken.status.success());
     let said = stderr(&broken);
     assert!(said.contains("unable to open database file"), "{said}");
-    assert!(!said.contains("{ ") && !said.contains("Os {"), "words, not debug output: {said}");
+    assert!(
+        !said.contains("{ ") && !said.contains("Os {"),
+        "words, not debug output: {said}"
+    );
 }
 
 #[test]
@@ -316,4 +385,28 @@ fn help_shows_only_the_options_of_the_command() {
     }
     let worker = stdout(&run(cogman(dir.path()).args(["worker", "--help"])));
     assert!(worker.contains("--quiet"), "{worker}");
+}
+
+#[test]
+fn send_warns_when_no_live_worker_handles_the_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let alone = run(cogman(dir.path()).args(["send", "upper"]));
+    assert!(alone.status.success());
+    assert!(
+        stderr(&alone).contains("warning: no live worker handles \"upper\" (0 live worker(s))"),
+        "{}",
+        stderr(&alone)
+    );
+    let _worker = worker(dir.path(), &["upper=tr a-z A-Z"], &[]);
+    wait_for("the worker to be seen handling upper", || {
+        let sent = run(cogman(dir.path()).args(["send", "upper"]));
+        (sent.status.success() && !stderr(&sent).contains("warning")).then_some(())
+    });
+    let other = run(cogman(dir.path()).args(["send", "resize"]));
+    assert!(other.status.success(), "the task is still accepted");
+    assert!(
+        stderr(&other).contains("warning: no live worker handles \"resize\" (1 live worker(s))"),
+        "{}",
+        stderr(&other)
+    );
 }

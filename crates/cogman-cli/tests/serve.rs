@@ -102,7 +102,10 @@ fn http_get(url: &str, token: Option<&str>) -> (u16, String) {
 
 fn remote(dir: &Path, url: &str, token: &str) -> Command {
     let mut command = cogman(dir);
-    command.args(["--server", url, "--token", token]);
+    // The variables, as `--server` and `--token` belong after the subcommand.
+    command
+        .env("COGMAN_SERVER", url)
+        .env("COGMAN_API_TOKEN", token);
     command
 }
 
@@ -204,7 +207,10 @@ fn serve_takes_host_names_prints_the_ui_and_answers_probes_at_the_root() {
         .trim()
         .to_owned();
     let workers = wait_for_workers(&server.url);
-    assert!(workers.contains(&format!("\"host\":\"{machine}\"")), "{workers}");
+    assert!(
+        workers.contains(&format!("\"host\":\"{machine}\"")),
+        "{workers}"
+    );
     assert!(!workers.contains("not-this-machine"), "{workers}");
 }
 

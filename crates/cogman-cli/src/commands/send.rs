@@ -12,6 +12,7 @@ use cogman_api::RemoteClient;
 
 use super::{print_receipt, wait, with_client};
 use crate::cli::SendArgs;
+use crate::display;
 
 /// Every byte of standard input.
 fn read_stdin() -> Result<Vec<u8>> {
@@ -61,6 +62,45 @@ fn announce(receipt: &SendReceipt, wait: bool) -> Result<()> {
     }
 }
 
+/// Warns on stderr when the live workers are known (`handlers`: each live worker's task names)
+/// and none of them handles `name`: the task would wait until such a worker starts.
+fn warn_if_unhandled(name: &str, handlers: Option<Vec<Vec<String>>>) {
+    let Some(handlers) = handlers else { return };
+    if !handlers.iter().flatten().any(|h| h == name) {
+        eprintln!(
+            "warning: no live worker handles {:?} ({} live worker(s)); the task waits until one \
+             with that handler starts",
+            display::escape(name),
+            handlers.len()
+        );
+    }
+}
+
+/// Each live worker's task names, from the log's worker registry (`None`: not known).
+async fn local_handlers(client: &Client) -> Option<Vec<Vec<String>>> {
+    let registry = client.log().worker_registry()?;
+    let since = chrono::Utc::now() - chrono::TimeDelta::seconds(30);
+    match registry.workers(since).await {
+        Ok(workers) => Some(workers.into_iter().map(|w| w.handlers).collect()),
+        Err(error) => {
+            tracing::debug!(%error, "cannot read the live workers");
+            None
+        }
+    }
+}
+
+/// Each live worker's task names, from the API (`None`: not known).
+async fn remote_handlers(remote: &RemoteClient) -> Option<Vec<Vec<String>>> {
+    match remote.workers().await {
+        Ok(list) if list.supported => Some(list.workers.into_iter().map(|w| w.handlers).collect()),
+        Ok(_) => None,
+        Err(error) => {
+            tracing::debug!(%error, "cannot read the live workers");
+            None
+        }
+    }
+}
+
 pub(crate) async fn run(
     config: Config,
     args: SendArgs,
@@ -81,14 +121,15 @@ pub(crate) async fn run(
         spec = spec.timeout(timeout);
     }
     let wait = args.wait;
+    let name = spec.name.clone();
     match remote {
         Some(remote) => {
             let receipt = remote.send(&spec).await?;
             announce(&receipt, wait)?;
+            warn_if_unhandled(&name, remote_handlers(&remote).await);
             if wait {
                 let id = receipt.id;
-                let last =
-                    wait::outcome(async || Ok(remote.get(id).await?.attempts)).await?;
+                let last = wait::outcome(async || Ok(remote.get(id).await?.attempts)).await?;
                 wait::report(id, &last)?;
             }
             Ok(())
@@ -97,6 +138,7 @@ pub(crate) async fn run(
             with_client(&config, async |client| {
                 let receipt = client.send_task(spec).await?;
                 announce(&receipt, wait)?;
+                warn_if_unhandled(&name, local_handlers(client).await);
                 if wait {
                     let id = receipt.id;
                     let last = wait::outcome(async || local_attempts(client, id).await).await?;
