@@ -69,35 +69,36 @@ fn print_receipt(receipt: &SendReceipt) -> Result<()> {
     Ok(())
 }
 
+/// The `--server`/`--token` options of the commands that take them.
+fn remote_args(command: &Command) -> Option<&RemoteArgs> {
+    match command {
+        Command::Send(args) => Some(&args.remote),
+        Command::Status(args) => Some(&args.remote),
+        Command::Tasks(args) => Some(&args.remote),
+        Command::Retry(args) => Some(&args.remote),
+        Command::Cancel(args) => Some(&args.remote),
+        Command::Demo(_) | Command::Worker(_) | Command::Bench(_) | Command::Serve(_) => None,
+    }
+}
+
 /// Runs the parsed command line.
 pub(crate) async fn run(cli: Cli) -> Result<()> {
     let config = settings::load(&cli.config)?;
     let db_given = cli.config.db.is_some();
+    let remote = match remote_args(&cli.command) {
+        Some(args) => remote_client(args)?,
+        None => None,
+    };
     match cli.command {
         Command::Demo(args) => demo::run(config, args, db_given).await,
         Command::Worker(args) => worker::run(config, args).await,
-        Command::Send(args) => {
-            let remote = remote_client(&args.remote)?;
-            send::run(config, args, remote).await
-        }
-        Command::Status(args) => {
-            let remote = remote_client(&args.remote)?;
-            inspect::status(config, args, remote).await
-        }
-        Command::Tasks(args) => {
-            let remote = remote_client(&args.remote)?;
-            inspect::tasks(config, args, remote).await
-        }
+        Command::Send(args) => send::run(config, args, remote).await,
+        Command::Status(args) => inspect::status(config, args, remote).await,
+        Command::Tasks(args) => inspect::tasks(config, args, remote).await,
         Command::Bench(args) => bench::run(config, args).await,
         Command::Serve(args) => serve::run(config, args).await,
-        Command::Retry(args) => {
-            let remote = remote_client(&args.remote)?;
-            actions::retry(config, args, remote).await
-        }
-        Command::Cancel(args) => {
-            let remote = remote_client(&args.remote)?;
-            actions::cancel(config, args, remote).await
-        }
+        Command::Retry(args) => actions::retry(config, args, remote).await,
+        Command::Cancel(args) => actions::cancel(config, args, remote).await,
     }
 }
 
