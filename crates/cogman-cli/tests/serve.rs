@@ -267,10 +267,12 @@ fn the_cli_and_the_api_report_the_same_details_of_a_retried_task() {
         (newest["status"] == "success").then(|| newest["id"].as_str().map(str::to_owned))?
     });
     for id in [&root, &finished] {
-        let cli: cogman::TaskDetails = serde_json::from_value(json(&run(
-            cogman(dir.path()).args(["status", id, "--json"])
-        )))
-        .expect("the CLI prints task details");
+        let shown: cogman_api::model::TaskDetails = serde_json::from_value(json(&run(cogman(
+            dir.path(),
+        )
+        .args(["status", id, "--json"]))))
+        .expect("the CLI prints task details in the API's shape");
+        let cli: cogman::TaskDetails = shown.try_into().expect("lossless");
         assert_eq!(cli.attempts.len(), 3, "two failed runs, then a success");
         let states: Vec<_> = cli.history.iter().map(|c| c.state).collect();
         assert!(

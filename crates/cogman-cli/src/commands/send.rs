@@ -5,9 +5,7 @@ use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use cogman::{
-    Client, Config, PageRequest, Priority, SendReceipt, Task, TaskFilter, TaskId, TaskSpec,
-};
+use cogman::{Client, Config, Priority, SendReceipt, TaskSpec};
 use cogman_api::RemoteClient;
 
 use super::{print_receipt, wait, with_client};
@@ -33,19 +31,6 @@ fn payload(args: &SendArgs) -> Result<Vec<u8>> {
         (None, "-") => read_stdin(),
         (None, text) => Ok(text.as_bytes().to_vec()),
     }
-}
-
-/// The attempts of the task `id` started, read from the log.
-async fn local_attempts(client: &Client, id: TaskId) -> Result<Vec<Task>> {
-    let filter = TaskFilter {
-        original_task_id: Some(id),
-        ..TaskFilter::default()
-    };
-    let page = client
-        .log()
-        .list(&filter, PageRequest::first(PageRequest::MAX_LIMIT))
-        .await?;
-    Ok(page.items)
 }
 
 /// Says the task was sent: its id on stdout, or, when waiting (stdout is for the result), on
@@ -78,10 +63,8 @@ fn warn_if_unhandled(name: &str, handlers: Option<Vec<Vec<String>>>) {
 
 /// Each live worker's task names, from the log's worker registry (`None`: not known).
 async fn local_handlers(client: &Client) -> Option<Vec<Vec<String>>> {
-    let registry = client.log().worker_registry()?;
-    let since = chrono::Utc::now() - chrono::TimeDelta::seconds(30);
-    match registry.workers(since).await {
-        Ok(workers) => Some(workers.into_iter().map(|w| w.handlers).collect()),
+    match client.inspector().workers().await {
+        Ok(workers) => workers.map(|ws| ws.into_iter().map(|w| w.handlers).collect()),
         Err(error) => {
             tracing::debug!(%error, "cannot read the live workers");
             None
@@ -141,7 +124,9 @@ pub(crate) async fn run(
                 warn_if_unhandled(&name, local_handlers(client).await);
                 if wait {
                     let id = receipt.id;
-                    let last = wait::outcome(async || local_attempts(client, id).await).await?;
+                    let last =
+                        wait::outcome(async || Ok(client.inspector().task(id).await?.attempts))
+                            .await?;
                     wait::report(id, &last)?;
                 }
                 anyhow::Ok(())
