@@ -410,3 +410,44 @@ fn send_warns_when_no_live_worker_handles_the_name() {
         stderr(&other)
     );
 }
+
+#[test]
+fn whatever_is_stored_is_printed_with_control_characters_escaped() {
+    use cogman::{Task, TaskLog, TaskSpec};
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A record as a foreign producer could leave it: terminal escapes in the name, the
+    // payload and the error (the CLI itself refuses such names).
+    let mut task = Task::from_spec(
+        TaskSpec::new(
+            "evil\u{1b}[2J\r\nname\u{7}",
+            b"\x1b]0;title\x07payload".to_vec(),
+        ),
+        chrono::Utc::now(),
+    );
+    task.fail_error = Some("oops\u{1b}[31m\rred".to_owned());
+    let path = dir.path().join("cogman.db");
+    let store = cogman_sqlite::SqliteStore::open(cogman_sqlite::SqliteOptions::new(&path))
+        .expect("the database opens");
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(store.create(&task))
+        .expect("stored");
+    drop(store);
+    let id = task.id.to_string();
+    for args in [vec!["tasks"], vec!["status", id.as_str()]] {
+        let output = run(cogman(dir.path()).args(&args));
+        let raw = &output.stdout;
+        for byte in [0x1b_u8, 0x07, b'\r'] {
+            assert!(!raw.contains(&byte), "{args:?} prints no raw {byte:#x}");
+        }
+        let text = stdout(&output);
+        assert!(
+            text.contains("evil\\u{1b}[2J\\r\\nname\\u{7}"),
+            "{args:?}: {text}"
+        );
+    }
+    let status = stdout(&run(cogman(dir.path()).args(["status", &id])));
+    assert!(status.contains("\\u{1b}]0;title\\u{7}payload"), "{status}");
+}
