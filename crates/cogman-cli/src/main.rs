@@ -33,7 +33,8 @@ async fn main() -> std::process::ExitCode {
         // The reader of our output went away (`cogman tasks | head -1`): stop quietly.
         Err(error) if output::is_closed_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // An error may quote stored or foreign text (a name, a server's message): escaped.
+            eprintln!("error: {}", display::escape(&format!("{error:#}")));
             std::process::ExitCode::FAILURE
         }
     }
