@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use cogman::{Task, TaskLog, TaskSpec};
 use serde_json::Value;
 
 use support::{WorkerProcess, cogman, cogman_in, json, lines, run, stderr, stdout, wait_for};
@@ -55,6 +56,20 @@ fn run_with_stdin(command: &mut Command, input: &[u8]) -> Output {
     child.wait_with_output().expect("cogman ends")
 }
 
+/// Records `tasks` straight into `dir`'s database, as any producer could.
+fn store_tasks(dir: &Path, tasks: impl IntoIterator<Item = Task>) {
+    let path = dir.join("cogman.db");
+    let store = cogman_sqlite::SqliteStore::open(cogman_sqlite::SqliteOptions::new(&path))
+        .expect("the database opens");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for task in tasks {
+        runtime.block_on(store.create(&task)).expect("stored");
+    }
+}
+
 /// Whether `text` holds a time written the one way the CLI writes them.
 fn has_utc_time(text: &str) -> bool {
     text.split("UTC").any(|before| {
@@ -82,9 +97,17 @@ fn a_closed_pipe_ends_the_command_quietly() {
     let big = vec![b'x'; 512 * 1024];
     std::fs::write(dir.path().join("big"), &big).expect("payload file");
     let id = send(dir.path(), &["x", "--payload-file", "big"]);
+    // A thousand tasks: a listing larger than a pipe holds.
+    store_tasks(
+        dir.path(),
+        (0..1000)
+            .map(|i| Task::from_spec(TaskSpec::new("many", format!("{i}")), chrono::Utc::now())),
+    );
     for args in [
         vec!["status", id.as_str(), "--raw", "payload"],
         vec!["status", id.as_str(), "--json"],
+        vec!["tasks", "--limit", "1000"],
+        vec!["tasks", "--limit", "1000", "--json"],
     ] {
         // As `cogman … | head -c 1`: read one byte, then close the pipe.
         let mut child = cogman(dir.path())
@@ -413,7 +436,6 @@ fn send_warns_when_no_live_worker_handles_the_name() {
 
 #[test]
 fn whatever_is_stored_is_printed_with_control_characters_escaped() {
-    use cogman::{Task, TaskLog, TaskSpec};
     let dir = tempfile::tempdir().expect("temp dir");
     // A record as a foreign producer could leave it: terminal escapes in the name, the
     // payload and the error (the CLI itself refuses such names).
@@ -425,16 +447,7 @@ fn whatever_is_stored_is_printed_with_control_characters_escaped() {
         chrono::Utc::now(),
     );
     task.fail_error = Some("oops\u{1b}[31m\rred".to_owned());
-    let path = dir.path().join("cogman.db");
-    let store = cogman_sqlite::SqliteStore::open(cogman_sqlite::SqliteOptions::new(&path))
-        .expect("the database opens");
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(store.create(&task))
-        .expect("stored");
-    drop(store);
+    store_tasks(dir.path(), [task.clone()]);
     let id = task.id.to_string();
     for args in [vec!["tasks"], vec!["status", id.as_str()]] {
         let output = run(cogman(dir.path()).args(&args));

@@ -212,6 +212,28 @@ fn serve_takes_host_names_prints_the_ui_and_answers_probes_at_the_root() {
         "{workers}"
     );
     assert!(!workers.contains("not-this-machine"), "{workers}");
+
+    // Through the API: send --wait prints the result; a name no live worker handles is warned.
+    let waited = run(remote(dir.path(), &server.url, ADMIN).args([
+        "send",
+        "upper",
+        "--payload",
+        "hi",
+        "--wait",
+    ]));
+    assert!(
+        waited.status.success(),
+        "{}",
+        String::from_utf8_lossy(&waited.stderr)
+    );
+    assert_eq!(waited.stdout, b"HI");
+    let unhandled = run(remote(dir.path(), &server.url, ADMIN).args(["send", "resize"]));
+    assert!(unhandled.status.success());
+    let said = String::from_utf8_lossy(&unhandled.stderr);
+    assert!(
+        said.contains("warning: no live worker handles \"resize\" (1 live worker(s))"),
+        "{said}"
+    );
 }
 
 /// The workers list, once it names a worker.
