@@ -22,6 +22,7 @@ pub(crate) struct Cli {
 /// Where the configuration comes from: defaults, then the file, then `COGMAN_<FIELD>`
 /// environment variables, then these flags.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Configuration")]
 pub(crate) struct ConfigArgs {
     /// A TOML config file (fields as in docs/configuration.md).
     #[arg(long, global = true, env = "COGMAN_CONFIG")]
@@ -43,6 +44,7 @@ pub(crate) struct ConfigArgs {
 /// Where send, status, tasks, retry and cancel go: a running `cogman serve` instead of the
 /// backends. Only those commands take (and show) these options.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Through a running `cogman serve`")]
 pub(crate) struct RemoteArgs {
     /// Use the REST API at this URL (e.g. http://127.0.0.1:8080) instead of the backends.
     #[arg(long, env = "COGMAN_SERVER")]
