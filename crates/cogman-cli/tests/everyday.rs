@@ -257,6 +257,12 @@ fn options_agree_with_the_api() {
         stderr(&zero)
     );
 
+    let after = run(cogman(dir.path()).args(["tasks", "--after", "xyz"]));
+    assert!(
+        stderr(&after).contains("--after takes the cursor printed under the previous page"),
+        "{}",
+        stderr(&after)
+    );
     let delay = run(cogman(dir.path()).args(["send", "x", "--delay", "abc"]));
     assert!(
         stderr(&delay).contains("invalid value 'abc' for '--delay <DELAY>': expected a duration with a unit, such as 30s, 5m or 1h30m"),

@@ -1,6 +1,6 @@
 //! `cogman status` and `cogman tasks`: read the task log (or, with `--server`, the REST API).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use cogman::{
     Config, Cursor, Page, PageRequest, StateChange, Task, TaskDetails, TaskFilter, TaskId,
     TaskState,
@@ -152,7 +152,8 @@ pub(crate) async fn tasks(
         .after
         .as_deref()
         .map(str::parse::<Cursor>)
-        .transpose()?;
+        .transpose()
+        .context("--after takes the cursor printed under the previous page")?;
     let filter = TaskFilter {
         statuses,
         name: args.name,
