@@ -1,7 +1,7 @@
 //! The cogman REST API: an axum router over a [`cogman::Client`] (and optionally an
 //! in-process [`cogman::Worker`]), with an OpenAPI document generated from the handlers,
-//! bearer-token auth with two roles, Prometheus metrics, and [`remote::RemoteClient`] to call
-//! it over HTTP. Every route lives under `/api/v1`; `docs/api.md` describes each one.
+//! bearer-token auth with two roles and Prometheus metrics. Every route lives under `/api/v1`;
+//! `docs/api.md` describes each one. Reads go through [`cogman::Inspector`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,7 +23,6 @@
 //! - `metrics`: the Prometheus registry and the worker observer.
 //! - [`openapi`]: the document's fixed parts and shared error responses.
 //! - `serve`: [`serve()`], binding (loopback unless tokens are set) and graceful stop.
-//! - [`remote`]: the HTTP client for the CLI.
 
 mod auth;
 pub mod error;
@@ -33,7 +32,6 @@ mod metrics;
 pub mod model;
 pub mod openapi;
 mod options;
-pub mod remote;
 mod routes;
 mod serve;
 mod state;
@@ -44,7 +42,6 @@ pub use error::{ApiError, ErrorBody};
 pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, MAX_TASK_NAMES};
 pub use openapi::openapi;
 pub use options::ApiOptions;
-pub use remote::{RemoteClient, RemoteError};
 pub use routes::{PREFIX, router};
 pub use serve::{DEFAULT_LISTEN, ServeError, check_bind, serve, serve_listener};
 pub use state::ApiState;

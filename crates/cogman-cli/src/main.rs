@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod display;
 mod output;
+mod remote;
 mod settings;
 mod table;
 

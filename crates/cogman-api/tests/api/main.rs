@@ -9,5 +9,4 @@ mod distributed;
 mod metrics;
 mod openapi;
 mod overview;
-mod remote;
 mod tasks;

@@ -1,9 +1,9 @@
 //! `cogman retry` and `cogman cancel`: act on one task, through the backends or, with
 //! `--server`, through the REST API.
 
+use crate::remote::RemoteClient;
 use anyhow::Result;
 use cogman::{Config, TaskId};
-use cogman_api::RemoteClient;
 
 use super::{print_receipt, require_existing_database, with_client};
 use crate::cli::{CancelArgs, RetryArgs};

@@ -5,10 +5,10 @@ use cogman::{
     Config, Cursor, Page, PageRequest, StateChange, Task, TaskDetails, TaskFilter, TaskId,
     TaskState,
 };
-use cogman_api::RemoteClient;
 use cogman_api::model::TaskPage;
 
 use super::{require_existing_database, with_client};
+use crate::remote::RemoteClient;
 use crate::cli::{RawField, StatusArgs, TasksArgs};
 use crate::display;
 use crate::output::{outln, write_raw};

@@ -11,9 +11,9 @@ mod shell_handler;
 mod wait;
 mod worker;
 
+use crate::remote::RemoteClient;
 use anyhow::{Context, Result, bail};
 use cogman::{Client, Config, SendReceipt};
-use cogman_api::RemoteClient;
 
 use crate::cli::{Cli, Command, RemoteArgs};
 use crate::output::outln;

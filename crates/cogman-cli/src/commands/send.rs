@@ -4,9 +4,9 @@
 use std::io::Read;
 use std::path::Path;
 
+use crate::remote::RemoteClient;
 use anyhow::{Context, Result};
 use cogman::{Client, Config, Priority, SendReceipt, TaskSpec};
-use cogman_api::RemoteClient;
 
 use super::{print_receipt, wait, with_client};
 use crate::cli::SendArgs;

@@ -1,19 +1,20 @@
-//! [`RemoteClient`]: the API over HTTP, for the CLI's `--server` mode. It speaks the same
-//! bodies as the server ([`crate::model`]) and hands back core types (`Task`, `Page`,
-//! `SendReceipt`), so callers print remote and local results the same way.
+//! [`RemoteClient`]: the REST API over HTTP (reqwest), for the `--server` mode of send, status,
+//! tasks, retry and cancel. It speaks the server's bodies ([`cogman_api::model`]) and hands
+//! back core types (`Task`, `TaskDetails`, `Page`, `SendReceipt`), so commands print remote and
+//! local results the same way. It lives in the binary so that users of the library crates
+//! compile no HTTP client.
 
 use std::fmt;
 use std::time::Duration;
 
 use cogman::{Page, PageRequest, SendReceipt, Task, TaskDetails, TaskFilter, TaskId, TaskSpec};
-use reqwest::{Method, RequestBuilder, StatusCode};
+use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 
-use crate::error::ErrorBody;
-use crate::model::{
+use cogman_api::model::{
     RetryRequest, SendResponse, SendTaskRequest, TaskPage, TaskView, ViewError, WorkerList,
 };
-use crate::routes::PREFIX;
+use cogman_api::{ErrorBody, PREFIX};
 
 /// How long one call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -21,7 +22,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Why a remote call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum RemoteError {
+pub(crate) enum RemoteError {
     /// The server URL is not `http://` or `https://`.
     #[error("invalid server URL {0:?}: expected http://host:port or https://host:port")]
     InvalidUrl(String),
@@ -43,16 +44,6 @@ pub enum RemoteError {
     Decode(String),
 }
 
-impl RemoteError {
-    /// The HTTP status of an [`RemoteError::Api`] error.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            RemoteError::Api { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-}
-
 impl From<ViewError> for RemoteError {
     fn from(error: ViewError) -> Self {
         RemoteError::Decode(error.to_string())
@@ -61,7 +52,7 @@ impl From<ViewError> for RemoteError {
 
 /// A client of a running cogman API. Cheap to clone.
 #[derive(Clone)]
-pub struct RemoteClient {
+pub(crate) struct RemoteClient {
     http: reqwest::Client,
     /// `scheme://host[:port]` plus the API prefix, without a trailing slash.
     base: String,
@@ -83,7 +74,7 @@ impl RemoteClient {
     ///
     /// # Errors
     /// [`RemoteError::InvalidUrl`]; [`RemoteError::Http`] when the HTTP client cannot start.
-    pub fn new(server: &str, token: Option<String>) -> Result<Self, RemoteError> {
+    pub(crate) fn new(server: &str, token: Option<String>) -> Result<Self, RemoteError> {
         let trimmed = server.trim().trim_end_matches('/');
         let host = trimmed
             .strip_prefix("http://")
@@ -139,7 +130,7 @@ impl RemoteClient {
     /// # Errors
     /// [`RemoteError::Api`] with 422 for an invalid task (nothing was written), or any
     /// transport error.
-    pub async fn send(&self, spec: &TaskSpec) -> Result<SendReceipt, RemoteError> {
+    pub(crate) async fn send(&self, spec: &TaskSpec) -> Result<SendReceipt, RemoteError> {
         let builder = self
             .request(Method::POST, "/tasks")
             .json(&SendTaskRequest::from_spec(spec));
@@ -150,8 +141,8 @@ impl RemoteClient {
     ///
     /// # Errors
     /// [`RemoteError::Api`] with 404 when there is no such task.
-    pub async fn get(&self, id: TaskId) -> Result<TaskDetails, RemoteError> {
-        let details: crate::model::TaskDetails =
+    pub(crate) async fn get(&self, id: TaskId) -> Result<TaskDetails, RemoteError> {
+        let details: cogman_api::model::TaskDetails =
             Self::call(self.request(Method::GET, &format!("/tasks/{id}"))).await?;
         Ok(details.try_into()?)
     }
@@ -160,7 +151,11 @@ impl RemoteClient {
     ///
     /// # Errors
     /// [`RemoteError::Api`] with 400 for a bad filter.
-    pub async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, RemoteError> {
+    pub(crate) async fn list(
+        &self,
+        filter: &TaskFilter,
+        page: PageRequest,
+    ) -> Result<Page, RemoteError> {
         let page: TaskPage = Self::call(
             self.request(Method::GET, "/tasks")
                 .query(&list_query(filter, page)),
@@ -173,7 +168,7 @@ impl RemoteClient {
     ///
     /// # Errors
     /// [`RemoteError::Api`] with 404, or 409 when the task has not finished.
-    pub async fn retry(&self, id: TaskId, retry: u32) -> Result<SendReceipt, RemoteError> {
+    pub(crate) async fn retry(&self, id: TaskId, retry: u32) -> Result<SendReceipt, RemoteError> {
         let builder = self
             .request(Method::POST, &format!("/tasks/{id}/retry"))
             .json(&RetryRequest { retry: Some(retry) });
@@ -184,7 +179,7 @@ impl RemoteClient {
     ///
     /// # Errors
     /// [`RemoteError::Api`] with 404, or 409 when the task already finished.
-    pub async fn cancel(&self, id: TaskId) -> Result<Task, RemoteError> {
+    pub(crate) async fn cancel(&self, id: TaskId) -> Result<Task, RemoteError> {
         let view: TaskView =
             Self::call(self.request(Method::POST, &format!("/tasks/{id}/cancel"))).await?;
         Ok(view.try_into()?)
@@ -195,24 +190,8 @@ impl RemoteClient {
     ///
     /// # Errors
     /// Any transport error, or 401/403 for a missing or unknown token.
-    pub async fn workers(&self) -> Result<WorkerList, RemoteError> {
+    pub(crate) async fn workers(&self) -> Result<WorkerList, RemoteError> {
         Self::call(self.request(Method::GET, "/workers")).await
-    }
-
-    /// Checks that the server answers (`GET /healthz`).
-    ///
-    /// # Errors
-    /// Any transport error, or an unexpected status.
-    pub async fn health(&self) -> Result<(), RemoteError> {
-        let response = self
-            .request(Method::GET, "/healthz")
-            .send()
-            .await
-            .map_err(RemoteError::Http)?;
-        match response.status() {
-            StatusCode::OK => Ok(()),
-            status => Err(RemoteError::Decode(format!("healthz answered {status}"))),
-        }
     }
 }
 
@@ -247,50 +226,4 @@ fn list_query(filter: &TaskFilter, page: PageRequest) -> Vec<(&'static str, Stri
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::ListParams;
-
-    #[test]
-    fn urls_are_checked_and_normalised() {
-        let plain = RemoteClient::new("http://127.0.0.1:8080/", None).expect("valid");
-        assert_eq!(plain.base, "http://127.0.0.1:8080/api/v1");
-        let prefixed =
-            RemoteClient::new("https://h/api/v1", Some("secret-token".into())).expect("valid");
-        assert_eq!(prefixed.base, "https://h/api/v1");
-        assert!(!format!("{prefixed:?}").contains("secret-token"));
-        for bad in ["127.0.0.1:8080", "ftp://h", "http://"] {
-            assert!(
-                matches!(
-                    RemoteClient::new(bad, None),
-                    Err(RemoteError::InvalidUrl(_))
-                ),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn the_list_query_is_what_the_server_parses() {
-        let filter = TaskFilter {
-            statuses: vec![cogman::TaskState::Queued, cogman::TaskState::Failed],
-            name: Some("n".into()),
-            primary_key: Some("k".into()),
-            original_task_id: Some(TaskId::new()),
-            created_from: Some(chrono::Utc::now()),
-            created_to: None,
-        };
-        let page = PageRequest {
-            limit: 9,
-            after: Some(cogman::Cursor(TaskId::new())),
-        };
-        let pairs = list_query(&filter, page)
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        let parsed = ListParams::from_pairs(pairs)
-            .and_then(ListParams::into_query)
-            .expect("valid");
-        assert_eq!(parsed, (filter, page));
-    }
-}
+mod tests;

@@ -1,13 +1,26 @@
-//! [`cogman_api::RemoteClient`] against a real server on a loopback port: send, get, list,
-//! retry and cancel round-trip core types exactly, and API errors come back typed.
+//! [`RemoteClient`] against a real API server (`cogman_api::serve_listener` on a loopback
+//! port, over the embedded SQLite file): send, get, list, retry and cancel round-trip core
+//! types exactly, and API errors come back typed; plus the URL and query checks.
 
 use std::time::Duration;
 
-use cogman::{PageRequest, Priority, SendStatus, TaskFilter, TaskSpec, TaskState};
-use cogman_api::{ApiState, RemoteClient, RemoteError};
+use cogman::{Priority, SendStatus, TaskState};
+use cogman_api::{ApiOptions, ApiState, Role, TokenEntry};
 use tokio::sync::oneshot;
 
-use crate::common::{ADMIN, READER, both_tokens};
+use super::*;
+use cogman_api::model::ListParams;
+
+const ADMIN: &str = "admin-token-for-remote-tests-01";
+const READER: &str = "read-token-for-remote-tests-002";
+
+/// Tokens for both roles.
+fn both_tokens() -> ApiOptions {
+    ApiOptions::with_tokens(vec![
+        TokenEntry::from_plain(ADMIN, Role::Admin),
+        TokenEntry::from_plain(READER, Role::Read),
+    ])
+}
 
 /// A served API; stops when dropped.
 struct Server {
@@ -62,8 +75,6 @@ impl Server {
 async fn the_remote_client_round_trips_every_call() {
     let server = Server::start().await;
     let remote = RemoteClient::new(&server.url, Some(ADMIN.into())).expect("client");
-    remote.health().await.expect("healthy");
-
     let spec = TaskSpec::new("blob", vec![0, 1, 254, 255])
         .priority(Priority::High)
         .retry(2)
@@ -163,25 +174,28 @@ async fn remote_errors_carry_status_and_code() {
         .send(&TaskSpec::new("", Vec::new()))
         .await
         .expect_err("invalid");
-    assert_eq!(invalid.status(), Some(422));
+    assert!(
+        matches!(invalid, RemoteError::Api { status: 422, .. }),
+        "{invalid:?}"
+    );
 
     let anonymous = RemoteClient::new(&server.url, None).expect("client");
-    assert_eq!(
-        anonymous
-            .list(&TaskFilter::default(), PageRequest::first(1))
-            .await
-            .expect_err("401")
-            .status(),
-        Some(401)
+    let unauthorized = anonymous
+        .list(&TaskFilter::default(), PageRequest::first(1))
+        .await
+        .expect_err("401");
+    assert!(
+        matches!(unauthorized, RemoteError::Api { status: 401, .. }),
+        "{unauthorized:?}"
     );
     let reader = RemoteClient::new(&server.url, Some(READER.into())).expect("client");
-    assert_eq!(
-        reader
-            .send(&TaskSpec::new("a", Vec::new()))
-            .await
-            .expect_err("403")
-            .status(),
-        Some(403)
+    let forbidden = reader
+        .send(&TaskSpec::new("a", Vec::new()))
+        .await
+        .expect_err("403");
+    assert!(
+        matches!(forbidden, RemoteError::Api { status: 403, .. }),
+        "{forbidden:?}"
     );
     assert!(
         server
@@ -195,6 +209,52 @@ async fn remote_errors_carry_status_and_code() {
     );
 
     let nobody = RemoteClient::new("http://127.0.0.1:9", None).expect("client");
-    assert!(matches!(nobody.health().await, Err(RemoteError::Http(_))));
+    assert!(matches!(
+        nobody.get(cogman::TaskId::new()).await,
+        Err(RemoteError::Http(_))
+    ));
     server.shutdown().await;
+}
+
+#[test]
+fn urls_are_checked_and_normalised() {
+    let plain = RemoteClient::new("http://127.0.0.1:8080/", None).expect("valid");
+    assert_eq!(plain.base, "http://127.0.0.1:8080/api/v1");
+    let prefixed =
+        RemoteClient::new("https://h/api/v1", Some("secret-token".into())).expect("valid");
+    assert_eq!(prefixed.base, "https://h/api/v1");
+    assert!(!format!("{prefixed:?}").contains("secret-token"));
+    for bad in ["127.0.0.1:8080", "ftp://h", "http://"] {
+        assert!(
+            matches!(
+                RemoteClient::new(bad, None),
+                Err(RemoteError::InvalidUrl(_))
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn the_list_query_is_what_the_server_parses() {
+    let filter = TaskFilter {
+        statuses: vec![cogman::TaskState::Queued, cogman::TaskState::Failed],
+        name: Some("n".into()),
+        primary_key: Some("k".into()),
+        original_task_id: Some(TaskId::new()),
+        created_from: Some(chrono::Utc::now()),
+        created_to: None,
+    };
+    let page = PageRequest {
+        limit: 9,
+        after: Some(cogman::Cursor(TaskId::new())),
+    };
+    let pairs = list_query(&filter, page)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let parsed = ListParams::from_pairs(pairs)
+        .and_then(ListParams::into_query)
+        .expect("valid");
+    assert_eq!(parsed, (filter, page));
 }
