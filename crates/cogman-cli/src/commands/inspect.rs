@@ -8,10 +8,10 @@ use cogman::{
 use cogman_api::model::TaskPage;
 
 use super::{require_existing_database, with_client};
-use crate::remote::RemoteClient;
 use crate::cli::{RawField, StatusArgs, TasksArgs};
 use crate::display;
 use crate::output::{outln, write_raw};
+use crate::remote::RemoteClient;
 use crate::table;
 
 /// A task's error as a list shows it: escaped, cut short with `…`.
