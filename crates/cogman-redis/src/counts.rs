@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use cogman_core::{BucketCount, CountQuery, StatusCounts, TaskLogError, TaskState};
 
-use crate::log::RedisLog;
+use crate::namespace::Namespace;
 use crate::record;
 
 /// An index entry with its score.
@@ -18,17 +18,17 @@ type Scored = (String, f64);
 const CHUNK: usize = 1000;
 
 pub(crate) async fn counts(
-    log: &RedisLog,
+    ns: &Namespace,
     query: &CountQuery,
 ) -> Result<Vec<BucketCount>, TaskLogError> {
     query.validate()?;
     let (from, to) = (record::score(query.from), record::score(query.to));
     let (min, max) = (from.to_string(), format!("({to}"));
     let totals: Vec<u64> = zcounts(
-        log,
+        ns,
         TaskState::ALL
             .iter()
-            .map(|s| (log.inner.keys.status(*s), min.clone(), max.clone()))
+            .map(|s| (ns.keys.status(*s), min.clone(), max.clone()))
             .collect(),
     )
     .await?;
@@ -53,8 +53,8 @@ pub(crate) async fn counts(
     let width = i64::try_from(bucket.as_micros()).unwrap_or(i64::MAX).max(1);
     let mut buckets: BTreeMap<i64, StatusCounts> = BTreeMap::new();
     for (state, _) in present {
-        let key = log.inner.keys.status(state);
-        let (first, last) = span(log, &key, &min, &max).await?;
+        let key = ns.keys.status(state);
+        let (first, last) = span(ns, &key, &min, &max).await?;
         let (first, last) = ((first - from) / width, (last - from) / width);
         let ranges: Vec<(String, String, String)> = (first..=last)
             .map(|i| {
@@ -63,7 +63,7 @@ pub(crate) async fn counts(
                 (key.clone(), low.to_string(), format!("({high}"))
             })
             .collect();
-        let counted = zcounts(log, ranges).await?;
+        let counted = zcounts(ns, ranges).await?;
         for (i, n) in (first..=last).zip(counted).filter(|(_, n)| *n > 0) {
             buckets.entry(i).or_default().add(state, n);
         }
@@ -79,13 +79,12 @@ pub(crate) async fn counts(
 
 /// `ZCOUNT key min max` for each entry, pipelined in chunks.
 async fn zcounts(
-    log: &RedisLog,
+    ns: &Namespace,
     ranges: Vec<(String, String, String)>,
 ) -> Result<Vec<u64>, TaskLogError> {
     let mut out = Vec::with_capacity(ranges.len());
     for chunk in ranges.chunks(CHUNK) {
-        let counted: Vec<u64> = log
-            .inner
+        let counted: Vec<u64> = ns
             .conn
             .run("counts", |mut con| {
                 let mut pipe = redis::pipe();
@@ -101,9 +100,8 @@ async fn zcounts(
 }
 
 /// The lowest and highest score of `key` within `[min, max)`.
-async fn span(log: &RedisLog, key: &str, min: &str, max: &str) -> Result<(i64, i64), TaskLogError> {
-    let (low, high): (Vec<Scored>, Vec<Scored>) = log
-        .inner
+async fn span(ns: &Namespace, key: &str, min: &str, max: &str) -> Result<(i64, i64), TaskLogError> {
+    let (low, high): (Vec<Scored>, Vec<Scored>) = ns
         .conn
         .run("counts span", |mut con| {
             let mut pipe = redis::pipe();

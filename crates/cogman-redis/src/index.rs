@@ -4,7 +4,7 @@
 
 use cogman_core::TaskLogError;
 
-use crate::log::RedisLog;
+use crate::namespace::Namespace;
 
 /// Where to continue reading an index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,22 +35,21 @@ impl Position {
 
 /// Up to `limit` entries of `key` after `from`, with a score of at least `min`.
 pub(crate) async fn page(
-    log: &RedisLog,
+    ns: &Namespace,
     key: &str,
     from: &Position,
     min: Option<i64>,
     limit: usize,
 ) -> Result<Vec<Entry>, TaskLogError> {
-    let inner = &log.inner;
     let (max, cursor) = match from {
         Position::AtOrBelow(max) => (*max, ""),
         Position::After { score, id } => (*score, id.as_str()),
     };
     let min = min.map_or_else(|| "-inf".to_owned(), |m| m.to_string());
-    let flat: Vec<String> = inner
+    let flat: Vec<String> = ns
         .conn
         .run("page", |mut con| {
-            let mut invocation = inner.scripts.page.prepare_invoke();
+            let mut invocation = ns.scripts.page.prepare_invoke();
             invocation
                 .key(key)
                 .arg(max)
@@ -75,7 +74,7 @@ pub(crate) async fn page(
 /// Up to `limit` entries of `key` oldest first (score, then id, ascending), skipping the first
 /// `offset`, with `min <= score <= max`.
 pub(crate) async fn ascending(
-    log: &RedisLog,
+    ns: &Namespace,
     key: &str,
     min: Option<i64>,
     max: Option<i64>,
@@ -84,8 +83,7 @@ pub(crate) async fn ascending(
 ) -> Result<Vec<Entry>, TaskLogError> {
     let min = min.map_or_else(|| "-inf".to_owned(), |m| m.to_string());
     let max = max.map_or_else(|| "+inf".to_owned(), |m| m.to_string());
-    let entries: Vec<(String, f64)> = log
-        .inner
+    let entries: Vec<(String, f64)> = ns
         .conn
         .run("ascending", |mut con| {
             let (min, max) = (&min, &max);

@@ -21,10 +21,11 @@
 //!   waiting with one call of the write script ([`GroupCommit`]).
 //! - `conn`: the shared `ConnectionManager` and the retry of commands cut by a reconnect.
 //! - `record`: how a task and its history are stored in a hash and read back.
-//! - `log`: [`RedisLog`] and its `TaskLog` implementation.
-//! - `index`, `list`, `counts`, `purge`: reading indexes in list order, listing, counting and
-//!   purging.
-//! - `workers`: the `WorkerRegistry` implementation.
+//! - `log`: the [`RedisLog`] handle; `namespace`: the connection, key names and scripts of
+//!   one namespace, which the reading helpers take.
+//! - `task_log`: the `TaskLog` implementation; `workers`: the `WorkerRegistry` implementation.
+//! - `read`, `index`, `list`, `counts`, `purge`: reading one task and its history, reading
+//!   indexes in list order, listing, counting and purging.
 //!
 //! # Guarantees
 //! - Writes are applied by one script call per batch: for each write it checks the stored
@@ -46,9 +47,12 @@ mod index;
 mod keys;
 mod list;
 mod log;
+mod namespace;
 mod purge;
+mod read;
 mod record;
 mod scripts;
+mod task_log;
 mod workers;
 mod writer;
 

@@ -11,7 +11,7 @@ use std::collections::{HashSet, VecDeque};
 use cogman_core::{Cursor, Page, PageRequest, Task, TaskFilter, TaskId, TaskLogError, TaskState};
 
 use crate::index::{self, Entry, Position};
-use crate::log::RedisLog;
+use crate::namespace::Namespace;
 use crate::record;
 
 /// Which way the indexes are read.
@@ -46,14 +46,14 @@ struct Candidate {
 }
 
 pub(crate) async fn list(
-    log: &RedisLog,
+    ns: &Namespace,
     filter: &TaskFilter,
     page: PageRequest,
 ) -> Result<Page, TaskLogError> {
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
-    let start = start_position(log, filter, page.after).await?;
+    let start = start_position(ns, filter, page.after).await?;
     let mut found = read(
-        log,
+        ns,
         filter,
         Order::NewestFirst,
         Next::Before(start),
@@ -70,23 +70,23 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn oldest(
-    log: &RedisLog,
+    ns: &Namespace,
     filter: &TaskFilter,
     limit: u32,
 ) -> Result<Vec<Task>, TaskLogError> {
     let limit = limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
-    read(log, filter, Order::OldestFirst, Next::Offset(0), limit).await
+    read(ns, filter, Order::OldestFirst, Next::Offset(0), limit).await
 }
 
 /// Up to `want` tasks matching `filter`, in `order`, every source starting at `start`.
 async fn read(
-    log: &RedisLog,
+    ns: &Namespace,
     filter: &TaskFilter,
     order: Order,
     start: Next,
     want: usize,
 ) -> Result<Vec<Task>, TaskLogError> {
-    let (keys, covered) = sources_for(log, filter);
+    let (keys, covered) = sources_for(ns, filter);
     let batch = if covered && filter.created_from.is_none() && filter.created_to.is_none() {
         want
     } else {
@@ -105,7 +105,7 @@ async fn read(
         })
         .collect();
     if let Some(original) = filter.original_task_id {
-        sources.push(original_itself(log, original, &start).await?);
+        sources.push(original_itself(ns, original, &start).await?);
     }
     let cleanup = order == Order::NewestFirst;
     let mut seen = HashSet::new();
@@ -116,7 +116,7 @@ async fn read(
             .iter_mut()
             .filter(|s| s.buffer.is_empty() && !s.exhausted)
         {
-            refill(log, filter, source, batch).await?;
+            refill(ns, filter, source, batch).await?;
         }
         let heads = sources
             .iter()
@@ -136,11 +136,11 @@ async fn read(
         }
         if candidates.len() >= batch {
             let drained = std::mem::take(&mut candidates);
-            found.extend(load_matching(log, filter, &sources, drained, cleanup).await?);
+            found.extend(load_matching(ns, filter, &sources, drained, cleanup).await?);
         }
     }
     if found.len() < want && !candidates.is_empty() {
-        found.extend(load_matching(log, filter, &sources, candidates, cleanup).await?);
+        found.extend(load_matching(ns, filter, &sources, candidates, cleanup).await?);
     }
     found.truncate(want);
     Ok(found)
@@ -148,17 +148,17 @@ async fn read(
 
 /// Reads the next `batch` entries of `source` within the filter's creation-time range.
 async fn refill(
-    log: &RedisLog,
+    ns: &Namespace,
     filter: &TaskFilter,
     source: &mut Source,
     batch: usize,
 ) -> Result<(), TaskLogError> {
     let min = filter.created_from.map(record::score);
     let entries = match &source.next {
-        Next::Before(position) => index::page(log, &source.key, position, min, batch).await?,
+        Next::Before(position) => index::page(ns, &source.key, position, min, batch).await?,
         Next::Offset(offset) => {
             let max = filter.created_to.map(record::score);
-            index::ascending(log, &source.key, min, max, *offset, batch).await?
+            index::ascending(ns, &source.key, min, max, *offset, batch).await?
         }
     };
     source.exhausted = entries.len() < batch;
@@ -176,10 +176,10 @@ async fn refill(
 
 /// A source holding only the original task `id` (a first attempt is in no original-task index,
 /// its retries are), if it is read from `start` on.
-async fn original_itself(log: &RedisLog, id: TaskId, start: &Next) -> Result<Source, TaskLogError> {
-    let key = log.inner.keys.all();
+async fn original_itself(ns: &Namespace, id: TaskId, start: &Next) -> Result<Source, TaskLogError> {
+    let key = ns.keys.all();
     let member = id.to_string();
-    let score = zscore(log, &key, &member).await?;
+    let score = zscore(ns, &key, &member).await?;
     let entry = score.map(|score| (score, member));
     let admitted = entry.filter(|entry| match start {
         Next::Before(position) => position.admits(entry),
@@ -194,9 +194,8 @@ async fn original_itself(log: &RedisLog, id: TaskId, start: &Next) -> Result<Sou
 }
 
 /// The score of `member` in the index `key`, if it is there.
-async fn zscore(log: &RedisLog, key: &str, member: &str) -> Result<Option<i64>, TaskLogError> {
-    let stored: Option<f64> = log
-        .inner
+async fn zscore(ns: &Namespace, key: &str, member: &str) -> Result<Option<i64>, TaskLogError> {
+    let stored: Option<f64> = ns
         .conn
         .run("zscore", |mut con| async move {
             redis::cmd("ZSCORE")
@@ -213,8 +212,8 @@ async fn zscore(log: &RedisLog, key: &str, member: &str) -> Result<Option<i64>, 
 
 /// The index keys to read for `filter`, and whether they alone decide the non-time criteria
 /// (for an original task, [`original_itself`] is read too).
-fn sources_for(log: &RedisLog, filter: &TaskFilter) -> (Vec<String>, bool) {
-    let keys = &log.inner.keys;
+fn sources_for(ns: &Namespace, filter: &TaskFilter) -> (Vec<String>, bool) {
+    let keys = &ns.keys;
     let others = |used: usize| {
         usize::from(filter.original_task_id.is_some())
             + usize::from(filter.primary_key.is_some())
@@ -238,7 +237,7 @@ fn sources_for(log: &RedisLog, filter: &TaskFilter) -> (Vec<String>, bool) {
 
 /// Where the page starts: after the cursor task, and never above `created_to`.
 async fn start_position(
-    log: &RedisLog,
+    ns: &Namespace,
     filter: &TaskFilter,
     after: Option<Cursor>,
 ) -> Result<Position, TaskLogError> {
@@ -247,7 +246,7 @@ async fn start_position(
         return Ok(Position::AtOrBelow(ceiling));
     };
     let member = cursor.to_string();
-    let score = zscore(log, &log.inner.keys.all(), &member)
+    let score = zscore(ns, &ns.keys.all(), &member)
         .await?
         .unwrap_or_else(|| id_time_score(cursor));
     Ok(if score > ceiling {
@@ -273,13 +272,13 @@ fn id_time_score(id: TaskId) -> i64 {
 /// filter. With `cleanup`, removes the index entries whose record is gone (not while reading
 /// by offset, which removals would shift).
 async fn load_matching(
-    log: &RedisLog,
+    ns: &Namespace,
     filter: &TaskFilter,
     sources: &[Source],
     candidates: Vec<Candidate>,
     cleanup: bool,
 ) -> Result<Vec<Task>, TaskLogError> {
-    let keys = &log.inner.keys;
+    let keys = &ns.keys;
     let ids: Vec<TaskId> = candidates
         .iter()
         .map(|c| {
@@ -287,8 +286,7 @@ async fn load_matching(
                 .map_err(|e| TaskLogError::Other(format!("index holds a bad id: {e}").into()))
         })
         .collect::<Result<_, _>>()?;
-    let records: Vec<Vec<Option<Vec<u8>>>> = log
-        .inner
+    let records: Vec<Vec<Option<Vec<u8>>>> = ns
         .conn
         .run("list", |mut con| {
             let mut pipe = redis::pipe();
@@ -325,8 +323,7 @@ async fn load_matching(
                     .ignore();
             }
         }
-        log.inner
-            .conn
+        ns.conn
             .run("list cleanup", |mut con| {
                 let pipe = &pipe;
                 async move { pipe.exec_async(&mut con).await }

@@ -1,40 +1,31 @@
-//! [`RedisLog`]: the handle (cheap to clone; clones share one multiplexed connection) and its
-//! [`TaskLog`] implementation. Writes go through the group-commit writer of
-//! [`crate::writer`], which applies them with the write script of [`crate::scripts`]; reads
-//! are plain commands. Listing, counting and purging live in their own modules.
+//! [`RedisLog`]: the handle (cheap to clone; clones share one multiplexed connection) over
+//! its [`Namespace`] and its group-commit writer ([`crate::writer`], which applies writes with
+//! the write script of [`crate::scripts`]). The trait impls live in `task_log` and `workers`.
 
 use std::fmt;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use cogman_core::{
-    BucketCount, CountQuery, Page, PageRequest, RecordOutcome, StateChange, Task, TaskFilter,
-    TaskId, TaskLog, TaskLogError, WorkerRegistry,
-};
+use cogman_core::{TaskLogError, redact_uri};
 
 use crate::config::RedisConfig;
 use crate::conn::Conn;
 use crate::keys::Keys;
-use crate::record;
+use crate::namespace::Namespace;
 use crate::scripts::{self, Scripts};
 use crate::writer::Writer;
-use cogman_core::redact_uri;
 
 /// The Redis task log. See the crate docs for the key layout and guarantees.
 #[derive(Clone)]
 pub struct RedisLog {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) conn: Conn,
-    pub(crate) keys: Keys,
-    pub(crate) scripts: Scripts,
-    pub(crate) ttl_secs: u64,
-    pub(crate) history_limit: usize,
-    pub(crate) writer: Writer,
-    pub(crate) config: RedisConfig,
+struct Inner {
+    namespace: Namespace,
+    ttl_secs: u64,
+    history_limit: usize,
+    writer: Writer,
+    config: RedisConfig,
 }
 
 impl fmt::Debug for RedisLog {
@@ -74,9 +65,11 @@ impl RedisLog {
         );
         Ok(RedisLog {
             inner: Arc::new(Inner {
-                conn,
-                keys,
-                scripts: Scripts::new(),
+                namespace: Namespace {
+                    conn,
+                    keys,
+                    scripts: Scripts::new(),
+                },
                 ttl_secs,
                 history_limit: usize::try_from(config.history_limit.max(1)).unwrap_or(usize::MAX),
                 writer,
@@ -96,6 +89,7 @@ impl RedisLog {
     /// [`TaskLogError::Unavailable`] when the server cannot be reached.
     pub async fn ping(&self) -> Result<(), TaskLogError> {
         self.inner
+            .namespace
             .conn
             .run("ping", |mut con| async move {
                 redis::cmd("PING").query_async::<String>(&mut con).await
@@ -103,61 +97,24 @@ impl RedisLog {
             .await
             .map(drop)
     }
-}
 
-#[async_trait]
-impl TaskLog for RedisLog {
-    async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
-        self.inner.writer.create(task).await
+    /// The connection, key names and scripts of this log's namespace.
+    pub(crate) fn namespace(&self) -> &Namespace {
+        &self.inner.namespace
     }
 
-    async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
-        self.inner.writer.record(change).await
+    /// The group-commit writer.
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.inner.writer
     }
 
-    async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
-        let read = record::read_command(&self.inner.keys.task(id));
-        let values: Vec<Option<Vec<u8>>> = self
-            .inner
-            .conn
-            .run("get", |mut con| {
-                let read = &read;
-                async move { read.query_async(&mut con).await }
-            })
-            .await?;
-        record::parse_task(id, record::stored_fields(values))
+    /// How long records live, in whole seconds (at least 1).
+    pub(crate) fn ttl_secs(&self) -> u64 {
+        self.inner.ttl_secs
     }
 
-    async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, TaskLogError> {
-        crate::list::list(self, filter, page).await
-    }
-
-    async fn oldest(&self, filter: &TaskFilter, limit: u32) -> Result<Vec<Task>, TaskLogError> {
-        crate::list::oldest(self, filter, limit).await
-    }
-
-    async fn counts(&self, query: &CountQuery) -> Result<Vec<BucketCount>, TaskLogError> {
-        crate::counts::counts(self, query).await
-    }
-
-    async fn history(&self, id: TaskId) -> Result<Vec<StateChange>, TaskLogError> {
-        let read = record::history_command(&self.inner.keys.task(id));
-        let entries: Vec<Option<Vec<u8>>> = self
-            .inner
-            .conn
-            .run("history", |mut con| {
-                let read = &read;
-                async move { read.query_async(&mut con).await }
-            })
-            .await?;
-        record::parse_history(id, entries, self.inner.history_limit)
-    }
-
-    async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
-        crate::purge::purge_before(self, cutoff).await
-    }
-
-    fn worker_registry(&self) -> Option<&dyn WorkerRegistry> {
-        Some(self)
+    /// Most history entries kept per task.
+    pub(crate) fn history_limit(&self) -> usize {
+        self.inner.history_limit
     }
 }

@@ -7,30 +7,29 @@ use chrono::{DateTime, Utc};
 use cogman_core::TaskLogError;
 
 use crate::index::{self, Position};
-use crate::log::RedisLog;
+use crate::namespace::Namespace;
 use crate::record;
 
 /// Ids per script call.
 const PAGE: usize = 500;
 
 pub(crate) async fn purge_before(
-    log: &RedisLog,
+    ns: &Namespace,
     cutoff: DateTime<Utc>,
 ) -> Result<u64, TaskLogError> {
-    let inner = &log.inner;
-    let all = inner.keys.all();
-    let prefix = inner.keys.index_prefix();
-    let task_prefix = inner.keys.task_prefix();
+    let all = ns.keys.all();
+    let prefix = ns.keys.index_prefix();
+    let task_prefix = ns.keys.task_prefix();
     let mut position = Position::AtOrBelow(record::score(cutoff).saturating_sub(1));
     let mut deleted = 0;
     loop {
-        let entries = index::page(log, &all, &position, None, PAGE).await?;
+        let entries = index::page(ns, &all, &position, None, PAGE).await?;
         let Some(last) = entries.last() else { break };
         position = index::after(last);
-        let removed: u64 = inner
+        let removed: u64 = ns
             .conn
             .run("purge", |mut con| {
-                let mut invocation = inner.scripts.purge.prepare_invoke();
+                let mut invocation = ns.scripts.purge.prepare_invoke();
                 invocation.arg(&prefix).arg(&task_prefix);
                 for (_, id) in &entries {
                     invocation.arg(id);

@@ -13,13 +13,13 @@ use crate::log::RedisLog;
 #[async_trait]
 impl WorkerRegistry for RedisLog {
     async fn heartbeat(&self, info: &WorkerInfo) -> Result<(), TaskLogError> {
-        let inner = &self.inner;
-        let (hash, seen) = (inner.keys.workers(), inner.keys.workers_seen());
+        let ns = self.namespace();
+        let (hash, seen) = (ns.keys.workers(), ns.keys.workers_seen());
         let json = serde_json::to_string(info).expect("invariant: a worker heartbeat serializes");
-        let ttl = inner.ttl_secs;
+        let ttl = self.ttl_secs();
         let stale_before = Utc::now().timestamp_millis()
             - i64::try_from(ttl.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let stale: Vec<String> = inner
+        let stale: Vec<String> = ns
             .conn
             .run("heartbeat", |mut con| {
                 let mut pipe = redis::pipe();
@@ -54,8 +54,7 @@ impl WorkerRegistry for RedisLog {
             })
             .await?;
         if !stale.is_empty() {
-            inner
-                .conn
+            ns.conn
                 .run("prune workers", |mut con| {
                     let mut pipe = redis::pipe();
                     pipe.cmd("HDEL").arg(&hash).arg(&stale).ignore();
@@ -68,10 +67,9 @@ impl WorkerRegistry for RedisLog {
     }
 
     async fn deregister(&self, worker_id: &str) -> Result<(), TaskLogError> {
-        let inner = &self.inner;
-        let (hash, seen) = (inner.keys.workers(), inner.keys.workers_seen());
-        inner
-            .conn
+        let ns = self.namespace();
+        let (hash, seen) = (ns.keys.workers(), ns.keys.workers_seen());
+        ns.conn
             .run("deregister", |mut con| {
                 let mut pipe = redis::pipe();
                 pipe.atomic()
@@ -89,9 +87,9 @@ impl WorkerRegistry for RedisLog {
     }
 
     async fn workers(&self, since: DateTime<Utc>) -> Result<Vec<WorkerInfo>, TaskLogError> {
-        let inner = &self.inner;
-        let (hash, seen) = (inner.keys.workers(), inner.keys.workers_seen());
-        let ids: Vec<String> = inner
+        let ns = self.namespace();
+        let (hash, seen) = (ns.keys.workers(), ns.keys.workers_seen());
+        let ids: Vec<String> = ns
             .conn
             .run("workers", |mut con| {
                 let seen = &seen;
@@ -108,7 +106,7 @@ impl WorkerRegistry for RedisLog {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let found: HashMap<String, String> = inner
+        let found: HashMap<String, String> = ns
             .conn
             .run("workers", |mut con| {
                 let (hash, ids) = (&hash, &ids);

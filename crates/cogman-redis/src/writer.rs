@@ -353,8 +353,8 @@ mod tests {
         let target = Target::new(
             Conn::open(&config).await.expect("connect"),
             crate::scripts::write(),
-            &log.inner.keys,
-            log.inner.ttl_secs,
+            &log.namespace().keys,
+            log.ttl_secs(),
         );
         let mut ops = Vec::new();
         let mut answers = Vec::new();
