@@ -7,20 +7,17 @@ use cogman_core::{BucketCount, CountQuery, TaskLogError, TaskState};
 use sqlx_core::row::Row as _;
 
 use crate::bounds;
+use crate::db::Db;
 use crate::error::retry;
-use crate::log::PostgresLog;
 
-pub(crate) async fn counts(
-    log: &PostgresLog,
-    query: &CountQuery,
-) -> Result<Vec<BucketCount>, TaskLogError> {
+pub(crate) async fn counts(db: &Db, query: &CountQuery) -> Result<Vec<BucketCount>, TaskLogError> {
     query.validate()?;
     let width = query.bucket.map_or(i64::MAX, |b| {
         i64::try_from(b.as_micros()).unwrap_or(i64::MAX).max(1)
     });
     let origin = query.from.timestamp_micros();
-    let pool = log.pool().await?;
-    let rows = retry("counts", log.retries(), || {
+    let pool = db.pool().await?;
+    let rows = retry("counts", db.retries(), || {
         sqlx_core::query::query(
             "SELECT (floor(extract(epoch FROM created_at) * 1000000)::bigint - $3) / $4 AS bucket, \
                     status, count(*) AS n \

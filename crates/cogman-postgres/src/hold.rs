@@ -15,7 +15,7 @@ use cogman_core::{StateChange, TaskId, TaskLogError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::writer::Op;
+use crate::op::Op;
 
 /// Most tasks with held changes; beyond, a change to hold is written at once.
 const MAX_HELD_TASKS: usize = 16_384;

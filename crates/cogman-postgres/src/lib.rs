@@ -16,13 +16,16 @@
 //! - `migrate` and `migrations/`: numbered SQL migrations, applied under an advisory lock.
 //! - `gate`: the schema gate every call passes first, and the background migrator used when
 //!   the database was down at `connect`.
-//! - `log`: [`PostgresLog`], `connect`, and the `TaskLog` implementation.
+//! - `log`: the [`PostgresLog`] handle and `connect`; `db`: the schema gate and retry count,
+//!   which the reading helpers take.
+//! - `task_log`: the `TaskLog` implementation.
 //! - `hold`: the holding stage, where changes recorded with `record_behind` wait (up to
 //!   [`PostgresConfig::merge_window`]) for a later change of their task, to be written with it.
+//! - `op`: one queued write and where its answer goes, which `hold` merges and `writer` applies.
 //! - `writer`: group commit of `create` and `record` through the `create_tasks` and
 //!   `record_changes` SQL functions.
-//! - `list`, `counts`, `purge`: listing with cursor paging, counts per bucket and state, and
-//!   the TTL purge ([`PostgresLog::spawn_purger`]).
+//! - `read`, `list`, `counts`, `purge`: reading one task and its history, listing with cursor
+//!   paging, counts per bucket and state, and the TTL purge ([`PostgresLog::spawn_purger`]).
 //! - `outbox`, `workers`: the optional abilities.
 //! - `row`, `bounds`, `error`: row decoding, timestamp bounds, error mapping and retries.
 //!
@@ -55,15 +58,19 @@
 mod bounds;
 pub mod config;
 mod counts;
+mod db;
 mod error;
 mod gate;
 mod hold;
 mod list;
 mod log;
 mod migrate;
+mod op;
 mod outbox;
 mod purge;
+mod read;
 mod row;
+mod task_log;
 mod workers;
 mod writer;
 

@@ -9,18 +9,18 @@ use sqlx_core::query_builder::QueryBuilder;
 use sqlx_postgres::Postgres;
 
 use crate::bounds;
+use crate::db::Db;
 use crate::error::retry;
-use crate::log::PostgresLog;
 use crate::row::{self, TASK_COLUMNS};
 
 pub(crate) async fn list(
-    log: &PostgresLog,
+    db: &Db,
     filter: &TaskFilter,
     page: PageRequest,
 ) -> Result<Page, TaskLogError> {
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
-    let pool = log.pool().await?;
-    let rows = retry("list", log.retries(), || {
+    let pool = db.pool().await?;
+    let rows = retry("list", db.retries(), || {
         let mut query = select(filter);
         if let Some(Cursor(cursor)) = page.after {
             query
@@ -49,13 +49,13 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn oldest(
-    log: &PostgresLog,
+    db: &Db,
     filter: &TaskFilter,
     limit: u32,
 ) -> Result<Vec<Task>, TaskLogError> {
     let limit = limit.clamp(1, PageRequest::MAX_LIMIT);
-    let pool = log.pool().await?;
-    let rows = retry("oldest", log.retries(), || {
+    let pool = db.pool().await?;
+    let rows = retry("oldest", db.retries(), || {
         let mut query = select(filter);
         query
             .push(" ORDER BY created_at ASC, id ASC LIMIT ")

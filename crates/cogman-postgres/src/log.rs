@@ -1,37 +1,32 @@
 //! [`PostgresLog`]: the handle (cheap to clone; clones share one pool, one schema gate and one
-//! group-commit writer), `connect` (config, lazy pool, first migration attempt, writer) and
-//! its [`TaskLog`] implementation. Every call goes through the schema gate
-//! ([`crate::gate`]) first; writes then go through the writer ([`crate::writer`]); reads are
-//! single queries, retried when a connection is lost.
+//! group-commit writer) and `connect` (config, lazy pool, first migration attempt, writer).
+//! Every call goes through the schema gate ([`crate::gate`], held in [`Db`]) first; writes
+//! then go through the writer ([`crate::writer`]). The trait impls live in `task_log`,
+//! `outbox` and `workers`.
 
 use std::fmt;
 use std::str::FromStr as _;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use cogman_core::{
-    BucketCount, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
-    TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry, redact_uri,
-};
-use sqlx_postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use cogman_core::{TaskLogError, redact_uri};
+use sqlx_postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::PostgresConfig;
-use crate::error::{error_chain, retry};
+use crate::db::Db;
+use crate::error::error_chain;
 use crate::gate::{self, SchemaGate};
 use crate::writer::Writer;
-use crate::{counts, list, row};
 
 /// The PostgreSQL task log. See the crate docs for the schema and guarantees.
 #[derive(Clone)]
 pub struct PostgresLog {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    gate: Arc<SchemaGate>,
+struct Inner {
+    db: Db,
     writer: Writer,
-    pub(crate) config: PostgresConfig,
+    config: PostgresConfig,
 }
 
 impl fmt::Debug for PostgresLog {
@@ -86,7 +81,7 @@ impl PostgresLog {
         );
         Ok(PostgresLog {
             inner: Arc::new(Inner {
-                gate,
+                db: Db::new(gate, config.retries),
                 writer,
                 config,
             }),
@@ -100,16 +95,17 @@ impl PostgresLog {
 
     /// Closes the pool: waits for checked-out connections to come back and closes them all.
     pub async fn close(&self) {
-        self.inner.gate.close().await;
+        self.inner.db.close().await;
     }
 
-    /// The pool, once the schema is up to date (see [`crate::gate`]).
-    pub(crate) async fn pool(&self) -> Result<&PgPool, TaskLogError> {
-        self.inner.gate.pool().await
+    /// The schema gate and retry count, which the reading helpers take.
+    pub(crate) fn db(&self) -> &Db {
+        &self.inner.db
     }
 
-    pub(crate) fn retries(&self) -> u32 {
-        self.inner.config.retries
+    /// The group-commit writer.
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.inner.writer
     }
 }
 
@@ -124,80 +120,4 @@ fn connect_options(config: &PostgresConfig) -> Result<PgConnectOptions, TaskLogE
     Ok(options
         .application_name(&config.application_name)
         .options([("search_path", config.schema.as_str())]))
-}
-
-#[async_trait]
-impl TaskLog for PostgresLog {
-    async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
-        self.inner.gate.ready().await?;
-        self.inner.writer.create(task).await
-    }
-
-    async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
-        self.inner.gate.ready().await?;
-        self.inner.writer.record(change).await
-    }
-
-    async fn record_behind(&self, change: &StateChange) -> Result<(), TaskLogError> {
-        self.inner.gate.ready().await?;
-        self.inner.writer.record_behind(change).await
-    }
-
-    async fn flush(&self) -> Result<(), TaskLogError> {
-        self.inner.writer.flush().await
-    }
-
-    async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
-        const SQL: &str = concat!("SELECT ", row::task_columns!(), " FROM tasks WHERE id = $1");
-        let pool = self.pool().await?;
-        let found = retry("get", self.retries(), || {
-            sqlx_core::query::query(SQL)
-                .bind(id.as_uuid())
-                .fetch_optional(pool)
-        })
-        .await?;
-        let Some(mut task) = found.as_ref().map(row::task).transpose()? else {
-            return Ok(None);
-        };
-        self.inner.writer.overlay(&mut task);
-        Ok(Some(task))
-    }
-
-    async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, TaskLogError> {
-        list::list(self, filter, page).await
-    }
-
-    async fn oldest(&self, filter: &TaskFilter, limit: u32) -> Result<Vec<Task>, TaskLogError> {
-        list::oldest(self, filter, limit).await
-    }
-
-    async fn counts(&self, query: &CountQuery) -> Result<Vec<BucketCount>, TaskLogError> {
-        counts::counts(self, query).await
-    }
-
-    async fn history(&self, id: TaskId) -> Result<Vec<StateChange>, TaskLogError> {
-        let pool = self.pool().await?;
-        let rows = retry("history", self.retries(), || {
-            sqlx_core::query::query(
-                "SELECT task_id, status, at, error, result, duration, worker \
-                 FROM task_events WHERE task_id = $1 ORDER BY seq",
-            )
-            .bind(id.as_uuid())
-            .fetch_all(pool)
-        })
-        .await?;
-        rows.iter().map(row::change).collect()
-    }
-
-    async fn purge_before(&self, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
-        crate::purge::purge_before(self, cutoff).await
-    }
-
-    fn outbox(&self) -> Option<&dyn Outbox> {
-        Some(self)
-    }
-
-    fn worker_registry(&self) -> Option<&dyn WorkerRegistry> {
-        Some(self)
-    }
 }

@@ -38,8 +38,8 @@ impl Outbox for PostgresLog {
             return Ok(Vec::new());
         }
         let (min_age_us, lease_us) = (micros(min_age), micros(lease));
-        let pool = self.pool().await?;
-        let rows = retry("claim", self.retries(), || {
+        let pool = self.db().pool().await?;
+        let rows = retry("claim", self.db().retries(), || {
             sqlx_core::query::query(CLAIM)
                 .bind(min_age_us)
                 .bind(i64::from(limit))

@@ -11,21 +11,19 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::bounds;
+use crate::db::Db;
 use crate::error::{error_chain, retry};
 use crate::log::PostgresLog;
 
 /// Tasks deleted per statement, so one purge never holds many locks for long.
 const BATCH: i64 = 5000;
 
-pub(crate) async fn purge_before(
-    log: &PostgresLog,
-    cutoff: DateTime<Utc>,
-) -> Result<u64, TaskLogError> {
+pub(crate) async fn purge_before(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
     let cutoff = bounds::clamp(cutoff);
-    let pool = log.pool().await?;
+    let pool = db.pool().await?;
     let mut total = 0;
     loop {
-        let deleted: i64 = retry("purge", log.retries(), || {
+        let deleted: i64 = retry("purge", db.retries(), || {
             sqlx_core::query_scalar::query_scalar(
                 "WITH gone AS ( \
                      DELETE FROM tasks WHERE id IN ( \
@@ -48,12 +46,9 @@ pub(crate) async fn purge_before(
 }
 
 /// Deletes heartbeats older than `cutoff`; returns how many.
-async fn purge_workers_before(
-    log: &PostgresLog,
-    cutoff: DateTime<Utc>,
-) -> Result<u64, TaskLogError> {
-    let pool = log.pool().await?;
-    let done = retry("purge workers", log.retries(), || {
+async fn purge_workers_before(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
+    let pool = db.pool().await?;
+    let done = retry("purge workers", db.retries(), || {
         sqlx_core::query::query("DELETE FROM workers WHERE last_heartbeat < $1")
             .bind(bounds::clamp(cutoff))
             .execute(pool)
@@ -68,7 +63,7 @@ async fn purge_expired(
     cutoff: DateTime<Utc>,
 ) -> Result<(u64, u64), TaskLogError> {
     let tasks = log.purge_before(cutoff).await?;
-    let workers = purge_workers_before(log, cutoff).await?;
+    let workers = purge_workers_before(log.db(), cutoff).await?;
     Ok((tasks, workers))
 }
 
@@ -83,8 +78,7 @@ impl PostgresLog {
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(every.max(Duration::from_millis(1)));
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let ttl =
-                chrono::Duration::from_std(log.inner.config.ttl).unwrap_or(chrono::Duration::MAX);
+            let ttl = chrono::Duration::from_std(log.config().ttl).unwrap_or(chrono::Duration::MAX);
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => return,

@@ -15,8 +15,8 @@ use crate::writer::pg_text;
 impl WorkerRegistry for PostgresLog {
     async fn heartbeat(&self, info: &WorkerInfo) -> Result<(), TaskLogError> {
         let handlers: Vec<String> = info.handlers.iter().map(|h| pg_text(h)).collect();
-        let pool = self.pool().await?;
-        retry("heartbeat", self.retries(), || {
+        let pool = self.db().pool().await?;
+        retry("heartbeat", self.db().retries(), || {
             sqlx_core::query::query(
                 "INSERT INTO workers (id, host, pid, concurrency, in_flight, handlers, started_at, \
                                       last_heartbeat) \
@@ -41,8 +41,8 @@ impl WorkerRegistry for PostgresLog {
     }
 
     async fn deregister(&self, worker_id: &str) -> Result<(), TaskLogError> {
-        let pool = self.pool().await?;
-        retry("deregister", self.retries(), || {
+        let pool = self.db().pool().await?;
+        retry("deregister", self.db().retries(), || {
             sqlx_core::query::query("DELETE FROM workers WHERE id = $1")
                 .bind(pg_text(worker_id))
                 .execute(pool)
@@ -52,8 +52,8 @@ impl WorkerRegistry for PostgresLog {
     }
 
     async fn workers(&self, since: DateTime<Utc>) -> Result<Vec<WorkerInfo>, TaskLogError> {
-        let pool = self.pool().await?;
-        let rows = retry("workers", self.retries(), || {
+        let pool = self.db().pool().await?;
+        let rows = retry("workers", self.db().retries(), || {
             sqlx_core::query::query(
                 "SELECT id, host, pid, concurrency, in_flight, handlers, started_at, last_heartbeat \
                  FROM workers WHERE last_heartbeat >= $1 ORDER BY id",

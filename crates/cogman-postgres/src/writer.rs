@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    GroupCommit, RecordOutcome, StateChange, Task, TaskLogError, TaskState, Weighed, apply_change,
+    GroupCommit, RecordOutcome, StateChange, Task, TaskLogError, TaskState, apply_change,
     run_batches,
 };
 use sqlx_core::row::Row as _;
@@ -26,40 +26,7 @@ use uuid::Uuid;
 
 use crate::error::{copies, error_chain, retry};
 use crate::hold::{self, Request, SharedStage};
-
-/// Where the answer to a create goes.
-type CreateReply = oneshot::Sender<Result<(), TaskLogError>>;
-/// Where the answer to a state change goes.
-pub(crate) type RecordReply = oneshot::Sender<Result<RecordOutcome, TaskLogError>>;
-
-/// One queued write and where its answer goes.
-pub(crate) enum Op {
-    Create {
-        task: Box<Task>,
-        reply: CreateReply,
-    },
-    /// `change`, after the held-back `prior` changes of the same task (oldest first); `reply`
-    /// is `None` when nobody waits for the answer.
-    Record {
-        change: StateChange,
-        prior: Vec<StateChange>,
-        reply: Option<RecordReply>,
-    },
-}
-
-impl Weighed for Op {
-    fn weight(&self) -> usize {
-        match self {
-            Op::Create { task, .. } => {
-                task.payload.len() + task.result.as_ref().map_or(0, Vec::len) + 256
-            }
-            Op::Record { change, prior, .. } => std::iter::once(change)
-                .chain(prior)
-                .map(|c| c.result.as_ref().map_or(0, Vec::len) + 128)
-                .sum(),
-        }
-    }
-}
+use crate::op::{CreateReply, Op, RecordReply};
 
 /// The handle that queues writes to the background writer.
 #[derive(Clone)]
@@ -71,21 +38,6 @@ pub(crate) struct Writer {
 impl std::fmt::Debug for Writer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Writer").finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for Op {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Op::Create { task, .. } => write!(f, "Create({})", task.id),
-            Op::Record { change, prior, .. } => write!(
-                f,
-                "Record({}, {}, {} prior)",
-                change.task_id,
-                change.state,
-                prior.len()
-            ),
-        }
     }
 }
 
