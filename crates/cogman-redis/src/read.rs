@@ -1,4 +1,4 @@
-//! Reads of one task: its record (`get`) and its history, each one command on the task hash.
+//! Reads of one task: its record (`get`) and its history, each one `HMGET` on the task hash.
 
 use cogman_core::{StateChange, Task, TaskId, TaskLogError};
 
@@ -7,14 +7,7 @@ use crate::record;
 
 /// The task `id`, or `None` when its record is gone (never written, expired, purged).
 pub(crate) async fn get(ns: &Namespace, id: TaskId) -> Result<Option<Task>, TaskLogError> {
-    let read = record::read_command(&ns.keys.task(id));
-    let values: Vec<Option<Vec<u8>>> = ns
-        .conn
-        .run("get", |mut con| {
-            let read = &read;
-            async move { read.query_async(&mut con).await }
-        })
-        .await?;
+    let values = hash_fields(ns, "get", &record::read_command(&ns.keys.task(id))).await?;
     record::parse_task(id, record::stored_fields(values))
 }
 
@@ -24,13 +17,20 @@ pub(crate) async fn history(
     id: TaskId,
     limit: usize,
 ) -> Result<Vec<StateChange>, TaskLogError> {
-    let read = record::history_command(&ns.keys.task(id));
-    let entries: Vec<Option<Vec<u8>>> = ns
-        .conn
-        .run("history", |mut con| {
-            let read = &read;
-            async move { read.query_async(&mut con).await }
-        })
-        .await?;
+    let entries = hash_fields(ns, "history", &record::history_command(&ns.keys.task(id))).await?;
     record::parse_history(id, entries, limit)
+}
+
+/// Runs `read` (an `HMGET`) and returns its fields as raw bytes, `None` where absent.
+async fn hash_fields(
+    ns: &Namespace,
+    what: &'static str,
+    read: &redis::Cmd,
+) -> Result<Vec<Option<Vec<u8>>>, TaskLogError> {
+    ns.conn
+        .run(
+            what,
+            |mut con| async move { read.query_async(&mut con).await },
+        )
+        .await
 }
