@@ -49,20 +49,15 @@ pub(crate) fn size(bytes: usize) -> String {
     }
 }
 
-/// Whether these bytes are shown as text: UTF-8 without NUL bytes.
-fn is_text(bytes: &[u8]) -> bool {
-    !bytes.contains(&0) && std::str::from_utf8(bytes).is_ok()
-}
-
 /// A one-line preview of payload or result bytes, with their size: escaped text cut to
-/// `max` characters, or the first bytes in hex for binary data.
+/// `max` characters, or the first bytes in hex for binary data (not UTF-8, or with a NUL).
 pub(crate) fn preview(bytes: &[u8], max: usize) -> String {
     if bytes.is_empty() {
         return "(empty)".to_owned();
     }
     let size = size(bytes.len());
     match std::str::from_utf8(bytes) {
-        Ok(text) if is_text(bytes) => format!("{} ({size})", cut(text, max)),
+        Ok(text) if !bytes.contains(&0) => format!("{} ({size})", cut(text, max)),
         _ => {
             let shown = (max / 3).max(1);
             let hex: Vec<String> = bytes
