@@ -1,7 +1,7 @@
 //! The distributed mode as real processes: `cogman worker` processes whose shell handlers append
 //! `$COGMAN_TASK_ID` (or the primary key) to a file, so executions are counted outside cogman,
 //! and clients that are `cogman send` processes or the library. RabbitMQ, Redis and PostgreSQL
-//! are the shared servers, isolated per test by `COGMAN_QUEUE_PREFIX`, `COGMAN_REDIS_NAMESPACE`
+//! are the shared servers, isolated per test by `COGMAN_AMQP_QUEUE_PREFIX`, `COGMAN_REDIS_NAMESPACE`
 //! and `COGMAN_POSTGRES_SCHEMA`; the test that stops PostgreSQL runs a private cluster. What
 //! each test proves is listed in `docs/reliability.md`.
 
@@ -38,24 +38,30 @@ impl Dist {
         let id = cogman::TaskId::new().as_uuid().simple().to_string();
         let name = format!("p_{label}_{}", &id[id.len() - 12..]);
         let config = Config {
-            amqp_uri: Some(AMQP.into()),
-            redis_uri: Some(REDIS.into()),
-            postgres_uri: Some(postgres.into()),
-            queue_prefix: format!("{name}."),
-            redis_namespace: name.clone(),
-            postgres_schema: name.clone(),
+            amqp: cogman::config::AmqpConfig {
+                queue_prefix: format!("{name}."),
+                ..cogman::config::AmqpConfig::new(AMQP)
+            },
+            redis: cogman::config::RedisConfig {
+                namespace: name.clone(),
+                ..cogman::config::RedisConfig::new(REDIS)
+            },
+            postgres: cogman::config::PostgresConfig {
+                schema: name.clone(),
+                ..cogman::config::PostgresConfig::new(postgres)
+            },
             ..Config::default()
         };
         let vars = vec![
             ("COGMAN_AMQP_URI", AMQP.to_owned()),
             ("COGMAN_REDIS_URI", REDIS.to_owned()),
             ("COGMAN_POSTGRES_URI", postgres.to_owned()),
-            ("COGMAN_QUEUE_PREFIX", config.queue_prefix.clone()),
+            ("COGMAN_AMQP_QUEUE_PREFIX", config.amqp.queue_prefix.clone()),
             ("COGMAN_REDIS_NAMESPACE", name.clone()),
             ("COGMAN_POSTGRES_SCHEMA", name.clone()),
         ];
         let mut amqp = AmqpConfig::new(AMQP);
-        amqp.queue_prefix.clone_from(&config.queue_prefix);
+        amqp.queue_prefix.clone_from(&config.amqp.queue_prefix);
         let topology = Topology::new(&amqp).expect("valid topology");
         let queues = topology
             .work_queues()
@@ -90,7 +96,7 @@ impl Dist {
                 value.clone_from(&uri);
             }
         }
-        self.config.amqp_uri = Some(uri);
+        self.config.amqp.uri = Some(uri);
         self
     }
 

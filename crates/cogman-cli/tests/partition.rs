@@ -233,9 +233,11 @@ fn a_worker_cut_off_from_rabbitmq_loses_its_tasks_to_another_then_reconnects_wit
         ("COGMAN_LOG", "info".to_owned()),
     ];
     let config = Config {
-        amqp_uri: Some(host_vars[0].1.clone()),
-        postgres_uri: Some(POSTGRES.into()),
-        postgres_schema: name.clone(),
+        amqp: cogman::config::AmqpConfig::new(host_vars[0].1.clone()),
+        postgres: cogman::config::PostgresConfig {
+            schema: name.clone(),
+            ..cogman::config::PostgresConfig::new(POSTGRES)
+        },
         ..Config::default()
     };
     let client = runtime

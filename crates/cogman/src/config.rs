@@ -1,19 +1,25 @@
 //! [`Config`]: the seed's settings with the seed's defaults, plus ours, and [`Config::validate`],
-//! which turns every bad value into a [`ConfigError`] before anything connects. The library
-//! never reads files or environment variables; the `cogman` binary does that.
+//! which turns every bad value into a [`ConfigError`] before anything connects. Settings that
+//! every mode uses (timeouts, concurrency, retry backoff) are fields of [`Config`]; each
+//! backend's own settings are a section of it, defined (with their defaults and checks) in that
+//! backend's file under [`backends`](crate::backends): [`SqliteConfig`], [`AmqpConfig`],
+//! [`RedisConfig`], [`PostgresConfig`]. The library never reads files or environment variables;
+//! the `cogman` binary does that.
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-const DAY: u64 = 24 * 3600;
+pub use crate::backends::amqp::AmqpConfig;
+pub use crate::backends::postgres::PostgresConfig;
+pub use crate::backends::redis::RedisConfig;
+pub use crate::backends::sqlite::SqliteConfig;
 
 /// Everything cogman needs to run. `Config::default()` is the embedded mode: one SQLite file,
-/// `./cogman.db`, no services. Setting `amqp_uri` uses RabbitMQ; `redis_uri` and/or
-/// `postgres_uri` choose the task log (see `docs/configuration.md`).
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+/// `./cogman.db`, no services. Setting `amqp.uri` uses RabbitMQ; `redis.uri` and/or
+/// `postgres.uri` choose the task log (see `docs/configuration.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// How long to keep trying to reach a broker or store before calls report it unavailable.
@@ -24,30 +30,6 @@ pub struct Config {
     /// `RequestTimeout`).
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
-    /// RabbitMQ URI (`amqp://` or `amqps://`). Unset: the embedded SQLite queue.
-    pub amqp_uri: Option<String>,
-    /// Redis URI (`redis://` or `rediss://`) for the hot task log.
-    pub redis_uri: Option<String>,
-    /// PostgreSQL URI (`postgres://`) for the durable task log (the seed's MongoDB).
-    pub postgres_uri: Option<String>,
-    /// The SQLite file of the embedded mode (queue and/or log). Default `cogman.db`.
-    pub db: PathBuf,
-    /// How long Redis keeps a task record. Default 1 week (the seed's `RedisTTL`).
-    #[serde(with = "humantime_serde")]
-    pub redis_ttl: Duration,
-    /// How long the durable log keeps a task. Default 30 days (the seed's `MongoTTL`).
-    #[serde(with = "humantime_serde")]
-    pub durable_ttl: Duration,
-    /// Number of high-priority queues. Default 1.
-    pub high_priority_queue_count: u16,
-    /// Number of low-priority (lazy) queues. Default 1.
-    pub low_priority_queue_count: u16,
-    /// Prefix of every queue name (RabbitMQ). Default empty: the seed's names.
-    pub queue_prefix: String,
-    /// Key namespace in Redis. Default `cogman`.
-    pub redis_namespace: String,
-    /// Schema in PostgreSQL. Default `cogman`.
-    pub postgres_schema: String,
     /// Deliveries a worker may hold unsettled (RabbitMQ QoS; SQLite claim batch); a worker
     /// holds at least `concurrency`, so every slot can be busy. Default 10.
     pub prefetch: u16,
@@ -78,6 +60,14 @@ pub struct Config {
     /// Tasks a client holds in memory while the broker is unreachable and no durable log
     /// can hold them. Default 10,000.
     pub send_buffer: usize,
+    /// The embedded SQLite file (queue and/or log).
+    pub sqlite: SqliteConfig,
+    /// RabbitMQ, the broker when its `uri` is set.
+    pub amqp: AmqpConfig,
+    /// Redis, the (hot) task log when its `uri` is set.
+    pub redis: RedisConfig,
+    /// PostgreSQL, the durable task log when its `uri` is set (the seed's MongoDB).
+    pub postgres: PostgresConfig,
 }
 
 impl Default for Config {
@@ -85,17 +75,6 @@ impl Default for Config {
         Config {
             connection_timeout: Duration::from_secs(600),
             request_timeout: Duration::from_secs(5),
-            amqp_uri: None,
-            redis_uri: None,
-            postgres_uri: None,
-            db: PathBuf::from("cogman.db"),
-            redis_ttl: Duration::from_secs(7 * DAY),
-            durable_ttl: Duration::from_secs(30 * DAY),
-            high_priority_queue_count: 1,
-            low_priority_queue_count: 1,
-            queue_prefix: String::new(),
-            redis_namespace: "cogman".into(),
-            postgres_schema: "cogman".into(),
             prefetch: 10,
             concurrency: 10,
             max_payload_bytes: 1024 * 1024,
@@ -106,6 +85,10 @@ impl Default for Config {
             retry_backoff_max: Duration::from_secs(600),
             max_deliveries: 10,
             send_buffer: 10_000,
+            sqlite: SqliteConfig::default(),
+            amqp: AmqpConfig::default(),
+            redis: RedisConfig::default(),
+            postgres: PostgresConfig::default(),
         }
     }
 }
@@ -114,20 +97,26 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid config: {field}: {reason}")]
 pub struct ConfigError {
-    /// The field at fault.
+    /// The field at fault, as written in a config file: `concurrency`, or `amqp.uri` for a
+    /// field of a section.
     pub field: &'static str,
     /// What is wrong with it.
     pub reason: String,
 }
 
-fn fail(field: &'static str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn fail(field: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         field,
         reason: reason.into(),
     }
 }
 
-fn check_uri(field: &'static str, uri: Option<&str>, schemes: &[&str]) -> Result<(), ConfigError> {
+/// An unset URI, or one with one of `schemes`.
+pub(crate) fn check_uri(
+    field: &'static str,
+    uri: Option<&str>,
+    schemes: &[&str],
+) -> Result<(), ConfigError> {
     let Some(uri) = uri else { return Ok(()) };
     let scheme = uri.split_once("://").map(|(s, _)| s);
     match scheme {
@@ -142,7 +131,7 @@ fn check_uri(field: &'static str, uri: Option<&str>, schemes: &[&str]) -> Result
     }
 }
 
-fn check_positive(field: &'static str, value: Duration) -> Result<(), ConfigError> {
+pub(crate) fn check_positive(field: &'static str, value: Duration) -> Result<(), ConfigError> {
     if value.is_zero() {
         Err(fail(field, "must be greater than zero"))
     } else {
@@ -150,7 +139,12 @@ fn check_positive(field: &'static str, value: Duration) -> Result<(), ConfigErro
     }
 }
 
-fn check_name(field: &'static str, value: &str, allow_empty: bool) -> Result<(), ConfigError> {
+/// A name used in queue names, keys or SQL identifiers.
+pub(crate) fn check_name(
+    field: &'static str,
+    value: &str,
+    allow_empty: bool,
+) -> Result<(), ConfigError> {
     if value.is_empty() && !allow_empty {
         return Err(fail(field, "must not be empty"));
     }
@@ -167,36 +161,32 @@ fn check_name(field: &'static str, value: &str, allow_empty: bool) -> Result<(),
     }
 }
 
+/// A URI as `Debug` output shows it: without its password.
+pub(crate) fn redacted(uri: Option<&str>) -> Option<String> {
+    uri.map(cogman_core::redact_uri)
+}
+
 impl Config {
     /// The embedded default on `path` instead of `./cogman.db`.
     pub fn embedded(path: impl Into<PathBuf>) -> Self {
         Config {
-            db: path.into(),
+            sqlite: SqliteConfig { path: path.into() },
             ..Config::default()
         }
     }
 
     /// True when RabbitMQ is the broker.
     pub fn is_distributed(&self) -> bool {
-        self.amqp_uri.is_some()
+        self.amqp.uri.is_some()
     }
 
-    /// Checks every field.
+    /// Checks every field, the sections' included.
     ///
     /// # Errors
     /// The first [`ConfigError`] found.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        check_uri("amqp_uri", self.amqp_uri.as_deref(), &["amqp", "amqps"])?;
-        check_uri("redis_uri", self.redis_uri.as_deref(), &["redis", "rediss"])?;
-        check_uri(
-            "postgres_uri",
-            self.postgres_uri.as_deref(),
-            &["postgres", "postgresql"],
-        )?;
         check_positive("connection_timeout", self.connection_timeout)?;
         check_positive("request_timeout", self.request_timeout)?;
-        check_positive("redis_ttl", self.redis_ttl)?;
-        check_positive("durable_ttl", self.durable_ttl)?;
         check_positive("task_timeout", self.task_timeout)?;
         check_positive("lease", self.lease)?;
         check_positive("retry_backoff", self.retry_backoff)?;
@@ -205,12 +195,6 @@ impl Config {
         }
         if self.retry_backoff_max < self.retry_backoff {
             return Err(fail("retry_backoff_max", "must not be below retry_backoff"));
-        }
-        if self.high_priority_queue_count == 0 {
-            return Err(fail("high_priority_queue_count", "must be at least 1"));
-        }
-        if self.low_priority_queue_count == 0 {
-            return Err(fail("low_priority_queue_count", "must be at least 1"));
         }
         if self.prefetch == 0 {
             return Err(fail("prefetch", "must be at least 1"));
@@ -230,13 +214,10 @@ impl Config {
         if self.send_buffer == 0 {
             return Err(fail("send_buffer", "must be at least 1"));
         }
-        if self.db.as_os_str().is_empty() {
-            return Err(fail("db", "must name a file"));
-        }
-        check_name("queue_prefix", &self.queue_prefix, true)?;
-        check_name("redis_namespace", &self.redis_namespace, false)?;
-        check_name("postgres_schema", &self.postgres_schema, false)?;
-        Ok(())
+        self.sqlite.validate()?;
+        self.amqp.validate()?;
+        self.redis.validate()?;
+        self.postgres.validate()
     }
 
     /// Input limits derived from this config.
@@ -256,40 +237,24 @@ impl Config {
     }
 }
 
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |u: &Option<String>| u.as_deref().map(cogman_core::redact_uri);
-        f.debug_struct("Config")
-            .field("connection_timeout", &self.connection_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("amqp_uri", &redacted(&self.amqp_uri))
-            .field("redis_uri", &redacted(&self.redis_uri))
-            .field("postgres_uri", &redacted(&self.postgres_uri))
-            .field("db", &self.db)
-            .field("redis_ttl", &self.redis_ttl)
-            .field("durable_ttl", &self.durable_ttl)
-            .field("high_priority_queue_count", &self.high_priority_queue_count)
-            .field("low_priority_queue_count", &self.low_priority_queue_count)
-            .field("prefetch", &self.prefetch)
-            .field("concurrency", &self.concurrency)
-            .field("max_payload_bytes", &self.max_payload_bytes)
-            .finish_non_exhaustive()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DAY: u64 = 24 * 3600;
 
     #[test]
     fn defaults_are_the_seeds_and_valid() {
         let c = Config::default();
         assert_eq!(c.connection_timeout, Duration::from_secs(600));
         assert_eq!(c.request_timeout, Duration::from_secs(5));
-        assert_eq!(c.redis_ttl, Duration::from_secs(7 * DAY));
-        assert_eq!(c.durable_ttl, Duration::from_secs(30 * DAY));
+        assert_eq!(c.redis.ttl, Duration::from_secs(7 * DAY));
+        assert_eq!(c.postgres.ttl, Duration::from_secs(30 * DAY));
         assert_eq!(
-            (c.high_priority_queue_count, c.low_priority_queue_count),
+            (
+                c.amqp.high_priority_queue_count,
+                c.amqp.low_priority_queue_count
+            ),
             (1, 1)
         );
         assert!(!c.is_distributed());
@@ -301,24 +266,33 @@ mod tests {
         let cases: Vec<(Config, &str)> = vec![
             (
                 Config {
-                    amqp_uri: Some("http://x".into()),
+                    amqp: AmqpConfig {
+                        uri: Some("http://x".into()),
+                        ..AmqpConfig::default()
+                    },
                     ..Config::default()
                 },
-                "amqp_uri",
+                "amqp.uri",
             ),
             (
                 Config {
-                    redis_uri: Some("localhost:6379".into()),
+                    redis: RedisConfig {
+                        uri: Some("localhost:6379".into()),
+                        ..RedisConfig::default()
+                    },
                     ..Config::default()
                 },
-                "redis_uri",
+                "redis.uri",
             ),
             (
                 Config {
-                    high_priority_queue_count: 0,
+                    amqp: AmqpConfig {
+                        high_priority_queue_count: 0,
+                        ..AmqpConfig::default()
+                    },
                     ..Config::default()
                 },
-                "high_priority_queue_count",
+                "amqp.high_priority_queue_count",
             ),
             (
                 Config {
@@ -336,10 +310,13 @@ mod tests {
             ),
             (
                 Config {
-                    queue_prefix: "a b".into(),
+                    amqp: AmqpConfig {
+                        queue_prefix: "a b".into(),
+                        ..AmqpConfig::default()
+                    },
                     ..Config::default()
                 },
-                "queue_prefix",
+                "amqp.queue_prefix",
             ),
             (
                 Config {
@@ -357,11 +334,26 @@ mod tests {
     #[test]
     fn secrets_are_redacted() {
         let c = Config {
-            postgres_uri: Some("postgres://u:pw@h/db".into()),
+            postgres: PostgresConfig {
+                uri: Some("postgres://u:pw@h/db".into()),
+                ..PostgresConfig::default()
+            },
             ..Config::default()
         };
         let shown = format!("{c:?}");
         assert!(!shown.contains("pw@"), "{shown}");
         assert!(shown.contains("u:***@h"), "{shown}");
+    }
+
+    #[test]
+    fn sections_are_tables_in_toml() {
+        let c: Config = toml::from_str(
+            "concurrency = 3\n[amqp]\nuri = \"amqp://h\"\n[sqlite]\npath = \"x.db\"\n",
+        )
+        .expect("a valid file");
+        assert_eq!(c.concurrency, 3);
+        assert_eq!(c.amqp.uri.as_deref(), Some("amqp://h"));
+        assert_eq!(c.amqp.low_priority_queue_count, 1);
+        assert_eq!(c.sqlite.path, PathBuf::from("x.db"));
     }
 }

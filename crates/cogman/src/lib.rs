@@ -3,7 +3,7 @@
 //! retried and cancelled.
 //!
 //! With no configuration cogman runs **embedded** on one SQLite file (queue and log); with an
-//! `amqp_uri` it uses RabbitMQ, and Redis and/or PostgreSQL for the task log.
+//! `amqp.uri` it uses RabbitMQ, and Redis and/or PostgreSQL for the task log.
 //!
 //! ```no_run
 //! use cogman::{Config, TaskSpec, Priority, TaskError, handler_fn};
@@ -18,7 +18,7 @@
 //! ```
 //!
 //! # Layout
-//! - [`config`]: [`Config`] with the seed's defaults, validated.
+//! - [`config`]: [`Config`] with the seed's defaults, validated; its backend sections.
 //! - [`client`]: [`Client`] — send, get, retry, cancel; relay of tasks accepted while the broker
 //!   was unreachable.
 //! - [`worker`]: [`Worker`] — consume, run handlers, settle.
@@ -27,7 +27,8 @@
 //! - [`inspector`]: [`Inspector`] — the read side: task details, lists, counts, queues,
 //!   workers; what the API, the metrics and the CLI read through.
 //! - [`registry`]: task name → handler.
-//! - [`backends`]: which broker and log a config means.
+//! - [`backends`]: which broker and log a config means; one file per backend (section + open),
+//!   the tiered log (`cogman-tiered`) composed of the Redis and PostgreSQL ones.
 //! - this file: the seed's facade — [`start_background`], [`Cogman::send_task`],
 //!   [`Cogman::register`].
 

@@ -8,6 +8,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use cogman::config;
 use cogman::{ChordResult, Config, TaskFilter, TaskSpec, TaskState};
 use cogman_amqp::{AmqpConfig, Topology};
 use cogman_testkit::servers::SharedCleanup;
@@ -23,12 +24,18 @@ fn config(label: &str) -> Config {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let unique = format!("wf_{label}_{}", &id[id.len() - 16..]);
     Config {
-        amqp_uri: Some(AMQP.into()),
-        redis_uri: Some(REDIS.into()),
-        postgres_uri: Some(POSTGRES.into()),
-        queue_prefix: format!("{unique}."),
-        redis_namespace: unique.clone(),
-        postgres_schema: unique,
+        amqp: config::AmqpConfig {
+            queue_prefix: format!("{unique}."),
+            ..config::AmqpConfig::new(AMQP)
+        },
+        redis: config::RedisConfig {
+            namespace: unique.clone(),
+            ..config::RedisConfig::new(REDIS)
+        },
+        postgres: config::PostgresConfig {
+            schema: unique,
+            ..config::PostgresConfig::new(POSTGRES)
+        },
         retry_backoff: Duration::from_millis(20),
         retry_backoff_max: Duration::from_millis(100),
         shutdown_grace: Duration::from_secs(5),
@@ -40,14 +47,14 @@ fn config(label: &str) -> Config {
 /// servers: its RabbitMQ queues and exchanges, Redis keys and PostgreSQL schema.
 fn cleanup(config: &Config) -> SharedCleanup {
     let mut amqp = AmqpConfig::new(AMQP);
-    amqp.queue_prefix.clone_from(&config.queue_prefix);
-    amqp.high_queue_count = config.high_priority_queue_count;
-    amqp.low_queue_count = config.low_priority_queue_count;
+    amqp.queue_prefix.clone_from(&config.amqp.queue_prefix);
+    amqp.high_queue_count = config.amqp.high_priority_queue_count;
+    amqp.low_queue_count = config.amqp.low_priority_queue_count;
     let topology = Topology::new(&amqp).expect("the test's AMQP config is valid");
     SharedCleanup::new()
         .amqp(AMQP, topology.all_queues(), topology.exchanges())
-        .redis_namespace(REDIS, &config.redis_namespace)
-        .postgres_schema(POSTGRES, &config.postgres_schema)
+        .redis_namespace(REDIS, &config.redis.namespace)
+        .postgres_schema(POSTGRES, &config.postgres.schema)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,15 +17,15 @@ async fn the_api_works_over_redis_and_postgres() {
     let unique = uuid::Uuid::now_v7().simple().to_string();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = cogman::Config::embedded(dir.path().join("queue.db"));
-    config.redis_uri = Some(REDIS.into());
-    config.postgres_uri = Some(POSTGRES.into());
-    config.redis_namespace = format!("api-test-{unique}");
-    config.postgres_schema = format!("api_test_{unique}");
+    config.redis.uri = Some(REDIS.into());
+    config.postgres.uri = Some(POSTGRES.into());
+    config.redis.namespace = format!("api-test-{unique}");
+    config.postgres.schema = format!("api_test_{unique}");
     // Declared before the API, so dropped after it: the keys and the schema go at the end,
     // also when the test fails.
     let _cleanup = SharedCleanup::new()
-        .redis_namespace(REDIS, &config.redis_namespace)
-        .postgres_schema(POSTGRES, &config.postgres_schema);
+        .redis_namespace(REDIS, &config.redis.namespace)
+        .postgres_schema(POSTGRES, &config.postgres.schema);
     let register = |worker: &cogman::Worker| {
         worker
             .register(

@@ -145,7 +145,7 @@ fn rate(n: usize, elapsed: Duration) -> f64 {
 
 /// The raw baseline of the configured broker: tasks per second.
 async fn baseline(config: &Config, dir: &std::path::Path, n: usize) -> Result<f64> {
-    Ok(match &config.amqp_uri {
+    Ok(match &config.amqp.uri {
         Some(uri) => {
             // The prefetch the workers use (at least their concurrency), for a fair comparison.
             let slots = u16::try_from(config.concurrency).unwrap_or(u16::MAX);
@@ -169,14 +169,14 @@ pub(crate) async fn run(mut config: Config, args: BenchArgs) -> Result<()> {
         bail!("--tasks and --workers must be at least 1");
     }
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
-    config.db = dir.path().join("bench.db");
+    config.sqlite.path = dir.path().join("bench.db");
     config.concurrency = args.concurrency;
     // Queues, Redis keys and a PostgreSQL schema of its own: the run never mixes with real
     // tasks or with an earlier run (its tasks are purged at the end).
     let name = format!("bench{}", std::process::id());
-    config.queue_prefix = format!("{name}_");
-    config.redis_namespace.clone_from(&name);
-    config.postgres_schema.clone_from(&name);
+    config.amqp.queue_prefix = format!("{name}_");
+    config.redis.namespace.clone_from(&name);
+    config.postgres.schema.clone_from(&name);
     config.validate()?;
     let mode = if config.is_distributed() {
         "rabbitmq"

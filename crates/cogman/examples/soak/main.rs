@@ -28,6 +28,7 @@ mod report;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cogman::config;
 use cogman::{Client, Config, TaskId, Worker};
 use cogman_testkit::servers::{PrivatePostgres, PrivateRabbit, PrivateRedis};
 use tokio::time::Instant;
@@ -113,13 +114,21 @@ fn config(rabbit: &PrivateRabbit, redis: &PrivateRedis, postgres: &PrivatePostgr
     let id = TaskId::new().as_uuid().simple().to_string();
     let name = format!("soak_{}", &id[id.len() - 12..]);
     Config {
-        amqp_uri: Some(format!("{}?heartbeat={HEARTBEAT_SECS}", rabbit.uri())),
-        redis_uri: Some(redis.uri()),
-        postgres_uri: Some(postgres.uri()),
-        db: std::env::temp_dir().join(format!("{name}.db")),
-        queue_prefix: format!("{name}."),
-        redis_namespace: name.clone(),
-        postgres_schema: name,
+        sqlite: config::SqliteConfig {
+            path: std::env::temp_dir().join(format!("{name}.db")),
+        },
+        amqp: config::AmqpConfig {
+            queue_prefix: format!("{name}."),
+            ..config::AmqpConfig::new(format!("{}?heartbeat={HEARTBEAT_SECS}", rabbit.uri()))
+        },
+        redis: config::RedisConfig {
+            namespace: name.clone(),
+            ..config::RedisConfig::new(redis.uri())
+        },
+        postgres: config::PostgresConfig {
+            schema: name,
+            ..config::PostgresConfig::new(postgres.uri())
+        },
         request_timeout: Duration::from_secs(1),
         connection_timeout: Duration::from_secs(60),
         retry_backoff: Duration::from_millis(20),

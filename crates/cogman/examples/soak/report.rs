@@ -124,9 +124,9 @@ pub(crate) async fn check(
         .iter()
         .filter_map(|s| s.as_ref().ok().copied())
         .collect();
-    let uri = config.postgres_uri.clone().unwrap_or_default();
+    let uri = config.postgres.uri.clone().unwrap_or_default();
     let opening =
-        PostgresLog::connect(PostgresConfig::new(uri).schema(config.postgres_schema.clone()));
+        PostgresLog::connect(PostgresConfig::new(uri).schema(config.postgres.schema.clone()));
     let durable = tokio::time::timeout(STEP, opening)
         .await
         .map_err(|_| format!("opening the PostgreSQL log hung for {STEP:?}"))?

@@ -82,12 +82,12 @@ async fn the_outbox_does_not_publish_again_a_task_redis_shows_queued() {
     let published = Task::from_spec(TaskSpec::new(TASK, b"published".to_vec()), old);
     let unpublished = Task::from_spec(TaskSpec::new(TASK, b"unpublished".to_vec()), old);
     let durable = PostgresLog::connect(
-        PostgresConfig::new(POSTGRES).schema(env.config.postgres_schema.clone()),
+        PostgresConfig::new(POSTGRES).schema(env.config.postgres.schema.clone()),
     )
     .await
     .expect("the durable log opens");
     let mut redis = RedisConfig::new(REDIS);
-    redis.namespace.clone_from(&env.config.redis_namespace);
+    redis.namespace.clone_from(&env.config.redis.namespace);
     let hot = RedisLog::connect(redis).await.expect("the hot log opens");
     for task in [&published, &unpublished] {
         durable.create(task).await.expect("recorded initiated");

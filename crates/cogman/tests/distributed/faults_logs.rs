@@ -76,16 +76,16 @@ async fn private_postgres() -> PrivatePostgres {
 
 /// The durable log of `env`, opened on its own.
 async fn durable(env: &Env) -> PostgresLog {
-    let uri = env.config.postgres_uri.clone().expect("a PostgreSQL log");
-    PostgresLog::connect(PostgresConfig::new(uri).schema(env.config.postgres_schema.clone()))
+    let uri = env.config.postgres.uri.clone().expect("a PostgreSQL log");
+    PostgresLog::connect(PostgresConfig::new(uri).schema(env.config.postgres.schema.clone()))
         .await
         .expect("the durable log opens")
 }
 
 /// The hot log of `env`, opened on its own.
 async fn hot(env: &Env) -> RedisLog {
-    let uri = env.config.redis_uri.clone().expect("a Redis log");
-    RedisLog::connect(RedisConfig::new(uri).namespace(env.config.redis_namespace.clone()))
+    let uri = env.config.redis.uri.clone().expect("a Redis log");
+    RedisLog::connect(RedisConfig::new(uri).namespace(env.config.redis.namespace.clone()))
         .await
         .expect("the hot log opens")
 }

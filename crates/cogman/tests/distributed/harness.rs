@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use cogman::config;
 use cogman::{Client, Config, TaskId, Worker};
 use cogman_amqp::{AmqpConfig, Topology};
 use cogman_testkit::servers::SharedCleanup;
@@ -41,13 +42,23 @@ impl Env {
         let name = unique(label);
         let dir = tempfile::tempdir().expect("scratch dir");
         let config = Config {
-            amqp_uri: Some(amqp.to_owned()),
-            redis_uri: redis.map(str::to_owned),
-            postgres_uri: postgres.map(str::to_owned),
-            db: dir.path().join("cogman.db"),
-            queue_prefix: format!("{name}."),
-            redis_namespace: name.clone(),
-            postgres_schema: name.clone(),
+            sqlite: config::SqliteConfig {
+                path: dir.path().join("cogman.db"),
+            },
+            amqp: config::AmqpConfig {
+                queue_prefix: format!("{name}."),
+                ..config::AmqpConfig::new(amqp)
+            },
+            redis: config::RedisConfig {
+                uri: redis.map(str::to_owned),
+                namespace: name.clone(),
+                ..config::RedisConfig::default()
+            },
+            postgres: config::PostgresConfig {
+                uri: postgres.map(str::to_owned),
+                schema: name.clone(),
+                ..config::PostgresConfig::default()
+            },
             request_timeout: Duration::from_secs(1),
             connection_timeout: Duration::from_secs(60),
             retry_backoff: Duration::from_millis(20),
@@ -94,9 +105,9 @@ impl Env {
 /// Every queue and exchange name `config` uses on RabbitMQ.
 fn topology_names(config: &Config) -> (Vec<String>, Vec<String>) {
     let mut amqp = AmqpConfig::new(AMQP);
-    amqp.queue_prefix.clone_from(&config.queue_prefix);
-    amqp.high_queue_count = config.high_priority_queue_count;
-    amqp.low_queue_count = config.low_priority_queue_count;
+    amqp.queue_prefix.clone_from(&config.amqp.queue_prefix);
+    amqp.high_queue_count = config.amqp.high_priority_queue_count;
+    amqp.low_queue_count = config.amqp.low_priority_queue_count;
     let topology = Topology::new(&amqp).expect("valid topology");
     let queues = topology
         .work_queues()

@@ -1,0 +1,132 @@
+//! Chooses and opens the backends a [`Config`] names — the only place that knows which mode
+//! cogman runs in. RabbitMQ when `amqp.uri` is set, else the embedded SQLite queue; Redis
+//! and/or PostgreSQL for the task log when set (both: the tiered log), else the SQLite file.
+//!
+//! One file per backend holds its config section and its `open`: [`sqlite`], [`amqp`],
+//! [`redis`], [`postgres`]. Adding a backend is its crate, its file here, its section in
+//! [`Config`] and an arm in [`Backends::open`].
+
+pub mod amqp;
+pub mod postgres;
+pub mod redis;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use cogman_core::{Broker, TaskLog};
+use cogman_sqlite::SqliteStore;
+use cogman_tiered::TieredLog;
+
+use crate::client::{Client, ClientOptions};
+use crate::config::Config;
+use crate::error::Error;
+use crate::worker::{Worker, WorkerOptions};
+
+/// The broker and task log chosen by a config.
+#[derive(Debug, Clone)]
+pub struct Backends {
+    /// Where tasks wait.
+    pub broker: Arc<dyn Broker>,
+    /// Where their lives are recorded.
+    pub log: Arc<dyn TaskLog>,
+}
+
+fn backend_error(
+    backend: &'static str,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    Error::Backend {
+        backend,
+        source: Box::new(error),
+    }
+}
+
+/// The SQLite file, opened the first time the broker or the log needs it, then shared.
+struct Embedded<'a> {
+    config: &'a Config,
+    store: Option<SqliteStore>,
+}
+
+impl Embedded<'_> {
+    async fn store(&mut self) -> Result<SqliteStore, Error> {
+        if let Some(store) = &self.store {
+            return Ok(store.clone());
+        }
+        let store = sqlite::open(self.config).await?;
+        self.store = Some(store.clone());
+        Ok(store)
+    }
+}
+
+impl Backends {
+    /// Validates `config` and opens what it names.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a bad config; [`Error::Backend`] when a backend cannot be opened.
+    pub async fn open(config: &Config) -> Result<Backends, Error> {
+        config.validate()?;
+        let mut embedded = Embedded {
+            config,
+            store: None,
+        };
+        let broker: Arc<dyn Broker> = match config.amqp.uri.as_deref() {
+            Some(uri) => Arc::new(amqp::open(uri, config).await?),
+            None => Arc::new(embedded.store().await?),
+        };
+        let log: Arc<dyn TaskLog> =
+            match (config.redis.uri.as_deref(), config.postgres.uri.as_deref()) {
+                (Some(hot), Some(durable)) => {
+                    let hot = Arc::new(redis::open(hot, config).await?);
+                    let durable = Arc::new(postgres::open(durable, config).await?);
+                    Arc::new(TieredLog::new(hot, durable))
+                }
+                (Some(uri), None) => Arc::new(redis::open(uri, config).await?),
+                (None, Some(uri)) => Arc::new(postgres::open(uri, config).await?),
+                (None, None) => Arc::new(embedded.store().await?),
+            };
+        Ok(Backends { broker, log })
+    }
+
+    /// A client over these backends.
+    pub fn client(&self, config: &Config) -> Client {
+        let options = ClientOptions {
+            limits: config.limits(),
+            request_timeout: config.request_timeout,
+            send_buffer: config.send_buffer,
+            ..ClientOptions::default()
+        };
+        Client::new(Arc::clone(&self.broker), Arc::clone(&self.log), options)
+    }
+
+    /// A worker over these backends, sending retries through `client`.
+    pub fn worker_with(&self, config: &Config, client: Client) -> Worker {
+        Worker::new(
+            Arc::clone(&self.broker),
+            Arc::clone(&self.log),
+            client,
+            worker_options(config),
+        )
+    }
+
+    /// A worker over these backends with a client of its own, which its `stop` closes.
+    pub fn worker(&self, config: &Config) -> Worker {
+        Worker::with_own_client(
+            Arc::clone(&self.broker),
+            Arc::clone(&self.log),
+            self.client(config),
+            worker_options(config),
+        )
+    }
+}
+
+/// The worker settings of `config`.
+fn worker_options(config: &Config) -> WorkerOptions {
+    WorkerOptions {
+        concurrency: config.concurrency,
+        prefetch: config.prefetch,
+        lease: config.lease,
+        shutdown_grace: config.shutdown_grace,
+        task_timeout: config.task_timeout,
+        backoff: config.backoff(),
+    }
+}

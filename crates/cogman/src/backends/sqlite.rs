@@ -1,0 +1,51 @@
+//! The embedded SQLite file: its config section, [`SqliteConfig`], and [`open`], which opens
+//! the file as both a broker and a task log.
+
+use std::path::PathBuf;
+
+use cogman_sqlite::{SqliteOptions, SqliteStore};
+use serde::{Deserialize, Serialize};
+
+use super::backend_error;
+use crate::config::{Config, ConfigError, fail};
+use crate::error::Error;
+
+/// The `[sqlite]` section: the file of the embedded mode, which holds the queue unless RabbitMQ
+/// is set and the task log unless Redis or PostgreSQL is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SqliteConfig {
+    /// The SQLite file; processes in one folder share it. Default `cogman.db`.
+    pub path: PathBuf,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        SqliteConfig {
+            path: PathBuf::from("cogman.db"),
+        }
+    }
+}
+
+impl SqliteConfig {
+    /// Checks the section.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming `sqlite.path` when it names no file.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(fail("sqlite.path", "must name a file"));
+        }
+        Ok(())
+    }
+}
+
+/// Opens (creating if needed) the SQLite file of `config`.
+pub(super) async fn open(config: &Config) -> Result<SqliteStore, Error> {
+    let mut options = SqliteOptions::new(config.sqlite.path.clone());
+    options.max_deliveries = config.max_deliveries;
+    tokio::task::spawn_blocking(move || SqliteStore::open(options))
+        .await
+        .map_err(|e| backend_error("sqlite", e))?
+        .map_err(|e| backend_error("sqlite", e))
+}
