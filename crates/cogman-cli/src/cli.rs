@@ -24,8 +24,9 @@ pub(crate) struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Configuration")]
 pub(crate) struct ConfigArgs {
-    /// A TOML config file (fields as in docs/configuration.md).
-    #[arg(long, global = true, env = "COGMAN_CONFIG")]
+    /// A TOML config file (fields as in docs/configuration.md); also read from COGMAN_CONFIG
+    /// (empty: none).
+    #[arg(long, global = true)]
     pub(crate) config: Option<PathBuf>,
     /// The SQLite file of the embedded mode [default: cogman.db].
     #[arg(long, global = true)]
