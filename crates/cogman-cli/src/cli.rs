@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 /// cogman: a distributed task runner. With no configuration it runs on a local SQLite file
-/// (`./cogman.db`); set `amqp_uri` (and `redis_uri`/`postgres_uri`) to run distributed.
+/// (`./cogman.db`); set `amqp.uri` (and `redis.uri`/`postgres.uri`) to run distributed.
 #[derive(Debug, Parser)]
 #[command(name = "cogman", version, about, long_about = None)]
 pub(crate) struct Cli {

@@ -139,15 +139,15 @@ pub(crate) async fn run(mut config: Config, args: DemoArgs, db_given: bool) -> R
         bail!("--tasks must be at least 1");
     }
     // Held until the end: the demo's own database lives in it.
-    let own_folder = if config.amqp_uri.is_none() && !db_given {
+    let own_folder = if config.amqp.uri.is_none() && !db_given {
         let folder = tempfile::Builder::new()
             .prefix("cogman-demo-")
             .tempdir()
             .context("creating a folder for the demo's database")?;
-        config.db = folder.path().join("cogman-demo.db");
+        config.sqlite.path = folder.path().join("cogman-demo.db");
         eprintln!(
             "demo database: {} (removed at the end; pass --db FILE to keep it)",
-            config.db.display()
+            config.sqlite.path.display()
         );
         Some(folder)
     } else {

@@ -46,12 +46,12 @@ where
 /// task log is the embedded SQLite file and that file does not exist (a typo in `--db`, or a
 /// command run in another folder than the one the tasks were sent from).
 fn require_existing_database(config: &Config) -> Result<()> {
-    let log_in_sqlite = config.redis_uri.is_none() && config.postgres_uri.is_none();
-    if log_in_sqlite && !config.db.exists() {
+    let log_in_sqlite = config.redis.uri.is_none() && config.postgres.uri.is_none();
+    if log_in_sqlite && !config.sqlite.path.exists() {
         bail!(
-            "no database at {}: no task was sent with this file (check --db, COGMAN_DB or the \
+            "no database at {}: no task was sent with this file (check --db, COGMAN_SQLITE_PATH or the \
              folder you run cogman in; the default is ./cogman.db)",
-            config.db.display()
+            config.sqlite.path.display()
         );
     }
     Ok(())
