@@ -1,33 +1,28 @@
-//! [`AmqpBroker`]: the [`Broker`] implementation over RabbitMQ. It owns the two supervised
-//! connections (publishing, and — from the first `consume` — consuming), the router that
-//! spreads tasks over the queues and the delay ladder, and the background tasks, which stop on
-//! [`Broker::close`] or when the last clone is dropped.
+//! [`AmqpBroker`]: the handle of the RabbitMQ backend. It owns the two supervised connections
+//! (publishing, and — from the first `consume` — consuming), the router that spreads tasks over
+//! the queues and the delay ladder, and the background tasks, which stop on
+//! [`Broker::close`](cogman_core::Broker::close) or when the last clone is dropped. Its trait
+//! impls live in `queue` ([`Broker`](cogman_core::Broker)) and `stats`
+//! ([`QueueStatsSource`](cogman_core::QueueStatsSource)).
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::Utc;
 use tokio::sync::OnceCell;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use cogman_core::task::validate_name;
-use cogman_core::{Broker, BrokerError, ConsumeOptions, Consumer, Limits, QueueStatsSource, Task};
+use cogman_core::{BrokerError, Limits, Task};
 
 use crate::config::AmqpConfig;
-use crate::consume::{AmqpConsumer, ConsumeContext};
+use crate::context::ConsumeContext;
 use crate::courier::Courier;
 use crate::error;
 use crate::link::{Connector, Link};
-use crate::publisher::{Outgoing, Publisher};
+use crate::publisher::Publisher;
 use crate::router::Router;
 use crate::topology::Topology;
-use crate::wire;
-
-/// How long `close` waits for background tasks to finish.
-const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 /// cogman's RabbitMQ broker. Cheap to clone; clones share connections.
 ///
@@ -133,8 +128,31 @@ impl AmqpBroker {
         &self.inner.publisher
     }
 
+    /// The topology, shared with the consumers.
+    pub(crate) fn shared_topology(&self) -> Arc<Topology> {
+        Arc::clone(&self.inner.topology)
+    }
+
+    pub(crate) fn router(&self) -> &Router {
+        &self.inner.router
+    }
+
+    pub(crate) fn context(&self) -> &Arc<ConsumeContext> {
+        &self.inner.context
+    }
+
+    /// Fires on `close` (or when the last clone is dropped); stops every background task.
+    pub(crate) fn cancel(&self) -> &CancellationToken {
+        &self.inner.cancel
+    }
+
+    /// The broker's background tasks.
+    pub(crate) fn tracker(&self) -> &TaskTracker {
+        &self.inner.tracker
+    }
+
     /// Refuses tasks the wire format or the limits cannot carry, before anything is sent.
-    fn check(&self, task: &Task) -> Result<(), BrokerError> {
+    pub(crate) fn check(&self, task: &Task) -> Result<(), BrokerError> {
         if task.payload.len() > self.inner.limits.max_payload_bytes {
             return Err(BrokerError::Malformed(format!(
                 "payload is {} bytes; the limit is {} bytes (max_payload_bytes)",
@@ -146,7 +164,8 @@ impl AmqpBroker {
             .map_err(|e| BrokerError::Malformed(e.to_string()))
     }
 
-    async fn consume_link(&self) -> Result<Link, BrokerError> {
+    /// The consuming connection, started by the first call.
+    pub(crate) async fn consume_link(&self) -> Result<Link, BrokerError> {
         let inner = &self.inner;
         inner
             .consume_link
@@ -170,54 +189,5 @@ impl fmt::Debug for AmqpBroker {
             .field("publish", self.inner.publisher.link())
             .field("consume", &self.inner.consume_link.get())
             .finish()
-    }
-}
-
-#[async_trait]
-impl Broker for AmqpBroker {
-    async fn publish(&self, task: &Task) -> Result<(), BrokerError> {
-        self.check(task)?;
-        let route = self
-            .inner
-            .router
-            .route(task.priority, task.run_at, Utc::now());
-        let message = Outgoing {
-            exchange: route.exchange,
-            routing_key: route.routing_key,
-            properties: wire::encode(task),
-            body: &task.payload,
-        };
-        self.inner.publisher.publish(&message).await
-    }
-
-    async fn consume(&self, options: ConsumeOptions) -> Result<Box<dyn Consumer>, BrokerError> {
-        if self.inner.cancel.is_cancelled() {
-            return Err(BrokerError::Closed);
-        }
-        let link = self.consume_link().await?;
-        Ok(Box::new(AmqpConsumer::start(
-            link,
-            Arc::clone(&self.inner.topology),
-            options,
-            Arc::clone(&self.inner.context),
-            self.inner.cancel.clone(),
-            &self.inner.tracker,
-        )))
-    }
-
-    async fn close(&self) -> Result<(), BrokerError> {
-        self.inner.cancel.cancel();
-        self.inner.tracker.close();
-        if tokio::time::timeout(CLOSE_GRACE, self.inner.tracker.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("RabbitMQ background tasks did not stop within {CLOSE_GRACE:?}");
-        }
-        Ok(())
-    }
-
-    fn queue_stats_source(&self) -> Option<&dyn QueueStatsSource> {
-        Some(self)
     }
 }

@@ -13,9 +13,9 @@ use lapin::types::{AMQPValue, ShortString};
 
 use cogman_core::BrokerError;
 
-use crate::consume::Received;
 use crate::error;
 use crate::publisher::{Outgoing, Publisher};
+use crate::received::Received;
 use crate::router::{Route, Router};
 use crate::topology::Topology;
 use crate::wire::{headers, republish_properties, text, timestamp};

@@ -28,22 +28,27 @@
 //! - [`wire`]: the wire format (encode, decode, header names).
 //! - `link`: supervised connections; `channel`: opening channels; `publisher`: confirmed
 //!   publishing with retry.
-//! - `consume`: the consumer (feed task, priority buffers, screening); `delivery`: settling;
-//!   `courier`: moving a received message (dead letter, restamp, re-delay).
-//! - `broker`: [`AmqpBroker`]; `stats`: queue statistics.
+//! - `broker`: the handle, [`AmqpBroker`]; its trait impls in their own files: `queue`, the
+//!   [`Broker`](cogman_core::Broker) (publish; the consumer with its feed task, priority
+//!   buffers and screening; settling), and `stats`, the
+//!   [`QueueStatsSource`](cogman_core::QueueStatsSource).
+//! - helpers the handle and the impls share: `received` (a message as received), `context`
+//!   (what consumers and delivery handles share), `courier` (moving a received message: dead
+//!   letter, restamp, re-delay; checked ack/nack).
 //! - [`baseline`]: the raw lapin round trip that benchmarks compare against.
 
 pub mod baseline;
 mod broker;
 mod channel;
 pub mod config;
-mod consume;
+mod context;
 mod courier;
-mod delivery;
 mod error;
 mod ladder;
 mod link;
 mod publisher;
+mod queue;
+mod received;
 mod router;
 mod stats;
 pub mod topology;

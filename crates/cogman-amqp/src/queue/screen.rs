@@ -22,9 +22,10 @@ use chrono::Utc;
 
 use cogman_core::Delivery;
 
-use super::{ConsumeContext, Received};
+use super::delivery::AmqpDeliveryHandle;
+use crate::context::ConsumeContext;
 use crate::courier::{Settlement, settle};
-use crate::delivery::AmqpDeliveryHandle;
+use crate::received::Received;
 use crate::router;
 use crate::wire;
 

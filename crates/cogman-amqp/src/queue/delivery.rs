@@ -1,6 +1,6 @@
 //! [`AmqpDeliveryHandle`]: how a worker settles a task it received from RabbitMQ. `ack` is a
 //! checked basic.ack, `requeue` a basic.nack with requeue (the redelivery is counted, see
-//! `consume::screen`), `dead_letter` copies the message to the dead-letter queue with the
+//! `queue::screen`), `dead_letter` copies the message to the dead-letter queue with the
 //! reason and then acks it, so it never comes back.
 
 use std::fmt;
@@ -10,8 +10,9 @@ use async_trait::async_trait;
 
 use cogman_core::{BrokerError, DeliveryHandle};
 
-use crate::consume::{ConsumeContext, Received};
+use crate::context::ConsumeContext;
 use crate::courier::{Settlement, settle};
+use crate::received::Received;
 
 /// Settles one RabbitMQ delivery.
 pub(crate) struct AmqpDeliveryHandle {

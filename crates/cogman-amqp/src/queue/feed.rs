@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use cogman_core::{ConsumeOptions, Priority};
 
-use super::Received;
 use crate::link::{Link, Session};
+use crate::received::Received;
 use crate::topology::{Topology, short};
 
 /// First and largest pause before subscribing again; the pause doubles while subscriptions

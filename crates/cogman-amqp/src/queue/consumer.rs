@@ -1,7 +1,7 @@
-//! [`AmqpConsumer`]: the worker's stream of deliveries. A feed task (see [`feed`]) keeps one
+//! [`AmqpConsumer`]: the worker's stream of deliveries. A feed task (see `feed`) keeps one
 //! channel per priority set subscribed to every queue of that set and forwards deliveries into
 //! two buffers; `next()` always takes from the high buffer first, then screens the message
-//! (see [`screen`]) before handing it out.
+//! (see `screen`) before handing it out.
 //!
 //! High first, even in a tight loop: when the high buffer is momentarily empty but a high
 //! message was handed out within the last [`HIGH_GRACE`], the broker is most likely sending its
@@ -13,62 +13,26 @@
 //! at once. Keep it near the worker's concurrency: a larger value only parks messages in this
 //! process while other workers could run them.
 
-mod feed;
-mod screen;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lapin::types::ShortString;
-use lapin::{Acker, BasicProperties, Channel};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 
-use cogman_core::{BrokerError, ConsumeOptions, Consumer, Delivery, Limits};
+use cogman_core::{BrokerError, ConsumeOptions, Consumer, Delivery};
 
-use crate::courier::Courier;
+use super::{feed, screen};
+use crate::context::ConsumeContext;
 use crate::link::Link;
+use crate::received::Received;
 use crate::topology::Topology;
 
 /// How long `next()` waits for a high-priority message that is probably on its way before it
 /// hands out a low one instead.
-pub(crate) const HIGH_GRACE: Duration = Duration::from_millis(5);
-
-/// A message as received, with what is needed to settle or move it.
-pub(crate) struct Received {
-    pub(crate) acker: Acker,
-    /// Held so the channel stays open until this delivery is settled, even after the
-    /// consumer that received it was dropped.
-    pub(crate) _channel: Channel,
-    pub(crate) queue: ShortString,
-    pub(crate) redelivered: bool,
-    pub(crate) properties: BasicProperties,
-    pub(crate) body: Vec<u8>,
-}
-
-impl std::fmt::Debug for Received {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Received")
-            .field("queue", &self.queue)
-            .field("redelivered", &self.redelivered)
-            .field("message_id", self.properties.message_id())
-            .field("body_bytes", &self.body.len())
-            .finish_non_exhaustive()
-    }
-}
-
-/// What screening and delivery handles share.
-#[derive(Debug)]
-pub(crate) struct ConsumeContext {
-    pub(crate) courier: Arc<Courier>,
-    /// Runs the moves of screened-out messages.
-    pub(crate) tracker: TaskTracker,
-    pub(crate) limits: Limits,
-    pub(crate) max_deliveries: u32,
-}
+const HIGH_GRACE: Duration = Duration::from_millis(5);
 
 /// Deliveries from every cogman queue, high priority first.
 #[derive(Debug)]

@@ -1,0 +1,72 @@
+//! The [`Broker`] side of [`AmqpBroker`]: `publish` routes the task (work queue or delay
+//! ladder) and publishes it with confirms; `consume` returns an [`AmqpConsumer`] on the
+//! consuming connection; `close` stops the background tasks. The consumer lives in
+//! [`consumer`], its feed task in [`feed`], the screening of received messages in [`screen`],
+//! settling in [`delivery`].
+
+mod consumer;
+mod delivery;
+mod feed;
+mod screen;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+
+use cogman_core::{Broker, BrokerError, ConsumeOptions, Consumer, QueueStatsSource, Task};
+
+use crate::broker::AmqpBroker;
+use crate::publisher::Outgoing;
+use crate::wire;
+use consumer::AmqpConsumer;
+
+/// How long `close` waits for background tasks to finish.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+#[async_trait]
+impl Broker for AmqpBroker {
+    async fn publish(&self, task: &Task) -> Result<(), BrokerError> {
+        self.check(task)?;
+        let route = self.router().route(task.priority, task.run_at, Utc::now());
+        let message = Outgoing {
+            exchange: route.exchange,
+            routing_key: route.routing_key,
+            properties: wire::encode(task),
+            body: &task.payload,
+        };
+        self.publisher().publish(&message).await
+    }
+
+    async fn consume(&self, options: ConsumeOptions) -> Result<Box<dyn Consumer>, BrokerError> {
+        if self.cancel().is_cancelled() {
+            return Err(BrokerError::Closed);
+        }
+        let link = self.consume_link().await?;
+        Ok(Box::new(AmqpConsumer::start(
+            link,
+            self.shared_topology(),
+            options,
+            Arc::clone(self.context()),
+            self.cancel().clone(),
+            self.tracker(),
+        )))
+    }
+
+    async fn close(&self) -> Result<(), BrokerError> {
+        self.cancel().cancel();
+        self.tracker().close();
+        if tokio::time::timeout(CLOSE_GRACE, self.tracker().wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("RabbitMQ background tasks did not stop within {CLOSE_GRACE:?}");
+        }
+        Ok(())
+    }
+
+    fn queue_stats_source(&self) -> Option<&dyn QueueStatsSource> {
+        Some(self)
+    }
+}
