@@ -21,6 +21,8 @@
 //! - [`fixture`]: what a factory may return ([`LogFixture`], [`BrokerFixture`], [`Guarded`]).
 //! - [`wait`]: [`wait_until`], [`wait_for_state`], [`wait_for_final`].
 //! - [`delivery`]: [`next_within`] and [`expect_no_delivery`] for consumers.
+//! - [`memory_log`]: [`MemoryLog`], the in-memory reference task log that passes the whole
+//!   suite: the example to copy when writing a new backend.
 //! - [`sample`]: tasks with every field set, timestamps truncated to milliseconds.
 //! - [`servers`]: private RabbitMQ, Redis and PostgreSQL servers for fault tests, and cleanup
 //!   of what tests leave on the shared ones.
@@ -34,6 +36,7 @@ pub mod broker_suite;
 pub mod delivery;
 pub mod fixture;
 mod macros;
+pub mod memory_log;
 pub mod read_back;
 pub mod sample;
 pub mod servers;
@@ -43,6 +46,7 @@ pub mod wait;
 
 pub use delivery::{NextError, NoDeliveryError, expect_no_delivery, next_within};
 pub use fixture::{BrokerFactory, BrokerFixture, Guarded, LogFactory, LogFixture};
+pub use memory_log::MemoryLog;
 pub use read_back::{assert_reads_back, history_states};
 pub use wait::{WaitTimeout, wait_for_final, wait_for_state, wait_until};
 

@@ -24,6 +24,12 @@ macro_rules! task_log_conformance {
             record_follows_the_rule_for_every_pair_of_states,
             record_unknown_id_is_missing,
             create_never_moves_a_task_backwards,
+            record_transient_answers_as_record_does,
+            held_change_is_read_back_at_once,
+            held_changes_apply_before_later_changes_of_their_task,
+            held_changes_follow_the_transition_rule,
+            flush_writes_every_held_change,
+            held_change_is_written_when_its_time_is_up,
             concurrent_out_of_order_writes_end_in_the_final_state,
             list_filters_by_status,
             list_filters_by_name_key_and_original,
@@ -59,12 +65,15 @@ macro_rules! broker_conformance {
             ack_removes_the_task,
             requeue_delivers_again,
             unsettled_delivery_comes_back,
+            extended_lease_keeps_the_delivery_claimed,
             dead_letter_removes_the_task_for_good,
             high_priority_is_delivered_first,
             delayed_task_waits_for_run_at,
             short_delay_is_not_blocked_by_long_delay,
             two_consumers_get_each_task_exactly_once,
             consume_after_close_fails,
+            queue_stats_count_ready_and_scheduled_tasks_per_priority,
+            queue_stats_follow_deliveries_and_dead_letters,
         );
     };
 }

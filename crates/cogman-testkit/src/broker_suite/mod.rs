@@ -3,14 +3,21 @@
 //! isolated from every other test. Run them all with
 //! [`broker_conformance!`](crate::broker_conformance).
 //!
+//! `extend_lease` and the optional queue stats are checked too: a broker without leases (its
+//! unsettled deliveries stay with their consumer) and one without queue stats pass those as
+//! they are.
+//!
 //! Leases are kept short (500 ms) so that "comes back" checks finish quickly; absence checks
 //! use a window longer than the lease, so a broker that forgot to settle a delivery fails them.
 
 mod fanout;
+mod lease;
 mod ordering;
 mod settle;
+mod stats;
 
 pub use fanout::{consume_after_close_fails, two_consumers_get_each_task_exactly_once};
+pub use lease::extended_lease_keeps_the_delivery_claimed;
 pub use ordering::{
     delayed_task_waits_for_run_at, high_priority_is_delivered_first,
     short_delay_is_not_blocked_by_long_delay,
@@ -18,6 +25,10 @@ pub use ordering::{
 pub use settle::{
     ack_removes_the_task, dead_letter_removes_the_task_for_good, publish_then_consume_round_trips,
     requeue_delivers_again, unsettled_delivery_comes_back,
+};
+pub use stats::{
+    queue_stats_count_ready_and_scheduled_tasks_per_priority,
+    queue_stats_follow_deliveries_and_dead_letters,
 };
 
 use std::time::Duration;

@@ -4,7 +4,7 @@
 use chrono::TimeDelta;
 use cogman_core::{RecordOutcome, StateChange, TaskState};
 
-use super::{create_all, must_get};
+use super::{create_all, must_get, recorded_changes};
 use crate::sample::{self, plus_ms};
 use crate::{LogFactory, LogFixture as _};
 
@@ -57,13 +57,7 @@ pub async fn history_lists_applied_changes_oldest_first(factory: impl LogFactory
         RecordOutcome::Stale { .. }
     ));
 
-    let mut history = log.history(task.id).await.expect("history");
-    if history
-        .first()
-        .is_some_and(|c| c.state == TaskState::Initiated)
-    {
-        history.remove(0);
-    }
+    let history = recorded_changes(&*log, task.id).await;
     assert_eq!(
         history, applied,
         "history holds the applied changes, oldest first"

@@ -2,6 +2,9 @@
 //! behaviour, each taking a [`LogFactory`](crate::LogFactory) that builds a fresh isolated log.
 //! Run them all with [`task_log_conformance!`](crate::task_log_conformance).
 //!
+//! The held-back changes (`record_behind`, `flush`) and `record_transient` are checked on every
+//! log: a log that keeps the trait's defaults (applying at once) passes them as they are.
+//!
 //! Optional abilities ([`Outbox`](cogman_core::Outbox),
 //! [`WorkerRegistry`](cogman_core::WorkerRegistry)) are checked when the log offers them; a
 //! log that returns `None` has nothing to check there (a property of the backend, printed).
@@ -10,14 +13,21 @@
 
 mod concurrency;
 mod counts;
+mod held;
 mod history;
 mod listing;
 mod outbox;
 mod record;
+mod transient;
 mod workers;
 
 pub use concurrency::concurrent_out_of_order_writes_end_in_the_final_state;
 pub use counts::{counts_all_per_state, counts_per_bucket};
+pub use held::{
+    WRITE_DEADLINE, flush_writes_every_held_change, held_change_is_read_back_at_once,
+    held_change_is_written_when_its_time_is_up, held_changes_apply_before_later_changes_of_their_task,
+    held_changes_follow_the_transition_rule,
+};
 pub use history::{history_lists_applied_changes_oldest_first, purge_deletes_only_old_final_tasks};
 pub use listing::{
     list_filters_by_creation_time, list_filters_by_name_key_and_original, list_filters_by_status,
@@ -32,9 +42,10 @@ pub use record::{
     record_applies_forward_changes, record_follows_the_rule_for_every_pair_of_states,
     record_replay_is_unchanged, record_stale_change_changes_nothing, record_unknown_id_is_missing,
 };
+pub use transient::record_transient_answers_as_record_does;
 pub use workers::worker_registry_heartbeat_list_deregister;
 
-use cogman_core::{Task, TaskLog};
+use cogman_core::{StateChange, Task, TaskId, TaskLog, TaskState};
 
 /// Creates every task, failing the test on an error.
 pub(crate) async fn create_all(log: &dyn TaskLog, tasks: &[Task]) {
@@ -51,4 +62,19 @@ pub(crate) async fn must_get(log: &dyn TaskLog, task: &Task) -> Task {
         .await
         .unwrap_or_else(|err| panic!("get {}: {err}", task.id))
         .unwrap_or_else(|| panic!("task {} has no record", task.id))
+}
+
+/// The history of `id` without its leading entry for the creation, which a log may keep.
+pub(crate) async fn recorded_changes(log: &dyn TaskLog, id: TaskId) -> Vec<StateChange> {
+    let mut history = log
+        .history(id)
+        .await
+        .unwrap_or_else(|err| panic!("history {id}: {err}"));
+    if history
+        .first()
+        .is_some_and(|c| c.state == TaskState::Initiated)
+    {
+        history.remove(0);
+    }
+    history
 }
