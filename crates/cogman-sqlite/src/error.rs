@@ -28,9 +28,6 @@ pub enum SqliteError {
     /// The store's background thread is gone (the store is shutting down).
     #[error("the store's {0} thread has stopped")]
     Stopped(&'static str),
-    /// The broker side of this store was closed.
-    #[error("broker closed")]
-    Closed,
     /// The delivery's lease ran out and the task was claimed again: the call changed nothing.
     #[error("lease lost: the task was claimed again after the lease ran out")]
     LeaseLost,
@@ -80,7 +77,6 @@ impl SqliteError {
 impl From<SqliteError> for BrokerError {
     fn from(err: SqliteError) -> Self {
         match err {
-            SqliteError::Closed => BrokerError::Closed,
             SqliteError::Corrupt { .. } => BrokerError::Malformed(err.to_string()),
             err if err.is_busy() || matches!(err, SqliteError::Stopped(_)) => {
                 BrokerError::Unavailable(Box::new(err))

@@ -39,12 +39,6 @@ pub enum Error {
     /// The worker was stopped; a stopped worker cannot start again (make a new one).
     #[error("a stopped worker cannot start again")]
     WorkerStopped,
-    /// `send_task`/`register` were called through the global facade before `start_background`.
-    #[error("cogman is not started: call start_background first")]
-    NotStarted,
-    /// `start_background` was called twice in one process.
-    #[error("cogman is already started in this process")]
-    AlreadyStarted,
     /// The task does not exist.
     #[error("no task with id {0}")]
     NotFound(cogman_core::TaskId),
