@@ -30,6 +30,11 @@ struct Setup {
 }
 
 async fn setup(test: &str, redis_ttl: Duration) -> Setup {
+    setup_holding(test, redis_ttl, PostgresConfig::DEFAULT_MERGE_WINDOW).await
+}
+
+/// As [`setup`], with PostgreSQL holding changes back for `merge_window`.
+async fn setup_holding(test: &str, redis_ttl: Duration, merge_window: Duration) -> Setup {
     let namespace = format!("cogman-test:{test}:{}", uuid::Uuid::now_v7().simple());
     let hot_guard = SharedCleanup::new().redis_namespace(REDIS_URI, &namespace);
     let hot = RedisLog::connect(
@@ -45,7 +50,8 @@ async fn setup(test: &str, redis_ttl: Duration) -> Setup {
         PostgresConfig::new(POSTGRES_URI)
             .schema(schema.clone())
             .application_name(schema)
-            .max_connections(4),
+            .max_connections(4)
+            .merge_window(merge_window),
     )
     .await
     .expect("the local PostgreSQL on 127.0.0.1:5432 (database test) must be running");
@@ -77,8 +83,15 @@ impl Setup {
     }
 }
 
+// PostgreSQL holds changes back for 2 s (longer than the suite's calls take, shorter than its
+// deadline), so that `flush` is what writes them.
 cogman_testkit::task_log_conformance!(async {
-    let setup = setup("tiered_conformance", Duration::from_secs(600)).await;
+    let setup = setup_holding(
+        "tiered_conformance",
+        Duration::from_secs(600),
+        Duration::from_secs(2),
+    )
+    .await;
     Guarded::new(setup.tiered, setup.guards)
 });
 
