@@ -65,7 +65,11 @@ async fn wait_for_totals(
         let stats = source.queue_stats();
         let (last, wanted) = (&last, &wanted);
         async move {
-            let now = totals(&stats.await.unwrap_or_else(|err| panic!("queue_stats: {err}")));
+            let now = totals(
+                &stats
+                    .await
+                    .unwrap_or_else(|err| panic!("queue_stats: {err}")),
+            );
             *last.lock().expect("invariant: not poisoned") = now;
             wanted(&now)
         }
@@ -78,9 +82,7 @@ async fn wait_for_totals(
 
 /// Ready tasks are counted in their priority's queue, and a task whose run time is an hour
 /// away as scheduled, not ready.
-pub async fn queue_stats_count_ready_and_scheduled_tasks_per_priority(
-    factory: impl BrokerFactory,
-) {
+pub async fn queue_stats_count_ready_and_scheduled_tasks_per_priority(factory: impl BrokerFactory) {
     let fixture = factory.make().await;
     let broker = fixture.broker();
     let Some(source) = stats_of(
@@ -120,8 +122,7 @@ pub async fn queue_stats_count_ready_and_scheduled_tasks_per_priority(
 pub async fn queue_stats_follow_deliveries_and_dead_letters(factory: impl BrokerFactory) {
     let fixture = factory.make().await;
     let broker = fixture.broker();
-    let Some(source) = stats_of(&*broker, "queue_stats_follow_deliveries_and_dead_letters")
-    else {
+    let Some(source) = stats_of(&*broker, "queue_stats_follow_deliveries_and_dead_letters") else {
         return;
     };
     let mut task = queued_task("conformance.broker.stats.delivery");
@@ -131,10 +132,8 @@ pub async fn queue_stats_follow_deliveries_and_dead_letters(factory: impl Broker
 
     let mut consumer = consume(&*broker, 1).await;
     let delivery = must_receive(&mut *consumer, "the task").await;
-    let handed_out = wait_for_totals(source, "the task no longer ready", |t| {
-        t.ready_high == 0
-    })
-    .await;
+    let handed_out =
+        wait_for_totals(source, "the task no longer ready", |t| t.ready_high == 0).await;
     assert!(
         handed_out.in_flight <= 1,
         "one delivery in hand: {handed_out:?}"
@@ -144,10 +143,8 @@ pub async fn queue_stats_follow_deliveries_and_dead_letters(factory: impl Broker
         .dead_letter("conformance: stats")
         .await
         .expect("dead letter");
-    let settled = wait_for_totals(source, "the task among the dead letters", |t| {
-        t.aside == 1
-    })
-    .await;
+    let settled =
+        wait_for_totals(source, "the task among the dead letters", |t| t.aside == 1).await;
     assert_eq!(
         (settled.ready_high, settled.ready_low, settled.in_flight),
         (0, 0, 0),

@@ -27,6 +27,7 @@
 mod abilities;
 mod held;
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -129,12 +130,16 @@ impl State {
 #[async_trait]
 impl TaskLog for MemoryLog {
     async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
-        let mut state = self.state();
-        if state.tasks.contains_key(&task.id) {
-            state.write(&StateChange::from_task(task));
-        } else {
-            state.tasks.insert(task.id, task.clone());
-            state.recorded.insert(task.id, Instant::now());
+        let mut guard = self.state();
+        let state = &mut *guard;
+        match state.tasks.entry(task.id) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(task.clone());
+                state.recorded.insert(task.id, Instant::now());
+            }
+            Entry::Occupied(_) => {
+                state.write(&StateChange::from_task(task));
+            }
         }
         Ok(())
     }

@@ -25,8 +25,8 @@ pub use concurrency::concurrent_out_of_order_writes_end_in_the_final_state;
 pub use counts::{counts_all_per_state, counts_per_bucket};
 pub use held::{
     WRITE_DEADLINE, flush_writes_every_held_change, held_change_is_read_back_at_once,
-    held_change_is_written_when_its_time_is_up, held_changes_apply_before_later_changes_of_their_task,
-    held_changes_follow_the_transition_rule,
+    held_change_is_written_when_its_time_is_up,
+    held_changes_apply_before_later_changes_of_their_task, held_changes_follow_the_transition_rule,
 };
 pub use history::{history_lists_applied_changes_oldest_first, purge_deletes_only_old_final_tasks};
 pub use listing::{
