@@ -1,7 +1,7 @@
 //! What a conformance factory may return: anything that hands out the backend under test as an
 //! `Arc<dyn TaskLog>` ([`LogFixture`]) or `Arc<dyn Broker>` ([`BrokerFixture`]), optionally with
 //! a guard kept alive for the whole test ([`Guarded`]). [`LogFactory`] and [`BrokerFactory`]
-//! name "a closure that builds a fresh fixture".
+//! name "a closure that builds a fresh fixture". [`offered`] reads an optional ability.
 
 use std::any::Any;
 use std::fmt;
@@ -126,4 +126,17 @@ where
     fn make(&self) -> Fut {
         self()
     }
+}
+
+/// `ability` as the backend offers it; when it offers none, says so (a property of the
+/// backend, printed with the `behaviour` that has nothing to check) and gives `None`.
+pub(crate) fn offered<'a, T: ?Sized>(
+    ability: Option<&'a T>,
+    behaviour: &str,
+    what: &str,
+) -> Option<&'a T> {
+    if ability.is_none() {
+        println!("{behaviour}: the backend offers no {what}; nothing to check");
+    }
+    ability
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use cogman_core::{Broker, Priority, QueueStats, QueueStatsSource};
 
 use super::{consume, must_receive, publish, queued_task};
+use crate::fixture::offered;
 use crate::sample;
 use crate::wait::wait_until;
 use crate::{BrokerFactory, BrokerFixture as _};
@@ -22,11 +23,7 @@ const STATS_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The ability, or `None` (printed) when the broker has none.
 fn stats_of<'a>(broker: &'a dyn Broker, behaviour: &str) -> Option<&'a dyn QueueStatsSource> {
-    let source = broker.queue_stats_source();
-    if source.is_none() {
-        println!("{behaviour}: the broker offers no queue stats; nothing to check");
-    }
-    source
+    offered(broker.queue_stats_source(), behaviour, "queue stats")
 }
 
 /// The numbers summed over queues.

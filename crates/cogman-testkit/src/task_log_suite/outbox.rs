@@ -10,6 +10,7 @@ use chrono::TimeDelta;
 use cogman_core::{Outbox, StateChange, Task, TaskId, TaskLog, TaskState};
 
 use super::create_all;
+use crate::fixture::offered;
 use crate::sample;
 use crate::wait::wait_until;
 use crate::{LogFactory, LogFixture as _};
@@ -23,11 +24,7 @@ const MIN_AGE: Duration = Duration::from_secs(2);
 
 /// The log's outbox, or `None` (printed) when the backend has none.
 fn outbox_of<'a>(log: &'a dyn TaskLog, behaviour: &str) -> Option<&'a dyn Outbox> {
-    let outbox = log.outbox();
-    if outbox.is_none() {
-        println!("{behaviour}: this task log has no outbox ability; nothing to check");
-    }
-    outbox
+    offered(log.outbox(), behaviour, "outbox")
 }
 
 fn id_set(tasks: &[Task]) -> HashSet<TaskId> {

@@ -4,6 +4,7 @@
 use chrono::TimeDelta;
 use cogman_core::WorkerInfo;
 
+use crate::fixture::offered;
 use crate::sample;
 use crate::{LogFactory, LogFixture as _};
 
@@ -30,8 +31,11 @@ fn sorted(mut workers: Vec<WorkerInfo>) -> Vec<WorkerInfo> {
 pub async fn worker_registry_heartbeat_list_deregister(factory: impl LogFactory) {
     let fixture = factory.make().await;
     let log = fixture.log();
-    let Some(registry) = log.worker_registry() else {
-        println!("this task log has no worker registry; nothing to check");
+    let Some(registry) = offered(
+        log.worker_registry(),
+        "worker_registry_heartbeat_list_deregister",
+        "worker registry",
+    ) else {
         return;
     };
     let now = sample::now_ms();
