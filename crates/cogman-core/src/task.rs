@@ -187,6 +187,23 @@ pub fn validate_name(name: &str, limits: &Limits) -> Result<(), ValidationError>
     Ok(())
 }
 
+/// Checks a primary key (the caller's trace key): at most `max_name_bytes` bytes, no control
+/// characters (NUL included, which PostgreSQL cannot store).
+///
+/// # Errors
+/// [`ValidationError::InvalidPrimaryKey`].
+pub fn validate_primary_key(key: &str, limits: &Limits) -> Result<(), ValidationError> {
+    if key.len() > limits.max_name_bytes {
+        return Err(ValidationError::InvalidPrimaryKey("too long"));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(ValidationError::InvalidPrimaryKey(
+            "contains a control character",
+        ));
+    }
+    Ok(())
+}
+
 /// What a caller sends: a named task with a payload and options. Build it with
 /// [`TaskSpec::new`] and the chained setters; cogman assigns the id.
 ///
@@ -289,14 +306,7 @@ impl TaskSpec {
             });
         }
         if let Some(key) = &self.primary_key {
-            if key.len() > limits.max_name_bytes {
-                return Err(ValidationError::InvalidPrimaryKey("too long"));
-            }
-            if key.chars().any(char::is_control) {
-                return Err(ValidationError::InvalidPrimaryKey(
-                    "contains a control character",
-                ));
-            }
+            validate_primary_key(key, limits)?;
         }
         if self.retry > limits.max_retry {
             return Err(ValidationError::RetryTooLarge {

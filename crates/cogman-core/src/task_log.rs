@@ -158,6 +158,34 @@ pub struct TaskFilter {
 }
 
 impl TaskFilter {
+    /// Checks what no task could match and some backend could not even search for: a name or
+    /// primary key holding a control character (NUL among them: PostgreSQL cannot store it),
+    /// and a reversed range (`created_to` before `created_from`). Every log calls it first in
+    /// `list`, so each refuses the same filters.
+    ///
+    /// # Errors
+    /// [`TaskLogError::InvalidQuery`] naming the field.
+    pub fn validate(&self) -> Result<(), TaskLogError> {
+        for (field, value) in [("name", &self.name), ("primary_key", &self.primary_key)] {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.chars().any(char::is_control))
+            {
+                return Err(TaskLogError::InvalidQuery(format!(
+                    "{field} contains a control character"
+                )));
+            }
+        }
+        if let (Some(from), Some(to)) = (self.created_from, self.created_to)
+            && to < from
+        {
+            return Err(TaskLogError::InvalidQuery(
+                "created_to is before created_from".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// True when `task` passes the filter (for backends that filter in memory, and for tests).
     pub fn matches(&self, task: &Task) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&task.status))

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::task::{Priority, TaskId};
+use crate::task::{Limits, Priority, TaskId, ValidationError, validate_name, validate_primary_key};
 
 /// Which kind of workflow a task belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +58,38 @@ pub struct NextStep {
     pub delay_ms: Option<u64>,
 }
 
+impl NextStep {
+    /// Checks the step against the rules of a task sent by a client.
+    ///
+    /// # Errors
+    /// The first [`ValidationError`] found.
+    pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
+        validate_name(&self.name, limits)?;
+        if let Some(key) = &self.primary_key {
+            validate_primary_key(key, limits)?;
+        }
+        if self.retry > limits.max_retry {
+            return Err(ValidationError::RetryTooLarge {
+                retry: self.retry,
+                max: limits.max_retry,
+            });
+        }
+        if self.timeout_ms == Some(0) {
+            return Err(ValidationError::ZeroTimeout);
+        }
+        let max_ms = u64::try_from(limits.max_delay.as_millis()).unwrap_or(u64::MAX);
+        if let Some(ms) = self.delay_ms
+            && ms > max_ms
+        {
+            return Err(ValidationError::DelayTooLong {
+                secs: ms / 1000,
+                max_secs: limits.max_delay.as_secs(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A task's membership of a workflow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkflowLink {
@@ -82,6 +114,96 @@ impl WorkflowLink {
     /// True for a member of a chord (not its callback).
     pub fn is_chord_member(&self) -> bool {
         self.kind == WorkflowKind::Chord && self.index.is_some() && self.callback_id.is_some()
+    }
+
+    /// Checks a link read from outside (a message on the broker) for a task whose first
+    /// attempt is `original_task_id`: every step in `then` passes the rules of a task sent by
+    /// a client (name, primary key, retry budget, timeout, delay), and the shape is one
+    /// cogman's builders make, so the link can be followed to its end and never only half:
+    ///
+    /// - `size` ≥ 1 and `index` < `size`;
+    /// - a chain step at `index` has the `size − index − 1` steps after it in `then`;
+    /// - a group member has an empty `then` and no `callback_id`;
+    /// - a chord member has a `callback_id` and exactly one entry in `then` (the callback);
+    ///   the callback itself (no `index`) has an empty `then`;
+    /// - a group or chord member's first attempt has the id derived from its index
+    ///   ([`member_id`]), and a chord callback's is the `callback_id`, so completions are
+    ///   found where the chord looks for them.
+    ///
+    /// # Errors
+    /// [`ValidationError::InvalidWorkflow`] for the shape, or
+    /// [`ValidationError::WorkflowTask`] naming the step in `then` that was refused.
+    pub fn validate(
+        &self,
+        original_task_id: TaskId,
+        limits: &Limits,
+    ) -> Result<(), ValidationError> {
+        let invalid = |what: String| Err(ValidationError::InvalidWorkflow(what));
+        if self.size == 0 {
+            return invalid("size is 0".into());
+        }
+        if let Some(index) = self.index
+            && index >= self.size
+        {
+            return invalid(format!("index {index} is not below size {}", self.size));
+        }
+        let steps = self.then.len();
+        match (self.kind, self.index) {
+            (WorkflowKind::Chain, _) if self.callback_id.is_some() => {
+                return invalid("a chain has no callback_id".into());
+            }
+            (WorkflowKind::Chain, Some(index))
+                if steps as u64 != u64::from(self.size - index - 1) =>
+            {
+                return invalid(format!(
+                    "chain step {index} of {} carries {steps} later steps, not {}",
+                    self.size,
+                    self.size - index - 1
+                ));
+            }
+            (WorkflowKind::Chain, None) if steps as u64 >= u64::from(self.size) => {
+                return invalid(format!(
+                    "a chain of {} carries {steps} later steps",
+                    self.size
+                ));
+            }
+            (WorkflowKind::Group, _) if steps > 0 || self.callback_id.is_some() => {
+                return invalid("a group member has no then and no callback_id".into());
+            }
+            (WorkflowKind::Group, Some(index))
+                if original_task_id != member_id(self.workflow_id, index) =>
+            {
+                return invalid(format!("group member {index} has not its member id"));
+            }
+            (WorkflowKind::Chord, _) if self.callback_id.is_none() => {
+                return invalid("a chord task has no callback_id".into());
+            }
+            (WorkflowKind::Chord, Some(index)) if steps != 1 => {
+                return invalid(format!(
+                    "chord member {index} carries {steps} callbacks in then, not 1"
+                ));
+            }
+            (WorkflowKind::Chord, Some(index))
+                if original_task_id != member_id(self.workflow_id, index) =>
+            {
+                return invalid(format!("chord member {index} has not its member id"));
+            }
+            (WorkflowKind::Chord, None) if steps > 0 => {
+                return invalid("a chord callback carries steps in then".into());
+            }
+            (WorkflowKind::Chord, None) if Some(original_task_id) != self.callback_id => {
+                return invalid("a chord callback's id is not the callback_id".into());
+            }
+            _ => {}
+        }
+        for (i, step) in self.then.iter().enumerate() {
+            step.validate(limits)
+                .map_err(|error| ValidationError::WorkflowTask {
+                    task: format!("then[{i}]"),
+                    error: Box::new(error),
+                })?;
+        }
+        Ok(())
     }
 
     /// The ids of the members of this group or chord, in member order.
@@ -135,5 +257,85 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&link).expect("serializes"))
                 .expect("reads");
         assert_eq!(back, link);
+    }
+
+    fn step(name: &str) -> NextStep {
+        NextStep {
+            name: name.into(),
+            priority: Priority::Low,
+            retry: 0,
+            timeout_ms: None,
+            primary_key: None,
+            delay_ms: None,
+        }
+    }
+
+    fn link(kind: WorkflowKind, size: u32, index: Option<u32>, then: usize) -> WorkflowLink {
+        WorkflowLink {
+            workflow_id: TaskId::new(),
+            kind,
+            size,
+            then: (0..then).map(|i| step(&format!("step{i}"))).collect(),
+            index,
+            callback_id: (kind == WorkflowKind::Chord).then(TaskId::new),
+        }
+    }
+
+    #[test]
+    fn links_the_builders_make_are_valid() {
+        let limits = Limits::default();
+        let chain = link(WorkflowKind::Chain, 3, Some(1), 1);
+        assert_eq!(chain.validate(TaskId::new(), &limits), Ok(()));
+        let group = link(WorkflowKind::Group, 4, Some(2), 0);
+        let member = member_id(group.workflow_id, 2);
+        assert_eq!(group.validate(member, &limits), Ok(()));
+        let chord = link(WorkflowKind::Chord, 2, Some(1), 1);
+        let member = member_id(chord.workflow_id, 1);
+        assert_eq!(chord.validate(member, &limits), Ok(()));
+        let callback = WorkflowLink {
+            then: Vec::new(),
+            index: None,
+            ..chord.clone()
+        };
+        let callback_id = chord.callback_id.expect("set");
+        assert_eq!(callback.validate(callback_id, &limits), Ok(()));
+    }
+
+    #[test]
+    fn malformed_links_and_steps_are_refused() {
+        let limits = Limits::default();
+        let chord = link(WorkflowKind::Chord, 2, Some(0), 2);
+        let member = member_id(chord.workflow_id, 0);
+        let two_callbacks = chord.validate(member, &limits).expect_err("two callbacks");
+        assert!(
+            two_callbacks.to_string().contains("2 callbacks"),
+            "{two_callbacks}"
+        );
+        let one = WorkflowLink {
+            then: vec![step("cb")],
+            ..chord.clone()
+        };
+        assert!(
+            one.validate(TaskId::new(), &limits).is_err(),
+            "a foreign member id"
+        );
+        let mut cases = vec![
+            link(WorkflowKind::Chain, 3, Some(0), 1),
+            link(WorkflowKind::Chain, 3, Some(3), 0),
+            link(WorkflowKind::Chain, 0, None, 0),
+            link(WorkflowKind::Group, 2, None, 1),
+        ];
+        let mut hostile = link(WorkflowKind::Chain, 2, Some(0), 1);
+        hostile.then[0].name = "evil\u{1b}]0;owned\u{7}\r\n".into();
+        cases.push(hostile);
+        let mut nul_key = link(WorkflowKind::Chain, 2, Some(0), 1);
+        nul_key.then[0].primary_key = Some("a\0b".into());
+        cases.push(nul_key);
+        let mut zero_timeout = link(WorkflowKind::Chain, 2, Some(0), 1);
+        zero_timeout.then[0].timeout_ms = Some(0);
+        cases.push(zero_timeout);
+        for case in cases {
+            assert!(case.validate(TaskId::new(), &limits).is_err(), "{case:?}");
+        }
     }
 }

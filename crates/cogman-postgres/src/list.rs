@@ -18,6 +18,7 @@ pub(crate) async fn list(
     filter: &TaskFilter,
     page: PageRequest,
 ) -> Result<Page, TaskLogError> {
+    filter.validate()?;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
     let pool = db.pool().await?;
     let rows = retry("list", db.retries(), || {
@@ -53,6 +54,7 @@ pub(crate) async fn oldest(
     filter: &TaskFilter,
     limit: u32,
 ) -> Result<Vec<Task>, TaskLogError> {
+    filter.validate()?;
     let limit = limit.clamp(1, PageRequest::MAX_LIMIT);
     let pool = db.pool().await?;
     let rows = retry("oldest", db.retries(), || {

@@ -50,6 +50,7 @@ pub(crate) async fn list(
     filter: &TaskFilter,
     page: PageRequest,
 ) -> Result<Page, TaskLogError> {
+    filter.validate()?;
     let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
     let start = start_position(ns, filter, page.after).await?;
     let mut found = read(
@@ -74,6 +75,7 @@ pub(crate) async fn oldest(
     filter: &TaskFilter,
     limit: u32,
 ) -> Result<Vec<Task>, TaskLogError> {
+    filter.validate()?;
     let limit = limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
     read(ns, filter, Order::OldestFirst, Next::Offset(0), limit).await
 }

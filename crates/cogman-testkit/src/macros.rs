@@ -36,6 +36,7 @@ macro_rules! task_log_conformance {
             list_filters_by_creation_time,
             list_pages_newest_first_without_gaps,
             oldest_returns_the_oldest_matching_tasks_first,
+            list_refuses_filters_no_task_can_match,
             counts_all_per_state,
             counts_per_bucket,
             history_lists_applied_changes_oldest_first,

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use lapin::BasicProperties;
 
-use cogman_core::task::validate_name;
+use cogman_core::task::{validate_name, validate_primary_key};
 use cogman_core::{Limits, Priority, Task, TaskId, TaskState, WorkflowLink};
 
 use super::fields::{int, required_string, string, u32_field};
@@ -124,19 +124,26 @@ pub fn decode(
         None => id,
     };
     let primary_key = string(table, headers::PRIMARY_KEY)?.map(str::to_owned);
-    if let Some(key) = &primary_key
-        && (key.len() > limits.max_name_bytes || key.chars().any(char::is_control))
+    if let Some(key) = &primary_key {
+        validate_primary_key(key, limits).map_err(|e| invalid(headers::PRIMARY_KEY, e))?;
+    }
+    let created_at = time(table, headers::CREATED_AT)?.unwrap_or(now);
+    check_created_at(created_at, limits, now)?;
+    let run_at = time(table, headers::RUN_AT)?;
+    if let Some(run_at) = run_at
+        && now
+            .checked_add_signed(max_delay(limits))
+            .is_some_and(|latest| run_at > latest)
     {
         return Err(DecodeError::InvalidValue {
-            header: headers::PRIMARY_KEY,
+            header: headers::RUN_AT,
             reason: format!(
-                "longer than {} bytes or holds a control character",
-                limits.max_name_bytes
+                "{} is more than the longest delay ({} s) after the time of receipt",
+                run_at.to_rfc3339(),
+                limits.max_delay.as_secs()
             ),
         });
     }
-    let created_at = time(table, headers::CREATED_AT)?.unwrap_or(now);
-    let run_at = time(table, headers::RUN_AT)?;
     let timeout_ms = match int(table, headers::TIMEOUT_MS)? {
         None => None,
         Some(ms) if ms > 0 => Some(ms.unsigned_abs()),
@@ -151,6 +158,10 @@ pub fn decode(
         .map(serde_json::from_str::<WorkflowLink>)
         .transpose()
         .map_err(|e| invalid(headers::WORKFLOW, e))?;
+    if let Some(link) = &workflow {
+        link.validate(original_task_id, limits)
+            .map_err(|e| invalid(headers::WORKFLOW, e))?;
+    }
     let prior_deliveries = u32_field(table, headers::DELIVERIES)?.unwrap_or(0);
 
     Ok(Decoded {
@@ -174,6 +185,56 @@ pub fn decode(
             workflow,
         },
         prior_deliveries,
+    })
+}
+
+/// How far ahead of the time of receipt a producer's clock may run.
+const MAX_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// How long a task may legitimately wait between being created and being received: the
+/// longest delay, plus 30 days in a queue or an outbox.
+fn max_age(limits: &Limits) -> chrono::TimeDelta {
+    max_delay(limits)
+        .checked_add(&chrono::TimeDelta::days(30))
+        .unwrap_or(chrono::TimeDelta::MAX)
+}
+
+fn max_delay(limits: &Limits) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(limits.max_delay).unwrap_or(chrono::TimeDelta::MAX)
+}
+
+/// A creation time must lie between [`max_age`] before the time of receipt and
+/// [`MAX_CLOCK_SKEW`] after it: a time in year 9999 would top every newest-first list, one
+/// in year 1 would be purged as soon as the task finished.
+fn check_created_at(
+    created_at: DateTime<Utc>,
+    limits: &Limits,
+    now: DateTime<Utc>,
+) -> Result<(), DecodeError> {
+    let reason = if now
+        .checked_add_signed(MAX_CLOCK_SKEW)
+        .is_some_and(|latest| created_at > latest)
+    {
+        format!(
+            "{} is more than {} minutes after the time of receipt",
+            created_at.to_rfc3339(),
+            MAX_CLOCK_SKEW.num_minutes()
+        )
+    } else if now
+        .checked_sub_signed(max_age(limits))
+        .is_some_and(|earliest| created_at < earliest)
+    {
+        format!(
+            "{} is more than {} days before the time of receipt",
+            created_at.to_rfc3339(),
+            max_age(limits).num_days()
+        )
+    } else {
+        return Ok(());
+    };
+    Err(DecodeError::InvalidValue {
+        header: headers::CREATED_AT,
+        reason,
     })
 }
 
@@ -366,5 +427,63 @@ mod tests {
             check(&good.clone().with_headers(no_name), b""),
             Err(DecodeError::MissingHeader(headers::TASK_NAME))
         );
+    }
+
+    fn header_of(props: &BasicProperties, key: &str, value: &str) -> BasicProperties {
+        with_header(props, key, AMQPValue::LongString(value.into()))
+    }
+
+    fn rejected_header(props: &BasicProperties) -> Option<&'static str> {
+        match decode(props, b"", &Limits::default(), Utc::now()) {
+            Err(DecodeError::InvalidValue { header, .. }) => Some(header),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn producer_times_far_from_the_time_of_receipt_are_refused() {
+        let good = encode(&sample());
+        for created_at in ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z"] {
+            let props = header_of(&good, headers::CREATED_AT, created_at);
+            assert_eq!(
+                rejected_header(&props),
+                Some(headers::CREATED_AT),
+                "{created_at}"
+            );
+        }
+        let props = header_of(&good, headers::RUN_AT, "9999-12-31T23:59:59Z");
+        assert_eq!(rejected_header(&props), Some(headers::RUN_AT));
+        let skewed = (Utc::now() + chrono::Duration::minutes(1)).to_rfc3339();
+        let props = header_of(&good, headers::CREATED_AT, &skewed);
+        assert!(
+            decode(&props, b"", &Limits::default(), Utc::now()).is_ok(),
+            "a minute of skew is fine"
+        );
+    }
+
+    #[test]
+    fn malformed_workflow_links_and_hostile_step_names_are_refused() {
+        let task = sample();
+        let good = encode(&task);
+        let workflow = uuid::Uuid::now_v7();
+        let step = |name: &str| serde_json::json!({"name": name, "priority": "Low", "retry": 0, "timeout_ms": null});
+        let chord_member = serde_json::json!({
+            "workflow_id": workflow, "kind": "chord", "size": 2, "index": 0,
+            "callback_id": uuid::Uuid::now_v7(), "then": [step("cb"), step("cb2")]
+        });
+        let hostile_chain = serde_json::json!({
+            "workflow_id": workflow, "kind": "chain", "size": 2, "index": 0,
+            "then": [step("\u{1b}]0;pwned\u{7}\r\nfake line")]
+        });
+        for link in [chord_member, hostile_chain] {
+            let props = header_of(&good, headers::WORKFLOW, &link.to_string());
+            assert_eq!(rejected_header(&props), Some(headers::WORKFLOW), "{link}");
+        }
+        let fine_chain = serde_json::json!({
+            "workflow_id": workflow, "kind": "chain", "size": 2, "index": 0,
+            "then": [step("next.step")]
+        });
+        let props = header_of(&good, headers::WORKFLOW, &fine_chain.to_string());
+        assert!(decode(&props, b"", &Limits::default(), Utc::now()).is_ok());
     }
 }

@@ -17,6 +17,26 @@ fn with(properties: &BasicProperties, key: &str, value: AMQPValue) -> BasicPrope
     properties.clone().with_headers(table)
 }
 
+/// A chord member whose `then` holds two callbacks (a chord has one).
+fn chord_member_with_two_callbacks() -> String {
+    let workflow = cogman_core::TaskId::new();
+    let step = serde_json::json!({"name": "cb", "priority": "Low", "retry": 0, "timeout_ms": null});
+    serde_json::json!({
+        "workflow_id": workflow, "kind": "chord", "size": 2, "index": 0,
+        "callback_id": cogman_core::TaskId::new(), "then": [step, step]
+    })
+    .to_string()
+}
+
+/// A chain whose next step has this name.
+fn chain_step_named(name: &str) -> String {
+    serde_json::json!({
+        "workflow_id": cogman_core::TaskId::new(), "kind": "chain", "size": 2, "index": 0,
+        "then": [{"name": name, "priority": "Low", "retry": 0, "timeout_ms": null}]
+    })
+    .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_messages_are_dead_lettered_and_good_ones_still_flow() {
     let mut cfg = config("malformed");
@@ -61,6 +81,42 @@ async fn malformed_messages_are_dead_lettered_and_good_ones_still_flow() {
             ),
             b"x".to_vec(),
             "cogman-task-name must be a string",
+        ),
+        (
+            with(
+                &good_props,
+                headers::WORKFLOW,
+                AMQPValue::LongString(LongString::from(chord_member_with_two_callbacks())),
+            ),
+            b"x".to_vec(),
+            "carries 2 callbacks",
+        ),
+        (
+            with(
+                &good_props,
+                headers::WORKFLOW,
+                AMQPValue::LongString(LongString::from(chain_step_named("\u{1b}[2J\r\nrm -rf"))),
+            ),
+            b"x".to_vec(),
+            "then[0]: task name contains a control character",
+        ),
+        (
+            with(
+                &good_props,
+                headers::CREATED_AT,
+                AMQPValue::LongString(LongString::from("9999-12-31T23:59:59Z")),
+            ),
+            b"x".to_vec(),
+            "after the time of receipt",
+        ),
+        (
+            with(
+                &good_props,
+                headers::CREATED_AT,
+                AMQPValue::LongString(LongString::from("0001-01-01T00:00:00Z")),
+            ),
+            b"x".to_vec(),
+            "before the time of receipt",
         ),
     ];
     let raw = Raw::open(URI).await;

@@ -41,6 +41,7 @@ impl TaskLog for SqliteStore {
     }
 
     async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, TaskLogError> {
+        filter.validate()?;
         let filter = filter.clone();
         Ok(self
             .reader()
@@ -49,6 +50,7 @@ impl TaskLog for SqliteStore {
     }
 
     async fn oldest(&self, filter: &TaskFilter, limit: u32) -> Result<Vec<Task>, TaskLogError> {
+        filter.validate()?;
         let filter = filter.clone();
         Ok(self
             .reader()

@@ -171,6 +171,7 @@ impl TaskLog for MemoryLog {
     }
 
     async fn list(&self, filter: &TaskFilter, page: PageRequest) -> Result<Page, TaskLogError> {
+        filter.validate()?;
         let state = self.state();
         let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT) as usize;
         let mut items: Vec<Task> = state

@@ -285,3 +285,46 @@ async fn read_pages(
     }
     panic!("paging did not end after 1000 pages");
 }
+
+/// Filters no stored task could match — a name or primary key with a control character (NUL
+/// among them, which PostgreSQL cannot even search for) or a reversed time range — are refused
+/// with [`TaskLogError::InvalidQuery`](cogman_core::TaskLogError::InvalidQuery) by `list` and
+/// `oldest` alike, on every log.
+pub async fn list_refuses_filters_no_task_can_match(factory: impl LogFactory) {
+    let fixture = factory.make().await;
+    let log = fixture.log();
+    let now = chrono::Utc::now();
+    let refused = [
+        TaskFilter {
+            name: Some("a\0b".into()),
+            ..TaskFilter::default()
+        },
+        TaskFilter {
+            primary_key: Some("\u{1b}[2J".into()),
+            ..TaskFilter::default()
+        },
+        TaskFilter {
+            created_from: Some(now),
+            created_to: Some(now - TimeDelta::seconds(1)),
+            ..TaskFilter::default()
+        },
+    ];
+    for filter in &refused {
+        let listed = log.list(filter, PageRequest::first(10)).await;
+        assert!(
+            matches!(listed, Err(cogman_core::TaskLogError::InvalidQuery(_))),
+            "list {filter:?}: {listed:?}"
+        );
+        let oldest = log.oldest(filter, 10).await;
+        assert!(
+            matches!(oldest, Err(cogman_core::TaskLogError::InvalidQuery(_))),
+            "oldest {filter:?}: {oldest:?}"
+        );
+    }
+    let equal_bounds = TaskFilter {
+        created_from: Some(now),
+        created_to: Some(now),
+        ..TaskFilter::default()
+    };
+    assert_eq!(list_all(&*log, &equal_bounds).await, Vec::<TaskId>::new());
+}

@@ -31,7 +31,8 @@ pub use held::{
 pub use history::{history_lists_applied_changes_oldest_first, purge_deletes_only_old_final_tasks};
 pub use listing::{
     list_filters_by_creation_time, list_filters_by_name_key_and_original, list_filters_by_status,
-    list_pages_newest_first_without_gaps, oldest_returns_the_oldest_matching_tasks_first,
+    list_pages_newest_first_without_gaps, list_refuses_filters_no_task_can_match,
+    oldest_returns_the_oldest_matching_tasks_first,
 };
 pub use outbox::{
     outbox_claim_is_leased, outbox_claims_only_old_initiated_tasks,
