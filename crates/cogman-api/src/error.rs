@@ -56,6 +56,20 @@ pub enum ApiError {
     /// The body is not `application/json` (415).
     #[error("expected a request with Content-Type: application/json")]
     UnsupportedMediaType,
+    /// A request that changes something, without `Content-Type: application/json` or the
+    /// [`CLIENT_HEADER`](crate::CLIENT_HEADER): what a cross-site form could send (415).
+    #[error(
+        "a request that changes something needs Content-Type: application/json or an X-Cogman-Client header"
+    )]
+    NotAnApiRequest,
+    /// An `Origin` other than the server's own: a page of another site (403).
+    #[error("requests from the origin {0:?} are refused: the API only answers its own pages")]
+    ForeignOrigin(String),
+    /// A `Host` the server does not answer to, as in a DNS-rebinding attack (421).
+    #[error(
+        "this server does not answer to the host {0:?}; add it with --allow-host if it is its name"
+    )]
+    UnknownHost(String),
     /// A field is invalid (422).
     #[error("{0}")]
     InvalidField(String),
@@ -91,7 +105,11 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::NotAnApiRequest => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::ForeignOrigin(_) => StatusCode::FORBIDDEN,
+            ApiError::UnknownHost(_) => StatusCode::MISDIRECTED_REQUEST,
             ApiError::InvalidField(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,7 +126,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedMediaType | ApiError::NotAnApiRequest => "unsupported_media_type",
+            ApiError::ForeignOrigin(_) => "forbidden_origin",
+            ApiError::UnknownHost(_) => "unknown_host",
             ApiError::InvalidField(_) => "invalid_field",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal => "internal",

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::state::ApiState;
 
 /// True for `application/json` and `application/*+json`, parameters ignored.
-fn is_json(headers: &HeaderMap) -> Option<bool> {
+pub(crate) fn is_json(headers: &HeaderMap) -> Option<bool> {
     let value = headers.get(header::CONTENT_TYPE)?;
     let mime = value
         .to_str()

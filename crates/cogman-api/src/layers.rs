@@ -60,7 +60,11 @@ pub(crate) async fn declared_size(
 
 /// Adds the security headers.
 pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+    with_security_headers(next.run(request).await)
+}
+
+/// `response` with the security headers (also for answers given before the router's layers).
+pub(crate) fn with_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         headers.insert(name, HeaderValue::from_static(value));

@@ -20,11 +20,14 @@
 //! - `extract`: extractors that turn bad input into 400/413/415/422.
 //! - [`token`] and `auth`: hashed tokens, roles, the constant-time check.
 //! - `layers`: request timeout and security headers.
+//! - `same_site`: the `Host`, `Origin` and write-header checks that keep other sites out.
+//! - `connections`: the accept loop: connection limit, header-read and idle timeouts.
 //! - `metrics`: the Prometheus registry and the worker observer.
 //! - [`openapi`]: the document's fixed parts and shared error responses.
 //! - `serve`: [`serve()`], binding (loopback unless tokens are set) and graceful stop.
 
 mod auth;
+mod connections;
 pub mod error;
 mod extract;
 mod layers;
@@ -33,6 +36,7 @@ pub mod model;
 pub mod openapi;
 mod options;
 mod routes;
+mod same_site;
 mod serve;
 mod state;
 pub mod token;
@@ -43,7 +47,8 @@ pub use metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, MAX_TASK_NAMES};
 pub use openapi::openapi;
 pub use options::ApiOptions;
 pub use routes::{PREFIX, router};
+pub use same_site::CLIENT_HEADER;
 pub use serve::{DEFAULT_LISTEN, ServeError, check_bind, serve, serve_listener};
 pub use state::ApiState;
-pub use token::{Role, TokenEntry, TokenError, hash_token, parse_tokens};
+pub use token::{Role, TokenEntry, TokenError, check_roles, hash_token, parse_tokens};
 pub use ui::UI_ROOT;

@@ -1,5 +1,6 @@
 //! Serving the router: [`serve`] binds an address, [`serve_listener`] uses a bound listener;
-//! both refuse a non-loopback address when no tokens are configured ([`check_bind`]) and stop
+//! both refuse a non-loopback address when no tokens are configured, and a token given two
+//! roles ([`check_bind`]), serve with the connection limits of `connections`, and stop
 //! gracefully when the shutdown future resolves.
 
 use std::future::Future;
@@ -7,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use tokio::net::TcpListener;
 
+use crate::connections::{ConnectionLimits, serve_connections};
 use crate::options::ApiOptions;
 use crate::routes::router;
 use crate::state::ApiState;
@@ -27,6 +29,9 @@ pub enum ServeError {
         /// The address asked for.
         addr: SocketAddr,
     },
+    /// The tokens are not usable (the same token given two roles).
+    #[error(transparent)]
+    Tokens(#[from] crate::token::TokenError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -41,11 +46,13 @@ pub enum ServeError {
     Io(#[source] std::io::Error),
 }
 
-/// Checks that serving on `addr` with `options` is safe: a non-loopback address needs tokens.
+/// Checks that serving on `addr` with `options` is safe: no token has two roles, and a
+/// non-loopback address needs tokens.
 ///
 /// # Errors
-/// [`ServeError::NoTokensOnPublicAddress`].
+/// [`ServeError::Tokens`], [`ServeError::NoTokensOnPublicAddress`].
 pub fn check_bind(addr: SocketAddr, options: &ApiOptions) -> Result<(), ServeError> {
+    crate::token::check_roles(&options.tokens)?;
     if addr.ip().is_loopback() || options.requires_auth() {
         Ok(())
     } else {
@@ -56,7 +63,8 @@ pub fn check_bind(addr: SocketAddr, options: &ApiOptions) -> Result<(), ServeErr
 /// Binds `addr` and serves until `shutdown` resolves.
 ///
 /// # Errors
-/// [`ServeError::NoTokensOnPublicAddress`] (checked before binding), [`ServeError::Bind`],
+/// [`ServeError::NoTokensOnPublicAddress`] and [`ServeError::Tokens`] (checked before
+/// binding), [`ServeError::Bind`],
 /// [`ServeError::Io`].
 pub async fn serve(
     addr: SocketAddr,
@@ -74,7 +82,7 @@ pub async fn serve(
 ///
 /// # Errors
 /// [`ServeError::NoTokensOnPublicAddress`] when the listener is not on loopback and no tokens
-/// are configured; [`ServeError::Io`].
+/// are configured; [`ServeError::Tokens`]; [`ServeError::Io`].
 pub async fn serve_listener(
     listener: TcpListener,
     state: ApiState,
@@ -83,8 +91,8 @@ pub async fn serve_listener(
     let addr = listener.local_addr().map_err(ServeError::Io)?;
     check_bind(addr, state.options())?;
     tracing::info!(%addr, auth = state.options().requires_auth(), "serving the cogman API");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let limits = ConnectionLimits::from(state.options());
+    serve_connections(listener, router(state), limits, shutdown)
         .await
         .map_err(ServeError::Io)
 }
@@ -109,5 +117,10 @@ mod tests {
         assert!(matches!(refused, ServeError::NoTokensOnPublicAddress { addr } if addr == public));
         assert!(refused.to_string().contains("without API tokens"));
         assert!(check_bind(public, &locked).is_ok());
+        let mut both = locked.clone();
+        both.tokens
+            .push(TokenEntry::from_plain("0123456789abcdef", Role::Read));
+        let refused = check_bind(DEFAULT_LISTEN, &both).expect_err("two roles");
+        assert!(matches!(refused, ServeError::Tokens(_)), "{refused}");
     }
 }

@@ -70,6 +70,14 @@ pub enum TokenError {
         /// 1-based line number.
         line: usize,
     },
+    /// The same token is listed with two roles (it would silently get the stronger one).
+    #[error(
+        "a token is listed both as read and as admin; give each token one role (its SHA-256 starts {prefix})"
+    )]
+    TwoRoles {
+        /// The first 8 hex digits of the token's SHA-256, to find it in the files.
+        prefix: String,
+    },
     /// A `sha256:` hash is not 64 hex digits.
     #[error("line {line}: a sha256: hash must be 64 hex digits")]
     BadHash {
@@ -126,12 +134,32 @@ fn parse_hex(hex: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// Checks that no token is listed with two roles (in one source or across the token file
+/// and `COGMAN_API_TOKENS`). The same token twice with one role is fine.
+///
+/// # Errors
+/// [`TokenError::TwoRoles`].
+pub fn check_roles(tokens: &[TokenEntry]) -> Result<(), TokenError> {
+    for (i, entry) in tokens.iter().enumerate() {
+        if tokens[..i]
+            .iter()
+            .any(|earlier| earlier.hash == entry.hash && earlier.role != entry.role)
+        {
+            return Err(TokenError::TwoRoles {
+                prefix: hash_hex(&entry.hash)[..8].to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Parses token lines: `admin:<token>`, `read:<token>`, or `admin:sha256:<64 hex>` to give
 /// only the hash. Blank lines and lines starting with `#` are skipped; entries may also be
 /// separated by commas (for `COGMAN_API_TOKENS`).
 ///
 /// # Errors
-/// The first [`TokenError`] found.
+/// The first [`TokenError`] found; [`TokenError::TwoRoles`] when a token is listed with both
+/// roles.
 pub fn parse_tokens(text: &str) -> Result<Vec<TokenEntry>, TokenError> {
     let mut entries = Vec::new();
     for (index, line) in text.lines().enumerate() {
@@ -148,6 +176,7 @@ pub fn parse_tokens(text: &str) -> Result<Vec<TokenEntry>, TokenError> {
             entries.push(parse_entry(item, number)?);
         }
     }
+    check_roles(&entries)?;
     Ok(entries)
 }
 
@@ -218,6 +247,30 @@ mod tests {
         assert_eq!(
             parse_tokens("read:sha256:abc"),
             Err(TokenError::BadHash { line: 1 })
+        );
+    }
+
+    #[test]
+    fn a_token_with_two_roles_is_refused() {
+        let hashed = hash_hex(&hash_token(ADMIN));
+        for text in [
+            format!("admin:{ADMIN}\nread:{ADMIN}"),
+            format!("read:{ADMIN},admin:sha256:{hashed}"),
+        ] {
+            assert!(
+                matches!(parse_tokens(&text), Err(TokenError::TwoRoles { .. })),
+                "{text}"
+            );
+        }
+        assert!(parse_tokens(&format!("admin:{ADMIN}\nadmin:{ADMIN}")).is_ok());
+        let across = [
+            TokenEntry::from_plain(ADMIN, Role::Read),
+            TokenEntry::from_plain(ADMIN, Role::Admin),
+        ];
+        let refused = check_roles(&across).expect_err("two roles");
+        assert!(
+            !refused.to_string().contains(ADMIN),
+            "the token is never shown"
         );
     }
 

@@ -73,7 +73,7 @@ seed_args=()
 if [ -n "${SCHEMATHESIS_SEED:-}" ]; then seed_args=(--seed "$SCHEMATHESIS_SEED"); fi
 
 status=0
-"$st" run "$work/openapi.json" --url "$base" -H "$auth" \
+"$st" run "$work/openapi.json" --url "$base" -H "$auth" -H "X-Cogman-Client: schemathesis" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
   --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --request-timeout 20 --workers 1 \
   --no-color "${seed_args[@]}" || status=$?

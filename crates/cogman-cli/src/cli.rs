@@ -241,6 +241,17 @@ pub(crate) struct ServeArgs {
     /// COGMAN_API_TOKENS). Without tokens the API is open and must listen on loopback.
     #[arg(long)]
     pub(crate) token_file: Option<PathBuf>,
+    /// A host name the API answers to (the `Host` header), besides IP addresses and
+    /// `localhost`; other names are refused so web pages cannot reach the API by DNS
+    /// rebinding. Repeat for more names; `*` allows any (also COGMAN_API_ALLOWED_HOSTS,
+    /// comma-separated).
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME",
+        env = "COGMAN_API_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub(crate) allowed_hosts: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,8 @@
 mod decode;
 mod encode;
 mod fields;
+#[cfg(test)]
+mod fuzz;
 
 pub use decode::{DecodeError, Decoded, decode};
 pub use encode::encode;

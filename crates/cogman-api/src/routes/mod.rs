@@ -1,8 +1,9 @@
 //! The route table. Every route is registered through utoipa-axum's `routes!`, which takes
 //! the path and method from the handler's `#[utoipa::path]`, so the router and the OpenAPI
 //! document are built from the same list ([`documented`]). [`router`] adds the token check,
-//! body limit, timeout, security headers and JSON 404/405 answers, and serves `/healthz` and
-//! `/metrics` at the root too (where load balancers and Prometheus look by default).
+//! body limit, timeout, security headers and JSON 404/405 answers, serves `/healthz` and
+//! `/metrics` at the root too (where load balancers and Prometheus look by default), and puts
+//! the same-site guard in front of it all (the UI included).
 //!
 //! - [`tasks`]: send, get, list.
 //! - [`actions`]: retry, cancel.
@@ -69,10 +70,12 @@ fn root_aliases(state: &ApiState) -> Router<ApiState> {
 
 /// The API as an axum router.
 pub fn router(state: ApiState) -> Router {
-    let protected = protected().route_layer(from_fn_with_state(
-        state.clone(),
-        crate::auth::require_token,
-    ));
+    let protected = protected()
+        .route_layer(from_fn(crate::same_site::api_write))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            crate::auth::require_token,
+        ));
     let (router, _) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, protected.merge(open()))
         .split_for_parts();
@@ -88,6 +91,7 @@ pub fn router(state: ApiState) -> Router {
         .layer(from_fn_with_state(state.clone(), crate::layers::timeout))
         .layer(TraceLayer::new_for_http())
         .layer(from_fn(crate::layers::security_headers))
-        .with_state(state)
+        .with_state(state.clone())
         .merge(crate::ui::router())
+        .layer(from_fn_with_state(state, crate::same_site::guard))
 }

@@ -23,7 +23,9 @@ fn with_token(
         Some(body) => builder
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(body.to_string())),
-        None => builder.body(Body::empty()),
+        None => builder
+            .header(cogman_api::CLIENT_HEADER, "tests")
+            .body(Body::empty()),
     }
     .expect("request")
 }

@@ -27,7 +27,12 @@ fn request(
     content_type: Option<&str>,
     body: impl Into<Body>,
 ) -> Request<Body> {
-    let mut builder = Request::builder().method(method).uri(uri);
+    // Marked as an API client's: these cases are about what the API says to its clients
+    // (`same_site` covers requests that are not).
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(cogman_api::CLIENT_HEADER, "tests");
     if let Some(content_type) = content_type {
         builder = builder.header(header::CONTENT_TYPE, content_type);
     }

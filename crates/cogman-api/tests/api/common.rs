@@ -178,10 +178,13 @@ impl Harness {
         self.call(request).await
     }
 
-    /// A POST without a body.
+    /// A POST without a body, marked as an API client's (`X-Cogman-Client`).
     pub(crate) async fn post(&self, uri: &str) -> Reply {
-        self.call(Request::post(uri).body(Body::empty()).expect("request"))
-            .await
+        let request = Request::post(uri)
+            .header(cogman_api::CLIENT_HEADER, "tests")
+            .body(Body::empty())
+            .expect("request");
+        self.call(request).await
     }
 
     /// Sends a task through the API and returns its id.

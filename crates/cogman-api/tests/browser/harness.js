@@ -51,7 +51,7 @@ export async function poll(probe, { timeout = WAIT, interval = 100, message = 'c
 
 /** A request to the API; resolves to {status, body}. */
 export async function call(method, route, { token = ADMIN, body } = {}) {
-  const headers = { Accept: 'application/json' };
+  const headers = { Accept: 'application/json', 'X-Cogman-Client': 'browser-tests' };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(`${BASE}/api/v1${route}`, {

@@ -59,3 +59,14 @@ test('markup in a task is rendered as text', async () => {
   assert.deepEqual(browser.problems, []);
   assert.equal(await page.evaluate(() => window.__cspViolations.length), 0, 'nothing even tried to run');
 });
+
+test('hidden and reordering characters are shown escaped', async () => {
+  // An ANSI escape, a right-to-left override and a NUL: stored as sent, shown as escapes.
+  const text = 'red\u001b[31m \u202egnp.exe nul\u0000 line\nbreak';
+  const id = await sendTask({ name: 'ui.hidden', payload_base64: Buffer.from(text).toString('base64') });
+  const page = await openUi(browser.context, { hash: `#/tasks/${id}` });
+  await page.locator(`[data-testid="task-id"]:text-is("${id}")`).waitFor();
+  const shown = await page.textContent('[data-testid="payload"]');
+  assert.equal(shown, 'red\\u{1b}[31m \\u{202e}gnp.exe nul\\u{0} line\nbreak');
+  assert.deepEqual(browser.problems, []);
+});

@@ -48,7 +48,8 @@ function query(params) {
 
 /** One request; resolves to the parsed JSON body. */
 export async function request(method, path, { params, body } = {}) {
-  const headers = { Accept: 'application/json' };
+  // X-Cogman-Client: the server refuses writes that a cross-site form could send.
+  const headers = { Accept: 'application/json', 'X-Cogman-Client': 'cogman-ui' };
   const bearer = token();
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   const init = { method, headers, cache: 'no-store', credentials: 'omit', redirect: 'error' };

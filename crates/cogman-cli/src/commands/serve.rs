@@ -78,7 +78,10 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
              --no-worker to serve the API only"
         );
     }
-    let options = ApiOptions::with_tokens(load_tokens(args.token_file.as_deref())?);
+    let options = ApiOptions {
+        allowed_hosts: args.allowed_hosts.clone(),
+        ..ApiOptions::with_tokens(load_tokens(args.token_file.as_deref())?)
+    };
     let addrs = resolve_listen(&args.listen).await?;
     let listener = bind(&addrs, &options).await?;
     let backends = Backends::open(&config)

@@ -87,7 +87,14 @@ impl RemoteClient {
         } else {
             format!("{trimmed}{PREFIX}")
         };
+        // Marks every call as an API client's, not a web form's (see `same_site`).
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            cogman_api::CLIENT_HEADER,
+            reqwest::header::HeaderValue::from_static("cogman-remote"),
+        );
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .timeout(CALL_TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
             .build()
