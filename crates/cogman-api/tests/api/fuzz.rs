@@ -224,9 +224,9 @@ fn hostile_strings_never_get_a_5xx_from_the_redis_log() {
     let unique = uuid::Uuid::now_v7().simple().to_string();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = cogman::Config::embedded(dir.path().join("queue.db"));
-    config.redis_uri = Some(REDIS.into());
-    config.redis_namespace = format!("api-fuzz-{unique}");
-    let _cleanup = SharedCleanup::new().redis_namespace(REDIS, &config.redis_namespace);
+    config.redis.uri = Some(REDIS.into());
+    config.redis.namespace = format!("api-fuzz-{unique}");
+    let _cleanup = SharedCleanup::new().redis_namespace(REDIS, &config.redis.namespace);
     let api = runtime.block_on(Harness::from_config(config, ApiOptions::default(), None));
     never_a_server_error(&runtime, &api);
 }
@@ -237,9 +237,9 @@ fn hostile_strings_never_get_a_5xx_from_the_postgres_log() {
     let unique = uuid::Uuid::now_v7().simple().to_string();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = cogman::Config::embedded(dir.path().join("queue.db"));
-    config.postgres_uri = Some(POSTGRES.into());
-    config.postgres_schema = format!("api_fuzz_{unique}");
-    let _cleanup = SharedCleanup::new().postgres_schema(POSTGRES, &config.postgres_schema);
+    config.postgres.uri = Some(POSTGRES.into());
+    config.postgres.schema = format!("api_fuzz_{unique}");
+    let _cleanup = SharedCleanup::new().postgres_schema(POSTGRES, &config.postgres.schema);
     let api = runtime.block_on(Harness::from_config(config, ApiOptions::default(), None));
     never_a_server_error(&runtime, &api);
 }
