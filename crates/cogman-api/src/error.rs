@@ -205,7 +205,9 @@ impl From<cogman::Error> for ApiError {
         match error {
             cogman::Error::Validation(error) => ApiError::InvalidField(error.to_string()),
             cogman::Error::NotFound(id) => ApiError::NotFound(format!("no task with id {id}")),
-            error @ cogman::Error::InvalidState { .. } => ApiError::Conflict(error.to_string()),
+            error @ (cogman::Error::InvalidState { .. } | cogman::Error::AttemptPending { .. }) => {
+                ApiError::Conflict(error.to_string())
+            }
             cogman::Error::UnknownTask(name) => {
                 ApiError::InvalidField(format!("no handler is registered for task name {name:?}"))
             }

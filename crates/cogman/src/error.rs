@@ -52,4 +52,17 @@ pub enum Error {
         /// What was asked.
         action: &'static str,
     },
+    /// A retry was asked while an attempt of the same task still waits or runs: a task has
+    /// one live attempt at a time.
+    #[error(
+        "attempt {number} of this task ({attempt}) is {state}: wait for it to finish or cancel it before retrying"
+    )]
+    AttemptPending {
+        /// The attempt that waits or runs.
+        attempt: cogman_core::TaskId,
+        /// Its attempt number.
+        number: u32,
+        /// Its state.
+        state: cogman_core::TaskState,
+    },
 }

@@ -25,11 +25,18 @@ pub const WORKER_ALIVE_WINDOW: TimeDelta = TimeDelta::seconds(30);
 const SCHEDULED_SAMPLE: u32 = 100;
 
 /// A task with every attempt of it and its history: what `cogman status` and
-/// `GET /api/v1/tasks/{id}` show.
+/// `GET /api/v1/tasks/{id}` show. Whichever attempt's id is asked for, `chain_status` and
+/// `latest_attempt` say where the whole chain of attempts stands, while `task` keeps the
+/// asked record's own state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskDetails {
     /// The task.
     pub task: Task,
+    /// The state of the chain's newest attempt: the outcome of the task as a whole once it is
+    /// `success`, `failed` or `cancelled`; `retry` only while the next attempt is being sent.
+    pub chain_status: TaskState,
+    /// The id of the chain's newest attempt (the highest attempt number).
+    pub latest_attempt: TaskId,
     /// Every attempt sharing its `original_task_id` (itself included), newest first, at most
     /// [`MAX_ATTEMPTS`].
     pub attempts: Vec<Task>,
@@ -68,7 +75,10 @@ impl Inspector {
             .await?
             .items;
         let history = self.log.history(id).await?;
+        let latest = newest_attempt(&attempts).unwrap_or(&task);
         Ok(TaskDetails {
+            chain_status: latest.status,
+            latest_attempt: latest.id,
             task,
             attempts,
             history,
@@ -153,6 +163,22 @@ impl Inspector {
             .filter(|t| t.run_at.is_none_or(|at| at <= now));
         Ok(queued.iter().chain(due).map(runnable_since).min())
     }
+}
+
+impl TaskDetails {
+    /// The attempt that decided the task, once one has: the newest attempt, when it is final
+    /// and does not hand over to a further attempt (`success`, `failed` or `cancelled`).
+    /// `None` while an attempt waits or runs. `cogman send --wait` waits for it.
+    pub fn outcome(&self) -> Option<&Task> {
+        let newest = newest_attempt(&self.attempts)?;
+        (newest.status.is_final() && newest.status != TaskState::Retry).then_some(newest)
+    }
+}
+
+/// The newest of a chain's attempts: the highest attempt number (the newest id among equal
+/// numbers, which only tasks retried before attempt numbers were checked can have).
+pub(crate) fn newest_attempt(attempts: &[Task]) -> Option<&Task> {
+    attempts.iter().max_by_key(|t| (t.attempt, t.id))
 }
 
 /// Since when a task may run: its creation, or its run time if later.

@@ -8,6 +8,7 @@
 //! - `harness`: isolated configs and cleanup; `ledger`: which task ids handlers ran;
 //!   `sender`: paced sending in phases; `check`: waiting for outcomes and counting loss and
 //!   duplicates.
+//! - `attempts`: a task and its attempts as one (the scenarios of `support/attempts.rs`).
 //! - `delays`: scheduling through the worker; `duplicates`: a task delivered twice, and the
 //!   outbox not publishing again a task Redis shows queued.
 //! - `faults_broker`: RabbitMQ stopped, cut, hung (`kill -STOP`), or down at start; outbox and
@@ -15,6 +16,10 @@
 //! - `faults_logs`: Redis and PostgreSQL restarted mid-run or down at start; Redis stalled
 //!   (`CLIENT PAUSE`) or out of memory.
 
+mod support;
+
+#[path = "distributed/attempts.rs"]
+mod attempts;
 #[path = "distributed/check.rs"]
 mod check;
 #[path = "distributed/delays.rs"]

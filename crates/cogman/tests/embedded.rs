@@ -526,3 +526,31 @@ async fn stop_closes_the_workers_own_client_and_not_a_shared_one() {
     assert!(shared.get(receipt.id).await.expect("get").is_some());
     shared.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_attempt_id_shows_the_chain_outcome() {
+    let (_dir, cogman) = start().await;
+    support::attempts::any_attempt_id_shows_the_chain_outcome(&cogman).await;
+    cogman.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_the_first_id_cancels_the_waiting_retry() {
+    let (_dir, cogman) = start().await;
+    support::attempts::cancelling_the_first_id_cancels_the_waiting_retry(&cogman).await;
+    cogman.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_cancelled_while_running_is_not_retried() {
+    let (_dir, cogman) = start().await;
+    support::attempts::a_task_cancelled_while_running_is_not_retried(&cogman).await;
+    cogman.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_retry_waits_for_the_running_attempt() {
+    let (_dir, cogman) = start().await;
+    support::attempts::a_manual_retry_waits_for_the_running_attempt(&cogman).await;
+    cogman.stop().await;
+}

@@ -213,8 +213,13 @@ impl TryFrom<StateChangeView> for StateChange {
 /// A task with its attempts and history: the answer of `GET /tasks/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct TaskDetails {
-    /// The task.
+    /// The task (the record asked for, in its own state).
     pub task: TaskView,
+    /// Where the task stands as a whole: the state of its newest attempt (`success`,
+    /// `failed` or `cancelled` once decided, whichever attempt's id was asked for).
+    pub chain_status: StatusName,
+    /// The id of the newest attempt.
+    pub latest_attempt: Uuid,
     /// Every attempt sharing its `original_task_id` (itself included), newest first.
     pub attempts: Vec<TaskView>,
     /// Its recorded state changes, oldest first.
@@ -225,6 +230,8 @@ impl From<&cogman::TaskDetails> for TaskDetails {
     fn from(details: &cogman::TaskDetails) -> Self {
         TaskDetails {
             task: TaskView::from(&details.task),
+            chain_status: StatusName(details.chain_status),
+            latest_attempt: details.latest_attempt.as_uuid(),
             attempts: details.attempts.iter().map(TaskView::from).collect(),
             history: details.history.iter().map(StateChangeView::from).collect(),
         }
@@ -237,6 +244,8 @@ impl TryFrom<TaskDetails> for cogman::TaskDetails {
     fn try_from(details: TaskDetails) -> Result<Self, Self::Error> {
         Ok(cogman::TaskDetails {
             task: details.task.try_into()?,
+            chain_status: details.chain_status.0,
+            latest_attempt: TaskId::from_uuid(details.latest_attempt),
             attempts: details
                 .attempts
                 .into_iter()

@@ -42,6 +42,8 @@ pub(crate) async fn status(
     }
     let TaskDetails {
         task,
+        chain_status,
+        latest_attempt,
         attempts,
         history,
     } = details;
@@ -53,17 +55,19 @@ pub(crate) async fn status(
         write_raw(bytes)?;
         return Ok(());
     }
-    print_task(&task, &attempts, &history)
+    let chain = format!("{chain_status} (newest attempt {latest_attempt})");
+    print_task(&task, &chain, &attempts, &history)
 }
 
-/// The status of one task as tables: its fields (payload and result as previews), its
-/// attempts and its history.
-fn print_task(task: &Task, attempts: &[Task], history: &[StateChange]) -> Result<()> {
+/// The status of one task as tables: its fields (payload and result as previews, `chain` where
+/// its attempts stand as a whole), its attempts and its history.
+fn print_task(task: &Task, chain: &str, attempts: &[Task], history: &[StateChange]) -> Result<()> {
     let optional_time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(display::time);
     let rows = vec![
         vec!["id".into(), task.id.to_string()],
         vec!["name".into(), task.name.clone()],
         vec!["status".into(), task.status.to_string()],
+        vec!["chain status".into(), chain.to_owned()],
         vec!["priority".into(), task.priority.to_string()],
         vec!["attempt".into(), task.attempt.to_string()],
         vec!["retries left".into(), task.retry.to_string()],

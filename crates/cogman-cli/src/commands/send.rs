@@ -112,7 +112,7 @@ pub(crate) async fn run(
             warn_if_unhandled(&name, remote_handlers(&remote).await);
             if wait {
                 let id = receipt.id;
-                let last = wait::outcome(async || Ok(remote.get(id).await?.attempts)).await?;
+                let last = wait::outcome(async || Ok(remote.get(id).await?)).await?;
                 wait::report(id, &last)?;
             }
             Ok(())
@@ -125,8 +125,7 @@ pub(crate) async fn run(
                 if wait {
                     let id = receipt.id;
                     let last =
-                        wait::outcome(async || Ok(client.inspector().task(id).await?.attempts))
-                            .await?;
+                        wait::outcome(async || Ok(client.inspector().task(id).await?)).await?;
                     wait::report(id, &last)?;
                 }
                 anyhow::Ok(())

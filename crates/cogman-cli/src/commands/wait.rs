@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use cogman::{Task, TaskId, TaskState};
+use cogman::{Task, TaskDetails, TaskId, TaskState};
 
 use crate::display;
 use crate::output::write_raw;
@@ -14,17 +14,11 @@ use crate::output::write_raw;
 /// How often the log is read while waiting.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
-/// The attempt that decides the outcome, once there is one: the newest attempt, when it is
-/// final and not handing over to a further attempt.
-fn decided(attempts: &[Task]) -> Option<&Task> {
-    let newest = attempts.iter().max_by_key(|t| t.attempt)?;
-    (newest.status.is_final() && newest.status != TaskState::Retry).then_some(newest)
-}
-
-/// Reads the attempts of the task (`read_attempts`) until one decides it, and returns that one.
-pub(crate) async fn outcome(read_attempts: impl AsyncFn() -> Result<Vec<Task>>) -> Result<Task> {
+/// Reads the task's details (`read_details`) until an attempt decides it
+/// ([`TaskDetails::outcome`]), and returns that attempt.
+pub(crate) async fn outcome(read_details: impl AsyncFn() -> Result<TaskDetails>) -> Result<Task> {
     loop {
-        if let Some(task) = decided(&read_attempts().await?) {
+        if let Some(task) = read_details().await?.outcome() {
             return Ok(task.clone());
         }
         tokio::time::sleep(POLL_EVERY).await;

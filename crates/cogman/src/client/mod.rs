@@ -220,20 +220,19 @@ impl Client {
         Ok(self.inner.log.get(id).await?)
     }
 
-    /// Runs a finished task again as a new attempt (same `original_task_id`) with `retry`
-    /// retries of its own — the seed's `/retry`.
+    /// Runs a finished task again as a new attempt with `retry` retries of its own — the
+    /// seed's `/retry`. `id` may be any attempt of the task: the new attempt follows the
+    /// newest one (same `original_task_id`, the next attempt number, so numbers never repeat).
+    ///
+    /// A task has one live attempt at a time: while its newest attempt waits or runs, the
+    /// retry is refused with [`Error::AttemptPending`] naming it. The check reads the newest
+    /// attempt and then sends; two retries racing within that window can both pass it (the
+    /// logs enforce no unique attempt number), which `docs/api.md` states.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; [`Error::InvalidState`] when the task has not finished.
+    /// [`Error::NotFound`]; [`Error::AttemptPending`] while an attempt waits or runs.
     pub async fn retry(&self, id: TaskId, retry: u32) -> Result<SendReceipt, Error> {
         let task = self.inner.log.get(id).await?.ok_or(Error::NotFound(id))?;
-        if !task.status.is_final() {
-            return Err(Error::InvalidState {
-                id,
-                state: task.status,
-                action: "retry",
-            });
-        }
         if retry > self.inner.options.limits.max_retry {
             return Err(cogman_core::ValidationError::RetryTooLarge {
                 retry,
@@ -241,29 +240,70 @@ impl Client {
             }
             .into());
         }
+        let newest = self.newest_attempt(&task).await?;
+        if !newest.status.is_final() || newest.status == TaskState::Retry {
+            return Err(Error::AttemptPending {
+                attempt: newest.id,
+                number: newest.attempt,
+                state: newest.status,
+            });
+        }
         let now = Utc::now();
-        let mut next = task.next_attempt(now, now);
+        let mut next = newest.next_attempt(now, now);
         next.retry = retry;
         next.run_at = None;
         self.dispatch(next).await
     }
 
-    /// Cancels a task that has not finished. A queued or scheduled task will not run; a
-    /// running one has its cancellation token fired by its worker.
+    /// Cancels a task that has not finished, whichever of its attempts `id` names: its
+    /// newest attempt is cancelled, so a waiting retry will not run, a running one has its
+    /// cancellation token fired by its worker, and no further attempt starts (the worker
+    /// checks before sending one). Cancelling a cancelled task again is a no-op.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; [`Error::InvalidState`] when the task already finished.
+    /// [`Error::NotFound`]; [`Error::InvalidState`] when the task already finished (naming
+    /// its newest attempt).
     pub async fn cancel(&self, id: TaskId) -> Result<(), Error> {
-        let change = StateChange::new(id, TaskState::Cancelled).error("cancelled on request");
-        match self.inner.log.record(&change).await? {
-            RecordOutcome::Applied | RecordOutcome::Unchanged => Ok(()),
-            RecordOutcome::Stale { current } => Err(Error::InvalidState {
-                id,
-                state: current,
-                action: "cancel",
-            }),
-            RecordOutcome::Missing => Err(Error::NotFound(id)),
+        /// Newer attempts to chase, should they keep appearing while cancelling.
+        const ROUNDS: usize = 8;
+        let task = self.inner.log.get(id).await?.ok_or(Error::NotFound(id))?;
+        let mut newest = self.newest_attempt(&task).await?;
+        for _ in 0..ROUNDS {
+            let change =
+                StateChange::new(newest.id, TaskState::Cancelled).error("cancelled on request");
+            let current = match self.inner.log.record(&change).await? {
+                RecordOutcome::Applied | RecordOutcome::Unchanged => TaskState::Cancelled,
+                RecordOutcome::Stale { current } => current,
+                RecordOutcome::Missing => return Err(Error::NotFound(newest.id)),
+            };
+            // A worker may have sent a further attempt meanwhile: that one is cancelled too.
+            let now_newest = self.newest_attempt(&task).await?;
+            if now_newest.id != newest.id {
+                newest = now_newest;
+                continue;
+            }
+            return match current {
+                TaskState::Cancelled => Ok(()),
+                state => Err(Error::InvalidState {
+                    id: newest.id,
+                    state,
+                    action: "cancel",
+                }),
+            };
         }
+        Err(Error::InvalidState {
+            id: newest.id,
+            state: newest.status,
+            action: "cancel",
+        })
+    }
+
+    /// The newest attempt of `task`'s chain (`task` itself when the log lists none).
+    async fn newest_attempt(&self, task: &Task) -> Result<Task, Error> {
+        let newest =
+            crate::workflow::attempts::latest(self.inner.log.as_ref(), task.original_task_id)
+                .await?;
+        Ok(newest.unwrap_or_else(|| task.clone()))
     }
 
     /// Reads over this client's backends: task details, lists, counts, queues, workers.

@@ -85,10 +85,14 @@ pub(crate) async fn settle(
         }
         return;
     };
-    if let Some(after) = verdict.retry_after {
+    let mut next_attempt = None;
+    if let Some(after) = verdict.retry_after
+        && !cancelled_meanwhile(inner, &task).await
+    {
         let now = Utc::now();
         let run_at = now + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
         let next = task.next_attempt(run_at, now);
+        next_attempt = Some(next.id);
         if let Err(error) = inner.client.dispatch(next).await {
             tracing::error!(task_id = %task.id, %error, "could not send the retry; the task will be delivered again");
             inner.stats.record_error();
@@ -123,6 +127,16 @@ pub(crate) async fn settle(
         }
         return;
     };
+    // Cancelled between the check and the record: the attempt just sent must not run either.
+    if let (
+        Some(next),
+        RecordOutcome::Stale {
+            current: TaskState::Cancelled,
+        },
+    ) = (next_attempt, outcome)
+    {
+        cancel_sent_attempt(inner, &task, next).await;
+    }
     // The task had already succeeded: another delivery of it ran too (or a replayed write).
     if verdict.state == TaskState::Success
         && matches!(
@@ -141,4 +155,26 @@ pub(crate) async fn settle(
     }
     // Workflow hook: once the outcome is durable, a chord member fires or fails the callback.
     super::resolve_workflow_then_ack(inner, &task, delivery).await;
+}
+
+/// Whether the task was cancelled while its attempt ran (the cancel of any attempt id stops
+/// the chain): then no further attempt is sent. A log that cannot be read counts as not
+/// cancelled; the record that follows finds out.
+async fn cancelled_meanwhile(inner: &WorkerInner, task: &Task) -> bool {
+    match inner.client.log().get(task.id).await {
+        Ok(Some(current)) => current.status == TaskState::Cancelled,
+        Ok(None) => false,
+        Err(error) => {
+            tracing::warn!(task_id = %task.id, %error, "could not check for a cancel before retrying");
+            false
+        }
+    }
+}
+
+/// Cancels the attempt `next` that was sent for `task` while the task was being cancelled.
+async fn cancel_sent_attempt(inner: &WorkerInner, task: &Task, next: cogman_core::TaskId) {
+    let change = StateChange::new(next, TaskState::Cancelled).error("cancelled on request");
+    if let Err(error) = inner.client.log().record(&change).await {
+        tracing::warn!(task_id = %task.id, next_attempt = %next, %error, "could not cancel the attempt sent while the task was cancelled");
+    }
 }

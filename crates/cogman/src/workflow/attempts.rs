@@ -5,7 +5,7 @@ use cogman_core::{PageRequest, Task, TaskFilter, TaskId, TaskLog, TaskLogError};
 
 /// The newest attempt of the task first sent as `root` (the first attempt itself when it was
 /// never retried); `None` when no attempt is recorded.
-pub(super) async fn latest(log: &dyn TaskLog, root: TaskId) -> Result<Option<Task>, TaskLogError> {
+pub(crate) async fn latest(log: &dyn TaskLog, root: TaskId) -> Result<Option<Task>, TaskLogError> {
     let filter = TaskFilter {
         original_task_id: Some(root),
         ..TaskFilter::default()

@@ -14,7 +14,7 @@
 //! recorded, and [`after_final`] once an attempt's outcome is durable (and again when a
 //! finished task is delivered a second time, so a crash between the two never strands a chord).
 
-mod attempts;
+pub(crate) mod attempts;
 mod chain;
 mod chord;
 mod group;
