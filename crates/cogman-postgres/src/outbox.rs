@@ -55,7 +55,6 @@ impl Outbox for PostgresLog {
 
 /// Whole microseconds, as PostgreSQL multiplies an interval by them; exact in a double for
 /// any duration shorter than 285 years.
-#[allow(clippy::cast_precision_loss)]
 fn micros(duration: Duration) -> f64 {
     duration.as_micros().min(u128::from(u64::MAX)) as f64
 }

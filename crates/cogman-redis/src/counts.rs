@@ -125,7 +125,6 @@ async fn span(ns: &Namespace, key: &str, min: &str, max: &str) -> Result<(i64, i
         })
         .await?;
     // Scores are whole microseconds, well inside the exact range of a double.
-    #[allow(clippy::cast_possible_truncation)]
     let score = |entries: &[Scored]| entries.first().map_or(0, |e| e.1 as i64);
     Ok((score(&low), score(&high)))
 }

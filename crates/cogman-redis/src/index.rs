@@ -65,7 +65,6 @@ pub(crate) async fn page(
                 TaskLogError::Other(format!("index {key} holds a bad score: {e}").into())
             })?;
             // Scores are whole microseconds, well inside the exact range of a double.
-            #[allow(clippy::cast_possible_truncation)]
             Ok((score as i64, pair[0].clone()))
         })
         .collect()
@@ -102,7 +101,6 @@ pub(crate) async fn ascending(
         })
         .await?;
     // Scores are whole microseconds, well inside the exact range of a double.
-    #[allow(clippy::cast_possible_truncation)]
     Ok(entries
         .into_iter()
         .map(|(id, score)| (score as i64, id))

@@ -208,7 +208,6 @@ async fn zscore(ns: &Namespace, key: &str, member: &str) -> Result<Option<i64>, 
         })
         .await?;
     // Scores are whole microseconds, well inside the exact range of a double.
-    #[allow(clippy::cast_possible_truncation)]
     Ok(stored.map(|score| score as i64))
 }
 
