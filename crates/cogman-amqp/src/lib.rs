@@ -35,9 +35,7 @@
 //! - helpers the handle and the impls share: `received` (a message as received), `context`
 //!   (what consumers and delivery handles share), `courier` (moving a received message: dead
 //!   letter, restamp, re-delay; checked ack/nack).
-//! - [`baseline`]: the raw lapin round trip that benchmarks compare against.
 
-pub mod baseline;
 mod broker;
 mod channel;
 pub mod config;
@@ -54,7 +52,6 @@ mod stats;
 pub mod topology;
 pub mod wire;
 
-pub use baseline::{BaselineReport, raw_roundtrip};
 pub use broker::AmqpBroker;
 pub use config::{AmqpConfig, ConfigError};
 pub use ladder::{DELAY_LEVELS, MAX_LADDER_DELAY_SECS};

@@ -95,7 +95,8 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// List tasks, newest first.
     Tasks(TasksArgs),
-    /// Measure throughput and latency against a raw baseline of the same backend.
+    /// Measure throughput, latency and CPU per task against an honest raw baseline of the same
+    /// broker (plain lapin or plain rusqlite doing the same work), in rounds.
     Bench(BenchArgs),
     /// Serve the REST API (docs/api.md), with a worker running shell-command handlers unless
     /// --no-worker.
@@ -216,6 +217,9 @@ pub(crate) struct BenchArgs {
     /// Concurrency of each worker.
     #[arg(long, default_value_t = 32)]
     pub(crate) concurrency: u32,
+    /// Rounds, each running the baseline and then cogman; the report gives medians.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) rounds: usize,
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,

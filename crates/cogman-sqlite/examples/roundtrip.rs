@@ -1,5 +1,6 @@
-//! Measures no-op tasks end to end through the SQLite store (log record, publish, claim,
-//! in_progress, success, ack) and the raw-SQL baseline on the same disk, and prints both rates.
+//! Measures no-op tasks end to end through the SQLite store alone (log record, publish, claim,
+//! in_progress, success, ack) and prints the rates. The comparison with a plain rusqlite queue
+//! doing the same work is `cogman bench`.
 //!
 //! `cargo run --release -p cogman-sqlite --example roundtrip -- [tasks] [normal]`
 
@@ -8,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use cogman_core::{Broker, ConsumeOptions, StateChange, Task, TaskLog, TaskSpec, TaskState};
-use cogman_sqlite::baseline::raw_roundtrip_with;
 use cogman_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use tokio::sync::Semaphore;
 
@@ -26,26 +26,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("cogman-roundtrip-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
 
-    let base_opts = SqliteOptions::new(dir.join("baseline.db")).with_synchronous(sync);
-    let baseline = tokio::task::spawn_blocking(move || raw_roundtrip_with(&base_opts, n)).await??;
-    println!(
-        "baseline ({sync:?}): {n} tasks, enqueue {:.0}/s, claim+delete {:.0}/s, total {:.0}/s",
-        baseline.enqueue_rate(),
-        baseline.process_rate(),
-        baseline.total_rate()
-    );
-
     let store =
         SqliteStore::open(SqliteOptions::new(dir.join("cogman.db")).with_synchronous(sync))?;
     let (enqueue, process) = cogman_roundtrip(&store, n).await?;
     let total = enqueue + process;
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!(
-        "cogman   ({sync:?}): {n} tasks, send {:.0}/s, run {:.0}/s, total {:.0}/s ({:.2}x baseline)",
+        "cogman ({sync:?}): {n} tasks, send {:.0}/s, run {:.0}/s, total {:.0}/s",
         rate(enqueue),
         rate(process),
-        rate(total),
-        rate(total) / baseline.total_rate()
+        rate(total)
     );
     drop(store);
     std::fs::remove_dir_all(&dir)?;

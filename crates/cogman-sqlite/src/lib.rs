@@ -45,9 +45,7 @@
 //! - `writer` / `reader`: the two connection threads; `conn`: pragmas; `schema`: migrations.
 //! - `log`: the [`TaskLog`](cogman_core::TaskLog), outbox and worker registry.
 //! - `queue`: the [`Broker`](cogman_core::Broker): claim, consumer, delivery, dead letters.
-//! - [`baseline`]: the raw-SQL baseline that `cogman bench` compares against.
 
-pub mod baseline;
 mod conn;
 mod error;
 mod log;
@@ -59,7 +57,6 @@ mod store;
 mod time;
 mod writer;
 
-pub use baseline::{BaselineReport, raw_roundtrip};
 pub use error::SqliteError;
 pub use options::{SqliteOptions, Synchronous};
 pub use queue::dead_letter::DeadLetter;

@@ -1,9 +1,9 @@
 //! Publish and consume basics: round trip, limits, a second broker on the same queues, queue
-//! statistics, close, redacted `Debug`, refused configurations, and the raw baseline.
+//! statistics, close, redacted `Debug` and refused configurations.
 
 use std::time::Duration;
 
-use cogman_amqp::{AmqpBroker, raw_roundtrip};
+use cogman_amqp::AmqpBroker;
 use cogman_core::{Broker, BrokerError, ConsumeOptions, Priority, TaskState};
 use cogman_testkit::{expect_no_delivery, next_within, sample};
 use lapin::options::QueueDeclareOptions;
@@ -199,14 +199,6 @@ async fn bad_configs_and_conflicting_queues_are_clear_errors() {
         .await
         .expect("delete the conflicting queue");
     raw.close().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_raw_baseline_reports_rates() {
-    let report = raw_roundtrip(URI, 500, 50).await.expect("baseline");
-    assert_eq!(report.messages, 500);
-    assert!(report.publish_rate() > 0.0 && report.consume_rate() > 0.0);
-    assert!(report.total_elapsed() >= report.publish_elapsed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
-//! Shared by the CLI's test binaries (`cli`, `serve`, `distributed_processes`, `partition`):
+//! Shared by the CLI's test binaries (`cli`, `serve`, `distributed_processes`, `partition`,
+//! `bench`):
 //! the `cogman` binary on a temp SQLite file with no `COGMAN_*` variables from the
 //! environment, reading what it printed, and worker processes ([`WorkerProcess`]).
 
