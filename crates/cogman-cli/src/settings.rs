@@ -15,22 +15,24 @@ use cogman::Config;
 use toml::{Table, Value};
 
 use crate::cli::ConfigArgs;
+use crate::commands::HANDLER_VARIABLES;
 
-/// `COGMAN_*` variables that are not config fields (without the prefix): read elsewhere by the
-/// binary, or set by a worker for its handler processes (`commands/shell_handler.rs`), which
-/// may run `cogman` themselves.
-const NOT_CONFIG: [&str; 10] = [
+/// `COGMAN_*` variables that are not config fields (without the prefix), read elsewhere by the
+/// binary. The variables a worker sets for its handler processes, which may run `cogman`
+/// themselves, are not config either ([`HANDLER_VARIABLES`]).
+const NOT_CONFIG: [&str; 6] = [
     "CONFIG",
     "LOG",
     "SERVER",
     "API_TOKEN",
     "API_TOKENS",
-    "TASK_ID",
-    "TASK_NAME",
-    "ATTEMPT",
-    "PRIMARY_KEY",
     "BENCH_KEEP_KEYS",
 ];
+
+/// True for a `COGMAN_*` variable (without the prefix) that is no config field.
+fn is_not_config(name: &str) -> bool {
+    NOT_CONFIG.contains(&name) || HANDLER_VARIABLES.contains(&name)
+}
 
 /// The effective configuration, validated.
 pub(crate) fn load(args: &ConfigArgs) -> Result<Config> {
@@ -99,14 +101,13 @@ impl Layers {
         Ok(())
     }
 
-    /// Lays every `COGMAN_*` variable of `env` that is not in [`NOT_CONFIG`] over what is
-    /// there.
+    /// Lays every `COGMAN_*` variable of `env` that is a config field over what is there.
     fn env(&mut self, env: &[(OsString, OsString)]) -> Result<()> {
         let mut vars: Vec<(&str, &OsString)> = env
             .iter()
             .filter_map(|(key, value)| Some((key.to_str()?, value)))
             .filter_map(|(key, value)| Some((key, key.strip_prefix("COGMAN_")?, value)))
-            .filter(|(_, name, _)| !NOT_CONFIG.contains(name))
+            .filter(|(_, name, _)| !is_not_config(name))
             .map(|(key, _, value)| (key, value))
             .collect();
         vars.sort_unstable_by_key(|(key, _)| *key);
@@ -320,8 +321,10 @@ mod tests {
             None,
             &[
                 ("COGMAN_TASK_ID", "0192"),
+                ("COGMAN_ORIGINAL_TASK_ID", "0191"),
                 ("COGMAN_TASK_NAME", "x"),
-                ("COGMAN_ATTEMPT", "0"),
+                ("COGMAN_ATTEMPT", "1"),
+                ("COGMAN_RETRY_LEFT", "2"),
                 ("COGMAN_PRIMARY_KEY", ""),
                 ("COGMAN_SERVER", "http://127.0.0.1:1"),
             ],

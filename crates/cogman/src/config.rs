@@ -49,6 +49,14 @@ pub struct Config {
     /// Default 10 s.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// How long a handler told to stop (timeout, cancel, worker shutdown) may take to return
+    /// before it is dropped; a shell handler's process group gets SIGTERM, then SIGKILL after
+    /// it. Default 5 s.
+    #[serde(with = "humantime_serde")]
+    pub kill_grace: Duration,
+    /// Largest result a handler may return, in bytes; a larger one fails the attempt.
+    /// Default 1 MiB.
+    pub max_result_bytes: usize,
     /// Delay before the first retry (doubled for each further one, with jitter). Default 1 s.
     #[serde(with = "humantime_serde")]
     pub retry_backoff: Duration,
@@ -81,6 +89,8 @@ impl Default for Config {
             task_timeout: Duration::from_secs(25 * 60),
             lease: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            kill_grace: Duration::from_secs(5),
+            max_result_bytes: 1024 * 1024,
             retry_backoff: Duration::from_secs(1),
             retry_backoff_max: Duration::from_secs(600),
             max_deliveries: 10,
@@ -205,6 +215,12 @@ impl Config {
         if self.max_payload_bytes == 0 || self.max_payload_bytes > 128 * 1024 * 1024 {
             return Err(fail(
                 "max_payload_bytes",
+                "must be between 1 and 134217728 (128 MiB)",
+            ));
+        }
+        if self.max_result_bytes == 0 || self.max_result_bytes > 128 * 1024 * 1024 {
+            return Err(fail(
+                "max_result_bytes",
                 "must be between 1 and 134217728 (128 MiB)",
             ));
         }

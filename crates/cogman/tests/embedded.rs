@@ -225,6 +225,81 @@ async fn a_handler_past_its_timeout_is_stopped_and_failed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_handler_finishes_its_cleanup_before_the_outcome_is_recorded() {
+    let (_dir, cogman) = start().await;
+    let cleaned = Arc::new(AtomicU32::new(0));
+    let flag = Arc::clone(&cleaned);
+    cogman
+        .register(
+            "cleans.up",
+            handler_fn(move |ctx: cogman::TaskContext, _payload| {
+                let flag = Arc::clone(&flag);
+                async move {
+                    ctx.cancelled().await;
+                    // Cleanup that takes a while, well within the kill grace period.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    flag.store(1, Ordering::SeqCst);
+                    Ok::<_, TaskError>(())
+                }
+            }),
+        )
+        .expect("register");
+    let id = cogman
+        .send_task(
+            TaskSpec::new("cleans.up", Vec::new()).timeout(Duration::from_millis(100)),
+            None,
+        )
+        .await
+        .expect("send")
+        .id;
+    assert_failed_with(&ended(cogman.client(), id).await, "timed out");
+    assert_eq!(
+        cleaned.load(Ordering::SeqCst),
+        1,
+        "the handler's cleanup ran before its outcome was recorded"
+    );
+    cogman.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_over_the_limit_fails_the_attempt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let small_results = Config {
+        max_result_bytes: 10,
+        ..config(&dir)
+    };
+    let cogman = start_with(&small_results).await;
+    cogman
+        .register(
+            "echo",
+            handler_fn(|_ctx, payload: Vec<u8>| async move { Ok::<_, TaskError>(payload) }),
+        )
+        .expect("register");
+    let fits = cogman
+        .send_task(TaskSpec::new("echo", vec![b'x'; 10]), None)
+        .await
+        .expect("send")
+        .id;
+    let too_big = cogman
+        .send_task(TaskSpec::new("echo", vec![b'x'; 11]).retry(2), None)
+        .await
+        .expect("send")
+        .id;
+    assert_eq!(
+        ended(cogman.client(), fits).await.status,
+        TaskState::Success
+    );
+    let failed = ended(cogman.client(), too_big).await;
+    assert_failed_with(
+        &failed,
+        "result is 11 bytes; the limit is 10 bytes (max_result_bytes)",
+    );
+    assert_eq!(failed.result, None, "nothing stored: {failed:?}");
+    assert_eq!(failed.attempt, 0, "not retried: {failed:?}");
+    cogman.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_task_name_is_recorded_failed() {
     let (_dir, cogman) = start().await;
     let id = cogman

@@ -11,6 +11,8 @@ mod shell_handler;
 mod wait;
 mod worker;
 
+pub(crate) use shell_handler::HANDLER_VARIABLES;
+
 use crate::remote::RemoteClient;
 use anyhow::{Context, Result, bail};
 use cogman::{Client, Config, SendReceipt};

@@ -95,7 +95,10 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
         let worker = backends.worker_with(&config, client.clone());
         for spec in &args.handlers {
             let (name, command) = parse_handler(spec)?;
-            worker.register(name, ShellHandler::new(command.to_owned()))?;
+            worker.register(
+                name,
+                ShellHandler::new(command.to_owned(), worker.options().into()),
+            )?;
         }
         state = state.with_worker(worker.clone());
         worker.start().await.context("starting the worker")?;

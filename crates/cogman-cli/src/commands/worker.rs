@@ -51,7 +51,10 @@ pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
         .context("starting the worker")?;
     for spec in &args.handlers {
         let (name, command) = parse_handler(spec)?;
-        worker.register(name, ShellHandler::new(command.to_owned()))?;
+        worker.register(
+            name,
+            ShellHandler::new(command.to_owned(), worker.options().into()),
+        )?;
     }
     if !args.quiet {
         worker.observe(Arc::new(AttemptPrinter));

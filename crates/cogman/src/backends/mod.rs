@@ -127,6 +127,8 @@ fn worker_options(config: &Config) -> WorkerOptions {
         lease: config.lease,
         shutdown_grace: config.shutdown_grace,
         task_timeout: config.task_timeout,
+        kill_grace: config.kill_grace,
+        max_result_bytes: config.max_result_bytes,
         backoff: config.backoff(),
     }
 }

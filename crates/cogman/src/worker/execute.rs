@@ -1,6 +1,8 @@
 //! Runs one handler call and turns everything that can happen to it — success, an error, a
 //! panic, a timeout, a cancel request, a hard stop — into an [`Attempt`]. While the handler
 //! runs, the delivery's lease is extended and the task log is watched for a cancel request.
+//! A handler told to stop (its [`TaskContext::cancellation`] fires) gets the kill grace period
+//! to return — a shell handler stops its process group in it — and is dropped after it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +33,8 @@ pub(crate) struct Watch<'a> {
     pub(crate) log: &'a Arc<dyn TaskLog>,
     pub(crate) lease: Duration,
     pub(crate) timeout: Duration,
+    /// How long a handler told to stop may take to return before it is dropped.
+    pub(crate) kill_grace: Duration,
     pub(crate) hard_stop: &'a CancellationToken,
 }
 
@@ -76,7 +80,15 @@ pub(crate) async fn run(
     };
     if !call.is_finished() {
         token.cancel();
-        call.abort();
+        if tokio::time::timeout(watch.kill_grace, &mut call)
+            .await
+            .is_err()
+        {
+            tracing::warn!(%task_id, grace = ?watch.kill_grace, "the handler did not stop within the kill grace period; dropping it");
+            call.abort();
+            // Resolves once the handler's future is dropped (its drop guards have run).
+            let _ = call.await;
+        }
     }
     attempt
 }

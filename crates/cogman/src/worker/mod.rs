@@ -53,6 +53,11 @@ pub struct WorkerOptions {
     pub shutdown_grace: Duration,
     /// Handler timeout for tasks that set none.
     pub task_timeout: Duration,
+    /// How long a handler told to stop (timeout, cancel, hard stop) may take to return before
+    /// it is dropped; shell handlers get SIGTERM, then SIGKILL after it.
+    pub kill_grace: Duration,
+    /// Largest result a handler may return; a larger one fails the attempt.
+    pub max_result_bytes: usize,
     /// Delay between attempts.
     pub backoff: Backoff,
 }
@@ -65,6 +70,8 @@ impl Default for WorkerOptions {
             lease: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
             task_timeout: Duration::from_secs(25 * 60),
+            kill_grace: Duration::from_secs(5),
+            max_result_bytes: 1024 * 1024,
             backoff: Backoff::default(),
         }
     }
@@ -184,6 +191,11 @@ impl Worker {
     /// This worker's unique id.
     pub fn id(&self) -> &str {
         &self.inner.id
+    }
+
+    /// The settings it runs with.
+    pub fn options(&self) -> &WorkerOptions {
+        &self.inner.options
     }
 
     /// Counters since start.
@@ -387,6 +399,7 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
         log: &inner.log,
         lease: inner.options.lease,
         timeout,
+        kill_grace: inner.options.kill_grace,
         hard_stop: &inner.hard_stop,
     };
     let attempt = execute::run(handler, ctx, task.payload.clone(), watch).await;

@@ -50,11 +50,21 @@ fn verdict(inner: &WorkerInner, task: &Task, attempt: Attempt) -> Option<Verdict
         retry_after: None,
     };
     Some(match attempt {
-        Attempt::Succeeded(output) => Verdict {
-            state: TaskState::Success,
-            error: None,
-            result: output.into_bytes(),
-            retry_after: None,
+        Attempt::Succeeded(output) => match output.into_bytes() {
+            Some(result) if result.len() > inner.options.max_result_bytes => final_state(
+                TaskState::Failed,
+                format!(
+                    "result is {} bytes; the limit is {} bytes (max_result_bytes)",
+                    result.len(),
+                    inner.options.max_result_bytes
+                ),
+            ),
+            result => Verdict {
+                state: TaskState::Success,
+                error: None,
+                result,
+                retry_after: None,
+            },
         },
         Attempt::Failed(error) => match error.disposition() {
             Disposition::Retry => failure(error.message().to_owned(), None),

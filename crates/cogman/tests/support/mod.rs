@@ -20,13 +20,14 @@ use cogman_testkit::{wait_for_final, wait_until};
 /// How long a test waits for an event.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// The embedded backend in `dir`, with short retry backoffs, lease and shutdown grace.
+/// The embedded backend in `dir`, with short retry backoffs, lease, shutdown and kill grace.
 pub fn config(dir: &tempfile::TempDir) -> Config {
     Config {
         retry_backoff: Duration::from_millis(20),
         retry_backoff_max: Duration::from_millis(100),
         lease: Duration::from_secs(2),
         shutdown_grace: Duration::from_secs(5),
+        kill_grace: Duration::from_secs(1),
         ..Config::embedded(dir.path().join("cogman.db"))
     }
 }
