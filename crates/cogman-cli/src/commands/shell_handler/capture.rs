@@ -15,35 +15,34 @@ pub(super) struct Captured {
     pub(super) overflowed: bool,
 }
 
-/// Reads `stream` to its end, keeping all of it, unless it passes `limit` bytes: then stops
-/// reading and reports the overflow. A read error ends the stream.
-pub(super) async fn read_capped(mut stream: impl AsyncRead + Unpin, limit: usize) -> Captured {
-    let mut captured = Captured::default();
-    let mut chunk = vec![0; CHUNK];
-    loop {
-        match stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => return captured,
-            Ok(n) => {
-                if captured.bytes.len() + n > limit {
-                    captured.overflowed = true;
-                    return captured;
-                }
-                captured.bytes.extend_from_slice(&chunk[..n]);
-            }
-        }
-    }
+/// Which bytes of a stream to keep.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Keep {
+    /// All of them, unless there are more than this: then reading stops at the overflow.
+    UpTo(usize),
+    /// Only the last this many; reading goes on to the end.
+    Last(usize),
 }
 
-/// Reads `stream` to its end, keeping only its last `keep` bytes. A read error ends it.
-pub(super) async fn read_tail(mut stream: impl AsyncRead + Unpin, keep: usize) -> Captured {
+/// Reads `stream` to its end (or, with [`Keep::UpTo`], to its overflow), keeping what `keep`
+/// says. A read error ends the stream.
+pub(super) async fn read(mut stream: impl AsyncRead + Unpin, keep: Keep) -> Captured {
     let mut captured = Captured::default();
     let mut chunk = vec![0; CHUNK];
     loop {
-        match stream.read(&mut chunk).await {
+        let n = match stream.read(&mut chunk).await {
             Ok(0) | Err(_) => return captured,
-            Ok(n) => {
+            Ok(n) => n,
+        };
+        match keep {
+            Keep::UpTo(limit) if captured.bytes.len() + n > limit => {
+                captured.overflowed = true;
+                return captured;
+            }
+            Keep::UpTo(_) => captured.bytes.extend_from_slice(&chunk[..n]),
+            Keep::Last(last) => {
                 captured.bytes.extend_from_slice(&chunk[..n]);
-                let excess = captured.bytes.len().saturating_sub(keep);
+                let excess = captured.bytes.len().saturating_sub(last);
                 if excess > 0 {
                     captured.bytes.drain(..excess);
                     captured.overflowed = true;
@@ -70,16 +69,16 @@ mod tests {
 
     #[tokio::test]
     async fn stdout_stops_at_the_first_byte_over_the_limit() {
-        let within = read_capped(&[7u8; 10][..], 10).await;
+        let within = read(&[7u8; 10][..], Keep::UpTo(10)).await;
         assert_eq!((within.bytes.len(), within.overflowed), (10, false));
-        let over = read_capped(&[7u8; 11][..], 10).await;
+        let over = read(&[7u8; 11][..], Keep::UpTo(10)).await;
         assert!(over.overflowed);
     }
 
     #[tokio::test]
     async fn stderr_keeps_its_end() {
         let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let tail = read_tail(&big[..], 4096).await;
+        let tail = read(&big[..], Keep::Last(4096)).await;
         assert_eq!(tail.bytes, big[big.len() - 4096..]);
         assert!(tail.overflowed);
     }

@@ -18,7 +18,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use capture::Captured;
+use capture::{Captured, Keep};
 use process_group::ProcessGroup;
 
 /// The variables a command gets, without their `COGMAN_` prefix (so the binary does not read
@@ -127,11 +127,11 @@ impl Handler for ShellHandler {
         let mut stdout = child
             .stdout
             .take()
-            .map(|out| tokio::spawn(capture::read_capped(out, max)));
+            .map(|out| tokio::spawn(capture::read(out, Keep::UpTo(max))));
         let stderr = child
             .stderr
             .take()
-            .map(|err| tokio::spawn(capture::read_tail(err, STREAM_TAIL)));
+            .map(|err| tokio::spawn(capture::read(err, Keep::Last(STREAM_TAIL))));
         let mut stdout_read = None;
         let ended = loop {
             tokio::select! {
