@@ -109,7 +109,7 @@ fn a_megabyte_payload_streams_through_a_shell_handler() {
         task["task"]["fail_error"]
     );
     let result = base64::engine::general_purpose::STANDARD
-        .decode(task["task"]["result"].as_str().expect("a result"))
+        .decode(task["task"]["result_base64"].as_str().expect("a result"))
         .expect("base64 result");
     assert_eq!(result, payload.to_ascii_uppercase());
 }
@@ -204,5 +204,8 @@ fn a_result_over_the_limit_fails_the_attempt_and_says_so() {
         error.contains("result limit") && error.contains("max_result_bytes"),
         "{error}"
     );
-    assert!(task["task"]["result"].is_null(), "nothing stored: {task}");
+    assert!(
+        task["task"]["result_base64"].is_null(),
+        "nothing stored: {task}"
+    );
 }
