@@ -470,3 +470,43 @@ fn whatever_is_stored_is_printed_with_control_characters_escaped() {
     let status = stdout(&run(cogman(dir.path()).args(["status", &id])));
     assert!(status.contains("\\u{1b}]0;title\\u{7}payload"), "{status}");
 }
+
+/// A task and its attempts are one: `status` of the first id says how the chain ended (while
+/// its own record stays `retry`), a second `retry` while an attempt waits is refused naming
+/// it, and `cancel` of the first id cancels the waiting attempt.
+#[test]
+fn status_retry_and_cancel_treat_the_attempts_as_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let worker = worker(dir.path(), &["boom=echo nope >&2; exit 3"], &[]);
+    let boom = send(dir.path(), &["boom", "--retry", "1"]);
+    let details = wait_for("the attempts of boom to end", || {
+        let details = status_of(dir.path(), &boom);
+        (details["chain_status"] == "failed").then_some(details)
+    });
+    assert_eq!(details["task"]["status"], "retry", "its own record is kept");
+    let text = stdout(&run(cogman(dir.path()).args(["status", &boom])));
+    assert!(text.contains("chain status"), "{text}");
+    drop(worker);
+
+    // No worker handles `waits`: its attempts wait.
+    let first = send(dir.path(), &["waits"]);
+    run(cogman(dir.path()).args(["cancel", &first]));
+    let second = stdout(&run(cogman(dir.path()).args(["retry", &first])));
+    let refused = run(cogman(dir.path()).args(["retry", &first]));
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains(&format!("attempt 1 of this task ({second}) is queued")),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(
+        status_of(dir.path(), &first)["latest_attempt"],
+        second.as_str()
+    );
+    run(cogman(dir.path()).args(["cancel", &first]));
+    assert_eq!(
+        status_of(dir.path(), &second)["task"]["status"],
+        "cancelled"
+    );
+    assert_eq!(status_of(dir.path(), &first)["chain_status"], "cancelled");
+}

@@ -113,3 +113,40 @@ async fn actions_in_the_wrong_state_are_409_and_change_nothing() {
     assert_eq!(api.snapshot().await, before);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn a_task_and_its_attempts_answer_as_one() {
+    let api = Harness::open().await;
+    let first = api.send(json!({"name": "waiting"})).await;
+    api.post(&format!("/api/v1/tasks/{first}/cancel"))
+        .await
+        .expect(200);
+    let second = api.retry(&first, 0).await.expect(201).json()["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    // The second attempt waits: another retry, by either id, is refused naming it.
+    for id in [&first, &second] {
+        let before = api.snapshot().await;
+        let reply = api.retry(id, 0).await.expect(409);
+        assert_eq!(reply.code(), "conflict");
+        let message = reply.json()["message"].to_string();
+        assert!(message.contains(&second), "{message}");
+        assert_eq!(api.snapshot().await, before, "nothing was sent");
+    }
+
+    // The first id shows its own state and the chain's.
+    let details = api.details(&first).await;
+    assert_eq!(details["task"]["status"], "cancelled");
+    assert_eq!(details["chain_status"], "queued");
+    assert_eq!(details["latest_attempt"], second.as_str());
+
+    // Cancelling the first id cancels the waiting attempt.
+    api.post(&format!("/api/v1/tasks/{first}/cancel"))
+        .await
+        .expect(200);
+    assert_eq!(api.details(&second).await["task"]["status"], "cancelled");
+    assert_eq!(api.details(&first).await["chain_status"], "cancelled");
+    api.stop().await;
+}
