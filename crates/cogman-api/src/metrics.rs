@@ -1,16 +1,18 @@
 //! Prometheus metrics served at `/api/v1/metrics` (OpenMetrics text, prometheus-client).
 //! Gauges are read through the [`cogman::Inspector`] at scrape time: tasks per state, queue
-//! depth per queue, the age of the oldest pending task and live workers. The task duration histogram per task name and outcome is fed by a
+//! depth per queue, the age of the oldest pending task and live workers. The counter of purged
+//! tasks is what this process's [`cogman::Retention`] deleted (sum it over processes). The task duration histogram per task name and outcome is fed by a
 //! [`cogman::TaskObserver`] registered on an in-process worker.
 
 use std::collections::HashSet;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
-use cogman::{Inspector, Task, TaskObserver, TaskState};
+use cogman::{Inspector, Retention, Task, TaskObserver, TaskState};
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -57,6 +59,7 @@ pub(crate) struct Metrics {
     queue_in_flight: Family<QueueLabel, Gauge>,
     oldest_pending: Gauge<f64, AtomicU64>,
     workers: Gauge,
+    purged: Counter,
     /// Task names seen by the histogram (bounded by [`MAX_TASK_NAMES`]).
     names: Mutex<HashSet<String>>,
     /// One scrape at a time: each refreshes the gauges, then encodes them.
@@ -116,6 +119,12 @@ impl Metrics {
             "Workers that reported in the last 30 seconds",
             workers.clone(),
         );
+        let purged = Counter::default();
+        registry.register(
+            "tasks_purged",
+            "Finished tasks older than the TTL this process deleted from the task log",
+            purged.clone(),
+        );
         Metrics {
             registry,
             tasks,
@@ -125,6 +134,7 @@ impl Metrics {
             queue_in_flight,
             oldest_pending,
             workers,
+            purged,
             names: Mutex::new(HashSet::new()),
             scrape: tokio::sync::Mutex::new(()),
         }
@@ -152,9 +162,19 @@ impl Metrics {
             .observe(ran_for.as_secs_f64());
     }
 
-    /// Refreshes the gauges from the backends and encodes every metric.
-    pub(crate) async fn render(&self, inspector: &Inspector) -> Result<String, ApiError> {
+    /// Refreshes the gauges from the backends and the purge counter from `retention`, and
+    /// encodes every metric.
+    pub(crate) async fn render(
+        &self,
+        inspector: &Inspector,
+        retention: Option<&Retention>,
+    ) -> Result<String, ApiError> {
         let _one_at_a_time = self.scrape.lock().await;
+        if let Some(retention) = retention {
+            self.purged
+                .inner()
+                .store(retention.purged(), Ordering::Relaxed);
+        }
         let now = Utc::now();
         let totals = inspector.totals().await?;
         for state in TaskState::ALL {

@@ -1,10 +1,10 @@
 //! [`ApiState`]: what every request handler shares — the cogman client (writes), its
-//! [`Inspector`] (reads), an optional worker running in the same process, the options and the
-//! metric registry. Cheap to clone.
+//! [`Inspector`] (reads), an optional worker running in the same process, the purge of finished
+//! tasks this process runs, the options and the metric registry. Cheap to clone.
 
 use std::sync::Arc;
 
-use cogman::{Client, Inspector, Worker};
+use cogman::{Client, Inspector, Retention, Worker};
 
 use crate::metrics::{DurationObserver, Metrics};
 use crate::options::ApiOptions;
@@ -15,6 +15,7 @@ pub struct ApiState {
     client: Client,
     inspector: Inspector,
     worker: Option<Worker>,
+    retention: Option<Retention>,
     options: Arc<ApiOptions>,
     metrics: Arc<Metrics>,
 }
@@ -26,18 +27,36 @@ impl ApiState {
             inspector: client.inspector(),
             client,
             worker: None,
+            retention: None,
             options: Arc::new(options),
             metrics: Arc::new(Metrics::new()),
         }
     }
 
     /// Adds a worker running in this process: its settled attempts feed the task duration
-    /// histogram of `/metrics`. The worker is not started or stopped by the API.
+    /// histogram of `/metrics`, and its purge (if any) the purged-tasks counter. The worker is
+    /// not started or stopped by the API.
     #[must_use]
     pub fn with_worker(mut self, worker: Worker) -> Self {
         worker.observe(Arc::new(DurationObserver(Arc::clone(&self.metrics))));
+        if let Some(retention) = worker.retention() {
+            self.retention = Some(retention.clone());
+        }
         self.worker = Some(worker);
         self
+    }
+
+    /// Adds the purge this process runs without a worker: `/metrics` counts what it deleted.
+    /// The purge is not started or stopped by the API.
+    #[must_use]
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// The purge of finished tasks this process runs, if the API was told of one.
+    pub fn retention(&self) -> Option<&Retention> {
+        self.retention.as_ref()
     }
 
     /// The client requests act through.

@@ -304,3 +304,40 @@ fn the_cli_and_the_api_report_the_same_details_of_a_retried_task() {
         assert_eq!(cli, api_details(&server.url, id), "task {id}");
     }
 }
+
+#[test]
+fn serve_without_a_worker_purges_old_finished_tasks_and_counts_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let send = |args: &[&str]| stdout(&run(cogman(dir.path()).arg("send").args(args)));
+    let cancelled: Vec<String> = (0..2).map(|_| send(&["nobody", "--delay", "1h"])).collect();
+    for id in &cancelled {
+        stdout(&run(cogman(dir.path()).args(["cancel", id])));
+    }
+    let queued = send(&["nobody"]);
+    let (server, _) = serve_on(
+        dir.path(),
+        "127.0.0.1:0",
+        &["--no-worker"],
+        &[
+            ("COGMAN_SQLITE_TTL", "1s"),
+            ("COGMAN_PURGE_INTERVAL", "100ms"),
+        ],
+    );
+    let metrics = wait_for("the purge to be counted in /metrics", || {
+        let (code, metrics) = http_get(&format!("{}/metrics", server.url), Some(READER));
+        assert_eq!(code, 200, "{metrics}");
+        metrics
+            .contains("cogman_tasks_purged_total 2")
+            .then_some(metrics)
+    });
+    assert!(
+        metrics.contains("# TYPE cogman_tasks_purged counter"),
+        "{metrics}"
+    );
+    for id in &cancelled {
+        let gone = run(cogman(dir.path()).args(["status", id]));
+        assert!(!gone.status.success(), "cancelled task {id} is purged");
+    }
+    let kept = json(&run(cogman(dir.path()).args(["status", &queued, "--json"])));
+    assert_eq!(kept["task"]["status"], "queued", "an unfinished task stays");
+}

@@ -12,9 +12,6 @@ use cogman_core::{GroupCommit, TaskLogError, redact_uri};
 pub struct PostgresConfig {
     /// Connection URI, e.g. `postgres://user:secret@127.0.0.1:5432/app`.
     pub uri: String,
-    /// How long final tasks are kept (see [`crate::PostgresLog::spawn_purger`]). Default 30
-    /// days (the seed's `MongoTTL`).
-    pub ttl: Duration,
     /// The schema that holds every table and function; created (and migrated) on connect.
     /// Lowercase letters, digits and `_`, starting with a letter or `_`. Default `cogman`.
     pub schema: String,
@@ -36,9 +33,6 @@ pub struct PostgresConfig {
 }
 
 impl PostgresConfig {
-    /// The default TTL: 30 days.
-    pub const DEFAULT_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
-
     /// The default merge window of held-back changes: 100 ms.
     pub const DEFAULT_MERGE_WINDOW: Duration = Duration::from_millis(100);
 
@@ -46,7 +40,6 @@ impl PostgresConfig {
     pub fn new(uri: impl Into<String>) -> Self {
         PostgresConfig {
             uri: uri.into(),
-            ttl: Self::DEFAULT_TTL,
             schema: "cogman".to_owned(),
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
@@ -61,13 +54,6 @@ impl PostgresConfig {
     #[must_use]
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
         self.schema = schema.into();
-        self
-    }
-
-    /// Sets the TTL.
-    #[must_use]
-    pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
         self
     }
 
@@ -134,7 +120,6 @@ impl fmt::Debug for PostgresConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PostgresConfig")
             .field("uri", &redact_uri(&self.uri))
-            .field("ttl", &self.ttl)
             .field("schema", &self.schema)
             .field("max_connections", &self.max_connections)
             .field("acquire_timeout", &self.acquire_timeout)
@@ -183,7 +168,6 @@ mod tests {
     #[test]
     fn defaults_match_the_seed() {
         let config = PostgresConfig::default();
-        assert_eq!(config.ttl, Duration::from_secs(2_592_000));
         assert_eq!(config.schema, "cogman");
         assert_eq!(config.max_connections, 10);
     }

@@ -1,5 +1,5 @@
 //! The PostgreSQL task log of cogman: the durable log of the distributed mode. It keeps every
-//! task and every change of state (default TTL 30 days for final tasks), serves lists and
+//! task and every change of state (final tasks until `purge_before` deletes them), serves lists and
 //! counts from indexes, offers the re-enqueue [`Outbox`](cogman_core::Outbox) and the
 //! [`WorkerRegistry`](cogman_core::WorkerRegistry), and batches concurrent writes into shared
 //! transactions (group commit) without answering anyone before their write is committed.
@@ -25,7 +25,8 @@
 //! - `writer`: group commit of `create` and `record` through the `create_tasks` and
 //!   `record_changes` SQL functions.
 //! - `read`, `list`, `counts`, `purge`: reading one task and its history, listing with cursor
-//!   paging, counts per bucket and state, and the TTL purge ([`PostgresLog::spawn_purger`]).
+//!   paging, counts per bucket and state, and the TTL purge (`purge_before`, one at a time
+//!   across processes under an advisory lock; the `cogman` facade's `Retention` runs it).
 //! - `outbox`, `workers`: the optional abilities.
 //! - `row`, `bounds`, `error`: row decoding, timestamp bounds, error mapping and retries.
 //!

@@ -34,7 +34,6 @@ impl fmt::Debug for PostgresLog {
         f.debug_struct("PostgresLog")
             .field("uri", &redact_uri(&self.inner.config.uri))
             .field("schema", &self.inner.config.schema)
-            .field("ttl", &self.inner.config.ttl)
             .finish()
     }
 }

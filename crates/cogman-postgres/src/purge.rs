@@ -1,25 +1,66 @@
 //! TTL for PostgreSQL: [`TaskLog::purge_before`](cogman_core::TaskLog::purge_before) deletes
-//! final tasks created before a cutoff, with their events, in batches;
-//! [`PostgresLog::spawn_purger`] runs it (and drops stale worker heartbeats) every so often
-//! with the cutoff `now - ttl`.
-
-use std::time::Duration;
+//! final tasks created before a cutoff, with their events, in batches, and worker heartbeats
+//! older than the cutoff. One purge of a schema runs at a time across every process: the purge
+//! holds a session advisory lock (keyed by the schema) for its length, and a purge that finds
+//! it taken returns 0 at once, since the one running deletes the same tasks. The facade's
+//! `Retention` calls it every `purge_interval` from each worker and API server.
 
 use chrono::{DateTime, Utc};
-use cogman_core::{TaskLog as _, TaskLogError};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use sqlx_core::pool::PoolConnection;
+use sqlx_postgres::Postgres;
+
+use cogman_core::TaskLogError;
 
 use crate::bounds;
 use crate::db::Db;
-use crate::error::{error_chain, retry};
-use crate::log::PostgresLog;
+use crate::error::{into_log_error, retry};
 
 /// Tasks deleted per statement, so one purge never holds many locks for long.
 const BATCH: i64 = 5000;
 
+/// Takes the advisory lock of the purge of the connection's schema (its `search_path`), keyed
+/// by `hashtext('cogman purge <schema>')`, if no other session holds it.
+const TRY_LOCK: &str = "SELECT pg_try_advisory_lock(hashtext('cogman purge ' || current_schema()))";
+/// Releases the lock of [`TRY_LOCK`].
+const UNLOCK: &str = "SELECT pg_advisory_unlock(hashtext('cogman purge ' || current_schema()))";
+
+/// The advisory lock held for the length of one purge; `None` when another session holds it.
+async fn try_lock(db: &Db) -> Result<Option<PoolConnection<Postgres>>, TaskLogError> {
+    let pool = db.pool().await?;
+    let mut conn = pool.acquire().await.map_err(into_log_error)?;
+    let locked: bool =
+        sqlx_core::query_scalar::query_scalar(TRY_LOCK)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(into_log_error)?;
+    Ok(locked.then_some(conn))
+}
+
+/// Releases the lock of [`try_lock`]; a connection that cannot release it is closed, which
+/// releases it too.
+async fn unlock(mut conn: PoolConnection<Postgres>) {
+    let released = sqlx_core::query::query(UNLOCK)
+        .execute(&mut *conn)
+        .await;
+    if let Err(error) = released {
+        tracing::debug!(%error, "could not release the purge lock; closing its connection");
+        drop(conn.detach());
+    }
+}
+
 pub(crate) async fn purge_before(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
-    let cutoff = bounds::clamp(cutoff);
+    let Some(lock) = try_lock(db).await? else {
+        tracing::debug!("another process is purging this log");
+        return Ok(0);
+    };
+    let purged = purge_locked(db, bounds::clamp(cutoff)).await;
+    unlock(lock).await;
+    purged
+}
+
+/// Deletes final tasks (with their events) and worker heartbeats older than `cutoff`; returns
+/// how many tasks.
+async fn purge_locked(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
     let pool = db.pool().await?;
     let mut total = 0;
     loop {
@@ -40,67 +81,14 @@ pub(crate) async fn purge_before(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, 
         .await?;
         total += deleted.unsigned_abs();
         if deleted < BATCH {
-            return Ok(total);
+            break;
         }
     }
-}
-
-/// Deletes heartbeats older than `cutoff`; returns how many.
-async fn purge_workers_before(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
-    let pool = db.pool().await?;
-    let done = retry("purge workers", db.retries(), || {
+    retry("purge workers", db.retries(), || {
         sqlx_core::query::query("DELETE FROM workers WHERE last_heartbeat < $1")
-            .bind(bounds::clamp(cutoff))
+            .bind(cutoff)
             .execute(pool)
     })
     .await?;
-    Ok(done.rows_affected())
-}
-
-/// Deletes final tasks and worker heartbeats older than `cutoff`; returns how many of each.
-async fn purge_expired(
-    log: &PostgresLog,
-    cutoff: DateTime<Utc>,
-) -> Result<(u64, u64), TaskLogError> {
-    let tasks = log.purge_before(cutoff).await?;
-    let workers = purge_workers_before(log.db(), cutoff).await?;
-    Ok((tasks, workers))
-}
-
-impl PostgresLog {
-    /// Starts a background task that, at once and then every `every`, deletes final tasks
-    /// created more than the configured TTL ago (with their events) and worker heartbeats
-    /// older than the TTL. Failures are logged and retried at the next tick, so the purger may
-    /// be started while PostgreSQL is down (each tick then answers at once, see
-    /// [`PostgresLog::connect`]). The task ends when `shutdown` is cancelled.
-    pub fn spawn_purger(&self, every: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
-        let log = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every.max(Duration::from_millis(1)));
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let ttl = chrono::Duration::from_std(log.config().ttl).unwrap_or(chrono::Duration::MAX);
-            loop {
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    _ = ticker.tick() => {}
-                }
-                let cutoff = Utc::now()
-                    .checked_sub_signed(ttl)
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
-                match purge_expired(&log, cutoff).await {
-                    Ok((0, 0)) => {}
-                    Ok((tasks, workers)) => {
-                        tracing::info!(tasks, workers, %cutoff, "purged old final tasks and heartbeats");
-                    }
-                    Err(error) if error.is_transient() => tracing::info!(
-                        error = %error_chain(&error),
-                        "PostgreSQL is unavailable; purging again at the next tick"
-                    ),
-                    Err(error) => {
-                        tracing::warn!(error = %error_chain(&error), "purging old tasks failed");
-                    }
-                }
-            }
-        })
-    }
+    Ok(total)
 }

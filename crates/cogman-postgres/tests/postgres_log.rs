@@ -1,7 +1,8 @@
 //! PostgreSQL-specific behaviour beyond the conformance suite: the SQL rank column against
 //! the Rust rank of every state (the suite checks `record` for every pair of states),
 //! concurrent migrations, out-of-order writes from several pools, the outbox under two
-//! claimers and with clients whose clocks are off, and the TTL purger.
+//! claimers and with clients whose clocks are off, and the purge (one at a time, under an
+//! advisory lock).
 
 mod support;
 
@@ -15,7 +16,6 @@ use cogman_postgres::PostgresLog;
 use cogman_testkit::{sample, stress, wait_until};
 use sqlx_core::connection::Connection as _;
 use sqlx_core::sql_str::AssertSqlSafe;
-use tokio_util::sync::CancellationToken;
 
 #[tokio::test]
 async fn the_rank_column_follows_the_rust_rank_for_every_state() {
@@ -180,35 +180,47 @@ async fn the_outbox_measures_ages_by_the_servers_clock() {
 }
 
 #[tokio::test]
-async fn the_purger_deletes_final_tasks_older_than_the_ttl() {
-    let config = support::config("purger").ttl(Duration::from_secs(24 * 3600));
-    let (log, _guard) = support::fresh_log_with(config).await;
+async fn one_purge_runs_at_a_time_and_deletes_only_old_final_tasks() {
+    let (log, guard) = support::fresh_log("purge_lock").await;
     let two_days_ago = Utc::now() - TimeDelta::days(2);
-    let mut old_done = sample::task_created_at("pg.purger", two_days_ago);
+    let cutoff = Utc::now() - TimeDelta::days(1);
+    let mut old_done = sample::task_created_at("pg.purge", two_days_ago);
     old_done.status = TaskState::Success;
     let old_running = {
-        let mut task = sample::task_created_at("pg.purger", two_days_ago);
+        let mut task = sample::task_created_at("pg.purge", two_days_ago);
         task.status = TaskState::InProgress;
         task
     };
-    let mut fresh_done = sample::task("pg.purger");
+    let mut fresh_done = sample::task("pg.purge");
     fresh_done.status = TaskState::Failed;
     for task in [&old_done, &old_running, &fresh_done] {
         log.create(task).await.expect("create");
     }
-    let shutdown = CancellationToken::new();
-    let purger = log.spawn_purger(Duration::from_millis(50), shutdown.clone());
-    wait_until(
-        "the old final task to be purged",
-        Duration::from_secs(10),
-        || {
-            let log = log.clone();
-            let id = old_done.id;
-            async move { log.get(id).await.expect("get").is_none() }
-        },
-    )
-    .await
-    .expect("purged within the deadline");
+
+    // Another process purging this schema holds the lock: this purge leaves everything.
+    let mut other = support::admin().await.expect("admin connection");
+    let lock = format!("cogman purge {}", guard.schema);
+    let taken: bool =
+        sqlx_core::query_scalar::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+            .bind(&lock)
+            .fetch_one(&mut other)
+            .await
+            .expect("take the purge lock");
+    assert!(taken, "nobody else holds the purge lock of a fresh schema");
+    assert_eq!(log.purge_before(cutoff).await.expect("purge"), 0);
+    assert!(
+        log.get(old_done.id).await.expect("get").is_some(),
+        "skipped while locked"
+    );
+
+    // Released: the purge runs, and leaves the lock free again.
+    let _: bool = sqlx_core::query_scalar::query_scalar("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind(&lock)
+        .fetch_one(&mut other)
+        .await
+        .expect("release the purge lock");
+    assert_eq!(log.purge_before(cutoff).await.expect("purge"), 1);
+    assert!(log.get(old_done.id).await.expect("get").is_none());
     assert!(
         log.history(old_done.id).await.expect("history").is_empty(),
         "events purged too"
@@ -221,9 +233,12 @@ async fn the_purger_deletes_final_tasks_older_than_the_ttl() {
         log.get(fresh_done.id).await.expect("get").is_some(),
         "recent tasks stay"
     );
-    shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(5), purger)
-        .await
-        .expect("the purger stops when cancelled")
-        .expect("the purger did not panic");
+    let free: bool =
+        sqlx_core::query_scalar::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+            .bind(&lock)
+            .fetch_one(&mut other)
+            .await
+            .expect("take the purge lock again");
+    assert!(free, "the purge released its lock");
+    other.close().await.expect("close admin");
 }

@@ -68,6 +68,11 @@ pub struct Config {
     /// Tasks a client holds in memory while the broker is unreachable and no durable log
     /// can hold them. Default 10,000.
     pub send_buffer: usize,
+    /// How often each worker and API server deletes finished tasks older than the task log's
+    /// TTL (`sqlite.ttl`, `postgres.ttl`, or `redis.ttl` for Redis alone), jittered between
+    /// half and all of it; one purge of a log runs at a time. Default 10 min.
+    #[serde(with = "humantime_serde")]
+    pub purge_interval: Duration,
     /// The embedded SQLite file (queue and/or log).
     pub sqlite: SqliteConfig,
     /// RabbitMQ, the broker when its `uri` is set.
@@ -95,6 +100,7 @@ impl Default for Config {
             retry_backoff_max: Duration::from_secs(600),
             max_deliveries: 10,
             send_buffer: 10_000,
+            purge_interval: Duration::from_secs(600),
             sqlite: SqliteConfig::default(),
             amqp: AmqpConfig::default(),
             redis: RedisConfig::default(),
@@ -197,6 +203,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_positive("connection_timeout", self.connection_timeout)?;
         check_positive("request_timeout", self.request_timeout)?;
+        check_positive("purge_interval", self.purge_interval)?;
         check_positive("task_timeout", self.task_timeout)?;
         check_positive("lease", self.lease)?;
         check_positive("retry_backoff", self.retry_backoff)?;

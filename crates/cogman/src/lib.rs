@@ -29,6 +29,8 @@
 //! - [`registry`]: task name → handler.
 //! - [`backends`]: which broker and log a config means; one file per backend (section + open),
 //!   the tiered log (`cogman-tiered`) composed of the Redis and PostgreSQL ones.
+//! - [`retention`]: [`Retention`] — the periodic purge of finished tasks older than the TTL,
+//!   run by every started worker (and `cogman serve`).
 //! - this file: the seed's facade — [`start_background`], [`Cogman::send_task`],
 //!   [`Cogman::register`].
 
@@ -38,6 +40,7 @@ pub mod config;
 pub mod error;
 pub mod inspector;
 pub mod registry;
+pub mod retention;
 pub mod worker;
 pub mod workflow;
 
@@ -47,6 +50,7 @@ pub use config::{Config, ConfigError};
 pub use error::Error;
 pub use inspector::{Inspector, TaskDetails};
 pub use registry::Registry;
+pub use retention::{Retention, RetentionOptions};
 pub use worker::{StatsSnapshot, TaskObserver, Worker, WorkerOptions};
 pub use workflow::{
     ChainReceipt, ChordReceipt, ChordResult, GroupReceipt, GroupStatus, WorkflowKind,

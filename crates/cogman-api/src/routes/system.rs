@@ -59,7 +59,10 @@ pub(crate) async fn whoami(Extension(Caller(role)): Extension<Caller>) -> Json<W
     )
 )]
 pub(crate) async fn metrics(State(state): State<ApiState>) -> Result<impl IntoResponse, ApiError> {
-    let text = state.metrics().render(state.inspector()).await?;
+    let text = state
+        .metrics()
+        .render(state.inspector(), state.retention())
+        .await?;
     Ok(([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text))
 }
 

@@ -1,5 +1,6 @@
 //! `cogman serve`: the REST API (and, unless `--no-worker`, a worker with shell-command
-//! handlers) until Ctrl-C or SIGTERM. Tokens come from `--token-file` and/or
+//! handlers) until Ctrl-C or SIGTERM; either way the process purges finished tasks older than
+//! the TTL (the worker's purge, or its own). Tokens come from `--token-file` and/or
 //! `COGMAN_API_TOKENS`; without tokens only a loopback address is allowed.
 
 use std::net::SocketAddr;
@@ -89,6 +90,12 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
         .context("opening the backends")?;
     let client = backends.client(&config);
     let mut state = ApiState::new(client.clone(), options);
+    // A worker purges finished tasks older than the TTL; without one, the server does.
+    let retention = args.no_worker.then(|| backends.retention(&config));
+    if let Some(retention) = &retention {
+        retention.start();
+        state = state.with_retention(retention.clone());
+    }
     let worker = if args.no_worker {
         None
     } else {
@@ -119,6 +126,9 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
     let served = cogman_api::serve_listener(listener, state, super::shutdown_signal()).await;
     if let Some(worker) = worker {
         worker.stop().await;
+    }
+    if let Some(retention) = retention {
+        retention.stop();
     }
     client.close().await;
     served.context("serving the API")?;

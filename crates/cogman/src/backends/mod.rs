@@ -20,6 +20,7 @@ use cogman_tiered::TieredLog;
 use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::Error;
+use crate::retention::{Retention, RetentionOptions};
 use crate::worker::{Worker, WorkerOptions};
 
 /// The broker and task log chosen by a config.
@@ -117,6 +118,27 @@ impl Backends {
             worker_options(config),
         )
     }
+
+    /// The periodic purge of this task log with the TTL and interval of `config`, not started
+    /// yet: for a process that serves without a worker (a worker runs its own).
+    pub fn retention(&self, config: &Config) -> Retention {
+        Retention::new(Arc::clone(&self.log), retention_options(config))
+    }
+}
+
+/// The retention of `config`'s task log: PostgreSQL (alone or behind Redis) keeps finished
+/// tasks for `postgres.ttl`, the SQLite file for `sqlite.ttl`, Redis alone for `redis.ttl` (its
+/// records also expire by themselves; the purge drops the index entries they leave).
+fn retention_options(config: &Config) -> RetentionOptions {
+    let ttl = match (&config.postgres.uri, &config.redis.uri) {
+        (Some(_), _) => config.postgres.ttl,
+        (None, Some(_)) => config.redis.ttl,
+        (None, None) => config.sqlite.ttl,
+    };
+    RetentionOptions {
+        ttl,
+        every: config.purge_interval,
+    }
 }
 
 /// The worker settings of `config`.
@@ -130,5 +152,6 @@ fn worker_options(config: &Config) -> WorkerOptions {
         kill_grace: config.kill_grace,
         max_result_bytes: config.max_result_bytes,
         backoff: config.backoff(),
+        retention: Some(retention_options(config)),
     }
 }

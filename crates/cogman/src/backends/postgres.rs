@@ -17,7 +17,8 @@ use crate::error::Error;
 pub struct PostgresConfig {
     /// PostgreSQL URI (`postgres://` or `postgresql://`).
     pub uri: Option<String>,
-    /// How long the durable log keeps a task. Default 30 days (the seed's `MongoTTL`).
+    /// How long the durable log keeps a finished task before the purge deletes it (unfinished
+    /// tasks are kept). Default 30 days (the seed's `MongoTTL`).
     #[serde(with = "humantime_serde")]
     pub ttl: Duration,
     /// Schema of cogman's tables. Default `cogman`.
@@ -71,7 +72,6 @@ impl std::fmt::Debug for PostgresConfig {
 /// Connects the PostgreSQL task log at `uri` with the settings of `config`.
 pub(super) async fn open(uri: &str, config: &Config) -> Result<PostgresLog, Error> {
     let mut postgres = cogman_postgres::PostgresConfig::new(uri);
-    postgres.ttl = config.postgres.ttl;
     postgres.schema.clone_from(&config.postgres.schema);
     // A log write may wait this long for a connection (the seed's RequestTimeout).
     postgres.acquire_timeout = config.request_timeout;

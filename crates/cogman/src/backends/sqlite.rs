@@ -2,12 +2,13 @@
 //! the file as both a broker and a task log.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use cogman_sqlite::{SqliteOptions, SqliteStore};
 use serde::{Deserialize, Serialize};
 
 use super::backend_error;
-use crate::config::{Config, ConfigError, fail};
+use crate::config::{Config, ConfigError, check_positive, fail};
 use crate::error::Error;
 
 /// The `[sqlite]` section: the file of the embedded mode, which holds the queue unless RabbitMQ
@@ -17,12 +18,17 @@ use crate::error::Error;
 pub struct SqliteConfig {
     /// The SQLite file; processes in one folder share it. Default `cogman.db`.
     pub path: PathBuf,
+    /// How long the file keeps a finished task, when it is the task log, before the purge
+    /// deletes it (unfinished tasks are kept). Default 30 days, as PostgreSQL.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
 }
 
 impl Default for SqliteConfig {
     fn default() -> Self {
         SqliteConfig {
             path: PathBuf::from("cogman.db"),
+            ttl: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }
@@ -31,12 +37,13 @@ impl SqliteConfig {
     /// Checks the section.
     ///
     /// # Errors
-    /// A [`ConfigError`] naming `sqlite.path` when it names no file.
+    /// A [`ConfigError`] naming `sqlite.path` when it names no file, or `sqlite.ttl` when it
+    /// is zero.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.path.as_os_str().is_empty() {
             return Err(fail("sqlite.path", "must name a file"));
         }
-        Ok(())
+        check_positive("sqlite.ttl", self.ttl)
     }
 }
 

@@ -5,6 +5,8 @@
 //! - `settle`: outcome → state, retry with backoff, record, ack.
 //! - `heartbeat`: worker announcements for the API and CLI.
 //! - `stats`: the counters a worker keeps.
+//! - [`Retention`](crate::retention::Retention) (its own module): the purge of finished tasks
+//!   older than the TTL, which a started worker runs.
 //!
 //! Stopping is two-staged: [`Worker::stop`] stops claiming, lets running tasks finish within
 //! the grace period, then cancels the rest and puts them back on the queue.
@@ -39,6 +41,7 @@ pub trait TaskObserver: Send + Sync {
 use crate::client::Client;
 use crate::error::Error;
 use crate::registry::Registry;
+use crate::retention::{Retention, RetentionOptions};
 
 /// Worker settings (derived from [`crate::Config`]).
 #[derive(Debug, Clone)]
@@ -60,6 +63,9 @@ pub struct WorkerOptions {
     pub max_result_bytes: usize,
     /// Delay between attempts.
     pub backoff: Backoff,
+    /// The periodic purge of finished tasks the worker runs while started ([`Retention`]);
+    /// `None` (the default of a worker built from parts) purges nothing.
+    pub retention: Option<RetentionOptions>,
 }
 
 impl Default for WorkerOptions {
@@ -73,6 +79,7 @@ impl Default for WorkerOptions {
             kill_grace: Duration::from_secs(5),
             max_result_bytes: 1024 * 1024,
             backoff: Backoff::default(),
+            retention: None,
         }
     }
 }
@@ -88,6 +95,7 @@ pub(crate) struct WorkerInner {
     pub(crate) registry: Registry,
     pub(crate) options: WorkerOptions,
     pub(crate) stats: WorkerStats,
+    retention: Option<Retention>,
     pub(crate) observer: std::sync::OnceLock<Arc<dyn TaskObserver>>,
     /// Stop claiming new work.
     pub(crate) stop: CancellationToken,
@@ -147,6 +155,9 @@ impl Worker {
             std::process::id(),
             &uuid::Uuid::now_v7().simple().to_string()[20..]
         );
+        let retention = options
+            .retention
+            .map(|retention| Retention::new(Arc::clone(&log), retention));
         Worker {
             inner: Arc::new(WorkerInner {
                 id,
@@ -155,6 +166,7 @@ impl Worker {
                 client,
                 owns_client,
                 registry: Registry::default(),
+                retention,
                 options,
                 stats: WorkerStats::default(),
                 observer: std::sync::OnceLock::new(),
@@ -208,6 +220,11 @@ impl Worker {
         let _ = self.inner.observer.set(observer);
     }
 
+    /// The purge of finished tasks this worker runs, if its options name one.
+    pub fn retention(&self) -> Option<&Retention> {
+        self.inner.retention.as_ref()
+    }
+
     /// The client this worker sends retries with.
     pub fn client(&self) -> &Client {
         &self.inner.client
@@ -226,6 +243,9 @@ impl Worker {
             self.inner
                 .tasks
                 .spawn(heartbeat::run(Arc::clone(&self.inner)));
+            if let Some(retention) = &self.inner.retention {
+                retention.start();
+            }
             *main = Some(tokio::spawn(consume_loop(Arc::clone(&self.inner))));
         }
         Ok(())
@@ -251,6 +271,9 @@ impl Worker {
     /// closes its own client ([`Client::close`]), so dropping it closes its connections.
     pub async fn stop(&self) {
         self.inner.stop.cancel();
+        if let Some(retention) = &self.inner.retention {
+            retention.stop();
+        }
         let main = self.main.lock().await.take();
         self.inner.tasks.close();
         if tokio::time::timeout(self.inner.options.shutdown_grace, self.inner.tasks.wait())
