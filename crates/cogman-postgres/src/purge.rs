@@ -28,20 +28,17 @@ const UNLOCK: &str = "SELECT pg_advisory_unlock(hashtext('cogman purge ' || curr
 async fn try_lock(db: &Db) -> Result<Option<PoolConnection<Postgres>>, TaskLogError> {
     let pool = db.pool().await?;
     let mut conn = pool.acquire().await.map_err(into_log_error)?;
-    let locked: bool =
-        sqlx_core::query_scalar::query_scalar(TRY_LOCK)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(into_log_error)?;
+    let locked: bool = sqlx_core::query_scalar::query_scalar(TRY_LOCK)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(into_log_error)?;
     Ok(locked.then_some(conn))
 }
 
 /// Releases the lock of [`try_lock`]; a connection that cannot release it is closed, which
 /// releases it too.
 async fn unlock(mut conn: PoolConnection<Postgres>) {
-    let released = sqlx_core::query::query(UNLOCK)
-        .execute(&mut *conn)
-        .await;
+    let released = sqlx_core::query::query(UNLOCK).execute(&mut *conn).await;
     if let Err(error) = released {
         tracing::debug!(%error, "could not release the purge lock; closing its connection");
         drop(conn.detach());

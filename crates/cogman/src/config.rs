@@ -186,7 +186,10 @@ impl Config {
     /// The embedded default on `path` instead of `./cogman.db`.
     pub fn embedded(path: impl Into<PathBuf>) -> Self {
         Config {
-            sqlite: SqliteConfig { path: path.into() },
+            sqlite: SqliteConfig {
+                path: path.into(),
+                ..SqliteConfig::default()
+            },
             ..Config::default()
         }
     }

@@ -116,6 +116,7 @@ fn config(rabbit: &PrivateRabbit, redis: &PrivateRedis, postgres: &PrivatePostgr
     Config {
         sqlite: config::SqliteConfig {
             path: std::env::temp_dir().join(format!("{name}.db")),
+            ..config::SqliteConfig::default()
         },
         amqp: config::AmqpConfig {
             queue_prefix: format!("{name}."),

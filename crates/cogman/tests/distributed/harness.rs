@@ -44,6 +44,7 @@ impl Env {
         let config = Config {
             sqlite: config::SqliteConfig {
                 path: dir.path().join("cogman.db"),
+                ..config::SqliteConfig::default()
             },
             amqp: config::AmqpConfig {
                 queue_prefix: format!("{name}."),
