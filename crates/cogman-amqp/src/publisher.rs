@@ -203,6 +203,20 @@ impl Publisher {
         Ok(channel)
     }
 
+    /// Closes the cached channel and waits for the broker's close-ok, so it is closed once,
+    /// before its connection: dropped later, a channel still open would be closed again by
+    /// lapin while the connection closes (an `invalid channel state: Closing` error).
+    pub(crate) async fn close(&self) {
+        let channel = self.lock().take();
+        if let Some(channel) = channel.filter(|c| c.status().connected()) {
+            let _ = tokio::time::timeout(
+                self.inner.confirm_timeout,
+                channel.close(200, "publisher closed".into()),
+            )
+            .await;
+        }
+    }
+
     fn cached(&self) -> Option<Channel> {
         self.lock()
             .as_ref()

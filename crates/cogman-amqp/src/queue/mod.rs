@@ -55,6 +55,7 @@ impl Broker for AmqpBroker {
     }
 
     async fn close(&self) -> Result<(), BrokerError> {
+        self.publisher().close().await;
         self.cancel().cancel();
         self.tracker().close();
         if tokio::time::timeout(CLOSE_GRACE, self.tracker().wait())
