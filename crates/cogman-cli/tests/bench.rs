@@ -85,3 +85,21 @@ fn amqp_bench_reports_rabbitmq_cpu_for_both_sides_as_json() {
         assert!(cpu[0][1].as_f64() > Some(0.0), "{side}: {cpu:?}");
     }
 }
+
+#[test]
+fn a_reader_that_went_away_ends_the_bench_quietly() {
+    // As `cogman bench | head -0`: the reader closes before the report is printed.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = cogman(dir.path())
+        .args(TINY)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cogman runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("cogman ends");
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(output.status.success(), "{err}");
+}

@@ -69,10 +69,10 @@ impl Report {
     pub(super) fn print(&self, json: bool) -> Result<()> {
         let summary = self.summary();
         if json {
-            println!("{}", serde_json::to_string_pretty(&summary)?);
+            crate::output::outln!("{}", serde_json::to_string_pretty(&summary)?)?;
             return Ok(());
         }
-        println!(
+        crate::output::outln!(
             "cogman bench: {} no-op tasks a phase, {} workers x {} concurrency, {}; medians of \
              {} round(s), each running the baseline, then cogman\n",
             self.tasks,
@@ -80,15 +80,15 @@ impl Report {
             self.concurrency,
             self.mode,
             self.rounds.len()
-        );
-        println!("baseline: {}\n", self.baseline);
-        println!(
+        )?;
+        crate::output::outln!("baseline: {}\n", self.baseline)?;
+        crate::output::outln!(
             "{}\n",
             table::render(
                 &["measure", "cogman", "baseline", "cogman / baseline"],
                 &summary.rows()
             )
-        );
+        )?;
         let per_round: Vec<String> = self
             .rounds
             .iter()
@@ -101,10 +101,10 @@ impl Report {
                 )
             })
             .collect();
-        println!(
+        crate::output::outln!(
             "end to end per round, cogman / baseline tasks/s: {}",
             per_round.join(", ")
-        );
+        )?;
         Ok(())
     }
 }
