@@ -305,15 +305,7 @@ impl TaskSpec {
                 max: limits.max_payload_bytes,
             });
         }
-        if let Some(key) = &self.primary_key {
-            validate_primary_key(key, limits)?;
-        }
-        if self.retry > limits.max_retry {
-            return Err(ValidationError::RetryTooLarge {
-                retry: self.retry,
-                max: limits.max_retry,
-            });
-        }
+        validate_key_and_retry(self.primary_key.as_deref(), self.retry, limits)?;
         if let Some(run_at) = self.run_at {
             let secs = (run_at - now).num_seconds().max(0) as u64;
             if secs > limits.max_delay.as_secs() {
@@ -328,6 +320,24 @@ impl TaskSpec {
         }
         Ok(())
     }
+}
+
+/// The checks of a primary key and a retry budget shared by a sent task and a workflow step.
+pub(crate) fn validate_key_and_retry(
+    primary_key: Option<&str>,
+    retry: u32,
+    limits: &Limits,
+) -> Result<(), ValidationError> {
+    if let Some(key) = primary_key {
+        validate_primary_key(key, limits)?;
+    }
+    if retry > limits.max_retry {
+        return Err(ValidationError::RetryTooLarge {
+            retry,
+            max: limits.max_retry,
+        });
+    }
+    Ok(())
 }
 
 /// A task as cogman records it: the seed's fields plus run time, timeout, result and

@@ -8,7 +8,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::task::{Limits, Priority, TaskId, ValidationError, validate_name, validate_primary_key};
+use crate::task::{
+    Limits, Priority, TaskId, ValidationError, validate_key_and_retry, validate_name,
+};
 
 /// Which kind of workflow a task belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,15 +67,7 @@ impl NextStep {
     /// The first [`ValidationError`] found.
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
         validate_name(&self.name, limits)?;
-        if let Some(key) = &self.primary_key {
-            validate_primary_key(key, limits)?;
-        }
-        if self.retry > limits.max_retry {
-            return Err(ValidationError::RetryTooLarge {
-                retry: self.retry,
-                max: limits.max_retry,
-            });
-        }
+        validate_key_and_retry(self.primary_key.as_deref(), self.retry, limits)?;
         if self.timeout_ms == Some(0) {
             return Err(ValidationError::ZeroTimeout);
         }
