@@ -4,7 +4,7 @@
 
 use lapin::types::{AMQPValue, FieldTable};
 
-use super::decode::DecodeError;
+use super::error::DecodeError;
 
 /// The value under `key`, if present and not void.
 fn value<'a>(headers: &'a FieldTable, key: &str) -> Option<&'a AMQPValue> {

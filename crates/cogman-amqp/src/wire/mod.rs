@@ -9,13 +9,15 @@
 
 mod decode;
 mod encode;
+mod error;
 mod fields;
 #[cfg(test)]
 mod fuzz;
 
-pub use decode::{DecodeError, Decoded, decode};
+pub use decode::{Decoded, decode};
 pub use encode::encode;
 pub(crate) use encode::{republish_properties, text, timestamp};
+pub use error::DecodeError;
 
 /// The wire format version this crate writes and reads (header `cogman-version`).
 pub const WIRE_VERSION: i64 = 1;
