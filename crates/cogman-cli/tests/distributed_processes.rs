@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use cogman::{Client, Config, Priority, TaskSpec};
-use cogman_amqp::{AmqpConfig, Topology};
 use cogman_testkit::servers::{PrivatePostgres, SharedCleanup};
 use futures::{StreamExt as _, stream};
 use serde_json::Value;
@@ -60,22 +59,8 @@ impl Dist {
             ("COGMAN_REDIS_NAMESPACE", name.clone()),
             ("COGMAN_POSTGRES_SCHEMA", name.clone()),
         ];
-        let mut amqp = AmqpConfig::new(AMQP);
-        amqp.queue_prefix.clone_from(&config.amqp.queue_prefix);
-        let topology = Topology::new(&amqp).expect("valid topology");
-        let queues = topology
-            .work_queues()
-            .map(|(_, q)| q.to_string())
-            .chain(topology.delay_levels().iter().map(ToString::to_string))
-            .chain([topology.dead_letter_queue().to_string()]);
-        let exchanges = topology
-            .delay_levels()
-            .iter()
-            .chain([topology.delay_deliver_exchange()])
-            .map(ToString::to_string);
-        let mut cleanup = SharedCleanup::new()
-            .amqp(AMQP, queues, exchanges)
-            .redis_namespace(REDIS, &name);
+        let mut cleanup =
+            support::amqp_cleanup(AMQP, &config.amqp.queue_prefix).redis_namespace(REDIS, &name);
         if postgres == POSTGRES {
             cleanup = cleanup.postgres_schema(POSTGRES, &name);
         }

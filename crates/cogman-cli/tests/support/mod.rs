@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod amqp;
 mod worker_process;
+#[allow(unused_imports)]
+pub use amqp::amqp_cleanup;
 #[allow(unused_imports)]
 pub use worker_process::{Frozen, WorkerProcess, send_signal};
 

@@ -157,6 +157,14 @@ impl Handler for ShellHandler {
             None => drain(stdout).await,
         };
         let stderr = drain(stderr).await;
+        // A command that exits right after writing past the limit may be seen exiting before
+        // its reader saw the overflow: the overflow still decides.
+        let ended = match ended {
+            Ended::Exited(_) if stdout.as_ref().is_some_and(|out| out.overflowed) => {
+                Ended::Overflowed
+            }
+            ended => ended,
+        };
         match ended {
             Ended::Stopped => Err(TaskError::cancel("the command was stopped")),
             Ended::Overflowed => Err(TaskError::fail(format!(

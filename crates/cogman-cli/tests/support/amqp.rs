@@ -1,0 +1,24 @@
+//! [`amqp_cleanup`]: what a test that runs `cogman` on the shared RabbitMQ under its own queue
+//! prefix removes from it when done (its work, delay and dead-letter queues, its exchanges).
+
+use cogman_amqp::{AmqpConfig, Topology};
+use cogman_testkit::servers::SharedCleanup;
+
+/// Removes the queues and exchanges of `prefix` on `uri` when dropped (chain more with the
+/// [`SharedCleanup`] builder).
+pub fn amqp_cleanup(uri: &str, prefix: &str) -> SharedCleanup {
+    let mut amqp = AmqpConfig::new(uri);
+    amqp.queue_prefix = prefix.to_owned();
+    let topology = Topology::new(&amqp).expect("valid topology");
+    let queues = topology
+        .work_queues()
+        .map(|(_, q)| q.to_string())
+        .chain(topology.delay_levels().iter().map(ToString::to_string))
+        .chain([topology.dead_letter_queue().to_string()]);
+    let exchanges = topology
+        .delay_levels()
+        .iter()
+        .chain([topology.delay_deliver_exchange()])
+        .map(ToString::to_string);
+    SharedCleanup::new().amqp(uri, queues, exchanges)
+}
