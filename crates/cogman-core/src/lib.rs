@@ -28,6 +28,7 @@
 
 pub mod background;
 pub mod broker;
+pub mod dead_letters;
 pub mod group_commit;
 pub mod handler;
 pub mod outbox;
@@ -45,6 +46,7 @@ pub use broker::{
     BoxError, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, DeliveryHandle, QueueStats,
     QueueStatsSource,
 };
+pub use dead_letters::{DeadLetter, DeadLetterPage, DeadLetterStore, NewDeadLetter};
 pub use group_commit::{GroupCommit, Weighed, run_batches};
 pub use handler::{Handler, HandlerFn, Output, TaskContext, handler_fn};
 pub use outbox::Outbox;

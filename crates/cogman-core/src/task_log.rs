@@ -450,6 +450,11 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The dead-letter ability, for logs that support it.
+    fn dead_letter_store(&self) -> Option<&dyn crate::dead_letters::DeadLetterStore> {
+        None
+    }
+
     /// The (at most) `limit` oldest tasks matching `filter`, oldest first — for example the
     /// oldest queued task, whose age the API exports as a metric. The default pages through
     /// [`TaskLog::list`] to the end; logs that can read in ascending order should override it.

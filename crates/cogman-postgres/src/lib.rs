@@ -60,6 +60,7 @@ mod bounds;
 pub mod config;
 mod counts;
 mod db;
+mod dead_letters;
 mod error;
 mod gate;
 mod hold;

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "recorded_at",
         include_str!("../migrations/0005_recorded_at.sql"),
     ),
+    (
+        6,
+        "dead_letters",
+        include_str!("../migrations/0006_dead_letters.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

@@ -69,4 +69,8 @@ impl TaskLog for PostgresLog {
     fn worker_registry(&self) -> Option<&dyn WorkerRegistry> {
         Some(self)
     }
+
+    fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
+        Some(self)
+    }
 }

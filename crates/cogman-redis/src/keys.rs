@@ -11,6 +11,10 @@
 //! | `{ns}:idx:original:{id}` | zset | ids of the retries of that original task (the original itself is found by its id) |
 //! | `{ns}:workers` | hash | worker id → heartbeat JSON |
 //! | `{ns}:workers:seen` | zset | worker id, scored by last heartbeat (ms) |
+//! | `{ns}:dead_letters` | hash | dead-letter id → entry JSON |
+//! | `{ns}:dead_letters:ids` | zset | dead-letter ids, scored by themselves |
+//! | `{ns}:dead_letters:keys` | hash | an entry's idempotency key → its id |
+//! | `{ns}:dead_letters:seq` | string | the last dead-letter id given |
 
 use cogman_core::{TaskId, TaskState};
 
@@ -67,6 +71,17 @@ impl Keys {
 
     pub(crate) fn workers_seen(&self) -> String {
         format!("{}:workers:seen", self.ns)
+    }
+
+    /// The dead-letter keys: entries, ids, idempotency keys, last id.
+    pub(crate) fn dead_letters(&self) -> [String; 4] {
+        let base = format!("{}:dead_letters", self.ns);
+        [
+            base.clone(),
+            format!("{base}:ids"),
+            format!("{base}:keys"),
+            format!("{base}:seq"),
+        ]
     }
 }
 

@@ -43,6 +43,7 @@
 pub mod config;
 mod conn;
 mod counts;
+mod dead_letters;
 mod index;
 mod keys;
 mod list;

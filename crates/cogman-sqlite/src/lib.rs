@@ -34,7 +34,8 @@
 //! - `queue`: task id, priority (0 High, 1 Low), run time, `visible_at` (run time, then lease
 //!   end), enqueue order, lease owner and token, delivery counts, the task as JSON (payload in
 //!   its own BLOB column).
-//! - `dead_letters`: tasks that can never run, with the reason and time.
+//! - `dead_letters`: tasks that can never run, with the reason and time (moved by the queue),
+//!   and entries collected from other brokers (whole, as JSON, with their idempotency key).
 //! - `workers`: worker heartbeats.
 //!
 //! Times are nanoseconds since the Unix epoch. Migrations are numbered SQL files in
@@ -43,7 +44,7 @@
 //! # Layout
 //! - [`store`](SqliteStore): the handle; [`options`](SqliteOptions); [`error`](SqliteError).
 //! - `writer` / `reader`: the two connection threads; `conn`: pragmas; `schema`: migrations.
-//! - `log`: the [`TaskLog`](cogman_core::TaskLog), outbox and worker registry.
+//! - `log`: the [`TaskLog`](cogman_core::TaskLog), outbox, worker registry and dead-letter store.
 //! - `queue`: the [`Broker`](cogman_core::Broker): claim, consumer, delivery, dead letters.
 
 mod conn;
@@ -59,7 +60,6 @@ mod writer;
 
 pub use error::SqliteError;
 pub use options::{SqliteOptions, Synchronous};
-pub use queue::dead_letter::DeadLetter;
 pub use queue::{DEAD_LETTER_QUEUE, HIGH_QUEUE, LOW_QUEUE};
 pub use schema::SCHEMA_VERSION;
 pub use store::SqliteStore;

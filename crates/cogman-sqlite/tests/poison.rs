@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use cogman_core::{Broker, ConsumeOptions, TaskLog, TaskState};
+use cogman_core::{Broker, ConsumeOptions, DeadLetterStore, TaskLog, TaskState};
 use cogman_sqlite::{SqliteOptions, SqliteStore};
 use cogman_testkit::{expect_no_delivery, next_within, wait_for_state};
 
@@ -58,10 +58,14 @@ async fn a_task_never_settled_is_dead_lettered_after_max_deliveries() {
     let expected = "dead-lettered after 3 deliveries without an outcome (worker crashed?)";
     assert_eq!(failed.fail_error.as_deref(), Some(expected));
 
-    let dead = store.dead_letters(10).await.expect("dead letters");
+    let dead = store
+        .dead_letters(None, 10)
+        .await
+        .expect("dead letters")
+        .items;
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].reason, expected);
-    assert_eq!(dead[0].task.as_ref().map(|t| t.id), Some(task.id));
+    assert_eq!(dead[0].entry.reason, expected);
+    assert_eq!(dead[0].entry.task.as_ref().map(|t| t.id), Some(task.id));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,18 +97,23 @@ async fn a_malformed_row_is_dead_lettered_and_consumption_continues() {
     assert_eq!(delivery.task().id, good.id, "the malformed row is skipped");
     delivery.ack().await.expect("ack");
 
-    let dead = store.dead_letters(10).await.expect("dead letters");
+    let dead = store
+        .dead_letters(None, 10)
+        .await
+        .expect("dead letters")
+        .items;
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].task_id, broken.id.to_string());
+    let entry = &dead[0].entry;
+    assert_eq!(entry.task_id, Some(broken.id));
     assert!(
-        dead[0].reason.starts_with("malformed task row"),
+        entry.reason.starts_with("malformed task row"),
         "reason: {}",
-        dead[0].reason
+        entry.reason
     );
-    assert_eq!(dead[0].task, None, "the row could not be decoded");
+    assert_eq!(entry.task, None, "the row could not be decoded");
     let record = store.get(broken.id).await.expect("get").expect("record");
     assert_eq!(record.status, TaskState::Failed);
-    assert_eq!(record.fail_error, Some(dead[0].reason.clone()));
+    assert_eq!(record.fail_error, Some(entry.reason.clone()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

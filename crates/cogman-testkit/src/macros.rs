@@ -46,6 +46,7 @@ macro_rules! task_log_conformance {
             outbox_claim_is_leased,
             outbox_never_returns_queued_tasks,
             worker_registry_heartbeat_list_deregister,
+            dead_letters_store_list_remove_and_purge,
         );
     };
 }

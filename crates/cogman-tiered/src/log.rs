@@ -98,4 +98,8 @@ impl TaskLog for TieredLog {
     fn worker_registry(&self) -> Option<&dyn WorkerRegistry> {
         self.durable().worker_registry()
     }
+
+    fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
+        self.durable().dead_letter_store()
+    }
 }

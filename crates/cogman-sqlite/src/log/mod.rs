@@ -1,7 +1,8 @@
 //! The [`TaskLog`] side of [`SqliteStore`]: writes go through the writer's group transaction,
 //! reads through the reader connection. The SQL lives in [`write`] and [`read`], the row
-//! mapping in [`row`], the optional abilities in [`outbox`] and [`workers`].
+//! mapping in [`row`], the optional abilities in [`outbox`], [`workers`] and [`dead_letters`].
 
+mod dead_letters;
 mod outbox;
 pub(crate) mod read;
 pub(crate) mod row;
@@ -87,6 +88,10 @@ impl TaskLog for SqliteStore {
     }
 
     fn worker_registry(&self) -> Option<&dyn WorkerRegistry> {
+        Some(self)
+    }
+
+    fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
         Some(self)
     }
 }

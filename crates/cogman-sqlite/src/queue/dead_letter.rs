@@ -1,29 +1,10 @@
-//! The dead-letter store: rows moved out of `queue` with a reason (malformed, poison, or a
-//! worker's `dead_letter`), and [`SqliteStore::dead_letters`] to read them back.
+//! Moving a queue row to `dead_letters` with a reason (malformed, poison, or a worker's
+//! `dead_letter`). The log's `DeadLetterStore` (`log::dead_letters`) reads them back.
 
-use chrono::{DateTime, Utc};
-use cogman_core::Task;
 use rusqlite::{Connection, OptionalExtension as _, params};
 
-use super::codec;
 use crate::error::SqliteError;
-use crate::store::SqliteStore;
-use crate::time::{from_ns, now_ns};
-
-/// A task moved aside because it can never run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeadLetter {
-    /// The task id as stored (may be malformed for foreign rows).
-    pub task_id: String,
-    /// Why it was dead-lettered.
-    pub reason: String,
-    /// When.
-    pub at: DateTime<Utc>,
-    /// How many times it had been delivered.
-    pub deliveries: u32,
-    /// The task, when its row could be decoded.
-    pub task: Option<Task>,
-}
+use crate::time::now_ns;
 
 /// Moves queue row `seq` to the dead letters with `reason`. With `token`, only while that lease
 /// holds. Returns the moved row's task id, or `None` when nothing matched.
@@ -63,45 +44,4 @@ pub(crate) fn move_row(
         payload
     ])?;
     Ok(Some(task_id))
-}
-
-impl SqliteStore {
-    /// The most recent `limit` dead letters, newest first.
-    ///
-    /// # Errors
-    /// When the file cannot be read.
-    pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>, SqliteError> {
-        self.reader()
-            .run(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT task_id, reason, at, deliveries, task, payload FROM dead_letters \
-                     ORDER BY seq DESC LIMIT ?1",
-                )?;
-                let rows = stmt
-                    .query_map([i64::from(limit)], |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, i64>(2)?,
-                            row.get::<_, i64>(3)?,
-                            row.get::<_, String>(4)?,
-                            row.get::<_, Vec<u8>>(5)?,
-                        ))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows
-                    .into_iter()
-                    .map(
-                        |(task_id, reason, at, deliveries, json, payload)| DeadLetter {
-                            task: codec::decode(&task_id, &json, payload).ok(),
-                            task_id,
-                            reason,
-                            at: from_ns(at),
-                            deliveries: u32::try_from(deliveries).unwrap_or(u32::MAX),
-                        },
-                    )
-                    .collect())
-            })
-            .await
-    }
 }

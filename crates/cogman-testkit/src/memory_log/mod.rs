@@ -25,6 +25,7 @@
 //! reader of this log can tell apart from writing them on time.
 
 mod abilities;
+mod dead_letters;
 mod held;
 
 use std::collections::btree_map::Entry;
@@ -65,6 +66,9 @@ struct State {
     claims: HashMap<TaskId, Instant>,
     /// The latest heartbeat of each worker.
     workers: HashMap<String, WorkerInfo>,
+    /// Dead letters by id, and the last id given.
+    dead_letters: BTreeMap<u64, cogman_core::DeadLetter>,
+    last_dead_letter: u64,
 }
 
 impl Default for MemoryLog {
@@ -236,6 +240,10 @@ impl TaskLog for MemoryLog {
     }
 
     fn worker_registry(&self) -> Option<&dyn WorkerRegistry> {
+        Some(self)
+    }
+
+    fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
         Some(self)
     }
 }

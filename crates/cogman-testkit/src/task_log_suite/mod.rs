@@ -13,6 +13,7 @@
 
 mod concurrency;
 mod counts;
+mod dead_letters;
 mod held;
 mod history;
 mod listing;
@@ -23,6 +24,7 @@ mod workers;
 
 pub use concurrency::concurrent_out_of_order_writes_end_in_the_final_state;
 pub use counts::{counts_all_per_state, counts_per_bucket};
+pub use dead_letters::dead_letters_store_list_remove_and_purge;
 pub use held::{
     WRITE_DEADLINE, flush_writes_every_held_change, held_change_is_read_back_at_once,
     held_change_is_written_when_its_time_is_up,
