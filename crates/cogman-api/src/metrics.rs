@@ -2,29 +2,27 @@
 //! Gauges are read through the [`cogman::Inspector`] at scrape time: tasks per state, queue
 //! depth per queue, the age of the oldest pending task and live workers. The counter of purged
 //! tasks is what this process's [`cogman::Retention`] deleted (sum it over processes). The task duration histogram per task name and outcome is fed by a
-//! [`cogman::TaskObserver`] registered on an in-process worker.
+//! [`cogman::TaskObserver`] registered on an in-process worker. The text writer, the bound on
+//! task-name labels and the buckets are [`cogman::metrics`]'s, shared with every worker's own
+//! metrics.
 
-use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
+use cogman::metrics::{NameLabels, duration_histogram};
 use cogman::{Inspector, Retention, Task, TaskObserver, TaskState};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::error::ApiError;
 
-/// The content type of the metrics response.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/// Most distinct task names in the duration histogram; later names are counted as `_other`.
-pub const MAX_TASK_NAMES: usize = 500;
+pub use cogman::metrics::{CONTENT_TYPE, MAX_TASK_NAMES};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabel {
@@ -44,11 +42,6 @@ struct DurationLabel {
 
 type HistogramFamily = Family<DurationLabel, Histogram, fn() -> Histogram>;
 
-fn new_histogram() -> Histogram {
-    // 1 ms to about 9 minutes.
-    Histogram::new(exponential_buckets(0.001, 2.0, 20))
-}
-
 /// The metric registry of one API instance (no global state).
 pub(crate) struct Metrics {
     registry: Registry,
@@ -61,7 +54,7 @@ pub(crate) struct Metrics {
     workers: Gauge,
     purged: Counter,
     /// Task names seen by the histogram (bounded by [`MAX_TASK_NAMES`]).
-    names: Mutex<HashSet<String>>,
+    names: NameLabels,
     /// One scrape at a time: each refreshes the gauges, then encodes them.
     scrape: tokio::sync::Mutex<()>,
 }
@@ -81,7 +74,7 @@ impl Metrics {
             "Tasks in the task log by current state",
             tasks.clone(),
         );
-        let durations: HistogramFamily = Family::new_with_constructor(new_histogram);
+        let durations: HistogramFamily = Family::new_with_constructor(duration_histogram);
         registry.register_with_unit(
             "task_duration",
             "Handler run time per task name and outcome (in-process worker only)",
@@ -135,26 +128,15 @@ impl Metrics {
             oldest_pending,
             workers,
             purged,
-            names: Mutex::new(HashSet::new()),
+            names: NameLabels::default(),
             scrape: tokio::sync::Mutex::new(()),
         }
     }
 
     /// Records one settled attempt.
     fn observe(&self, name: &str, state: TaskState, ran_for: Duration) {
-        let name = {
-            let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
-            if names.contains(name) {
-                name.to_owned()
-            } else if names.len() < MAX_TASK_NAMES {
-                names.insert(name.to_owned());
-                name.to_owned()
-            } else {
-                "_other".to_owned()
-            }
-        };
         let label = DurationLabel {
-            name,
+            name: self.names.label(name),
             state: state.as_str().to_owned(),
         };
         self.durations
@@ -193,10 +175,7 @@ impl Metrics {
             self.workers
                 .set(i64::try_from(alive.len()).unwrap_or(i64::MAX));
         }
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)
-            .map_err(|e| ApiError::internal(&e))?;
-        Ok(out)
+        cogman::metrics::encode(&self.registry).map_err(|e| ApiError::internal(&e))
     }
 
     async fn refresh_queues(&self, inspector: &Inspector) -> Result<(), ApiError> {
@@ -253,8 +232,7 @@ mod tests {
                 Duration::from_millis(1),
             );
         }
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &metrics.registry).expect("encodes");
+        let out = cogman::metrics::encode(&metrics.registry).expect("encodes");
         assert!(
             out.contains("cogman_task_duration_seconds_count{name=\"email\",state=\"success\"} 1"),
             "{out}"

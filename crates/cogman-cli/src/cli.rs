@@ -132,6 +132,10 @@ pub(crate) struct WorkerArgs {
     /// Tasks run at once (overrides the config's concurrency).
     #[arg(long)]
     pub(crate) concurrency: Option<u32>,
+    /// Serve this worker's Prometheus metrics at http://ADDR/metrics (overrides the config's
+    /// `metrics`; port 0 picks a free one).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Args)]

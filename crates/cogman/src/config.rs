@@ -73,6 +73,10 @@ pub struct Config {
     /// half and all of it; one purge of a log runs at a time. Default 10 min.
     #[serde(with = "humantime_serde")]
     pub purge_interval: Duration,
+    /// Where `cogman worker` serves its Prometheus metrics (`GET /metrics`), e.g.
+    /// `127.0.0.1:9464`; unset (the default) serves none. The library serves nothing by
+    /// itself: see [`crate::metrics::MetricsServer`].
+    pub metrics: Option<std::net::SocketAddr>,
     /// The embedded SQLite file (queue and/or log).
     pub sqlite: SqliteConfig,
     /// RabbitMQ, the broker when its `uri` is set.
@@ -101,6 +105,7 @@ impl Default for Config {
             max_deliveries: 10,
             send_buffer: 10_000,
             purge_interval: Duration::from_secs(600),
+            metrics: None,
             sqlite: SqliteConfig::default(),
             amqp: AmqpConfig::default(),
             redis: RedisConfig::default(),

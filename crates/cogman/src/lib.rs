@@ -26,6 +26,9 @@
 //!   [`Client::send_chord`]).
 //! - [`inspector`]: [`Inspector`] — the read side: task details, lists, counts, queues,
 //!   workers; what the API, the metrics and the CLI read through.
+//! - [`metrics`]: Prometheus metrics — [`metrics::WorkerMetrics`] of a worker
+//!   ([`Worker::metrics`]), [`metrics::MetricsServer`] to serve them, and the text writer and
+//!   label bound the API's cluster-wide metrics use too.
 //! - [`registry`]: task name → handler.
 //! - [`backends`]: which broker and log a config means; one file per backend (section + open),
 //!   the tiered log (`cogman-tiered`) composed of the Redis and PostgreSQL ones.
@@ -39,6 +42,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod inspector;
+pub mod metrics;
 pub mod registry;
 pub mod retention;
 pub mod worker;

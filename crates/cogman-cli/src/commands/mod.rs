@@ -10,6 +10,7 @@ mod serve;
 mod shell_handler;
 mod wait;
 mod worker;
+mod worker_metrics;
 
 pub(crate) use shell_handler::HANDLER_VARIABLES;
 

@@ -59,6 +59,7 @@ pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
     if !args.quiet {
         worker.observe(Arc::new(AttemptPrinter));
     }
+    let metrics = super::worker_metrics::serve(args.metrics.or(config.metrics), &worker).await?;
     eprintln!(
         "cogman worker {} running {} (concurrency {}); Ctrl-C to stop",
         worker.id(),
@@ -66,6 +67,9 @@ pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
         config.concurrency
     );
     worker.run_until(super::shutdown_signal()).await?;
+    if let Some(metrics) = metrics {
+        metrics.stop().await;
+    }
     let stats = worker.stats();
     eprintln!(
         "stopped: {} succeeded, {} failed, {} retried",

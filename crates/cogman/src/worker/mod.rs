@@ -4,7 +4,8 @@
 //! - `execute`: one handler call (timeout, panic, cancel, lease renewal).
 //! - `settle`: outcome → state, retry with backoff, record, ack.
 //! - `heartbeat`: worker announcements for the API and CLI.
-//! - `stats`: the counters a worker keeps.
+//! - `stats`: the counters a worker keeps; its Prometheus metrics are
+//!   [`WorkerMetrics`](crate::metrics::WorkerMetrics) (module `metrics`).
 //! - [`Retention`](crate::retention::Retention) (its own module): the purge of finished tasks
 //!   older than the TTL, which a started worker runs.
 //!
@@ -29,6 +30,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use stats::{StatsSnapshot, WorkerStats};
+
+use crate::metrics::WorkerMetrics;
 
 /// Told about every settled attempt (for metrics, or the CLI worker's one line per attempt).
 /// Must be quick: it runs on the worker's path.
@@ -94,7 +97,9 @@ pub(crate) struct WorkerInner {
     owns_client: bool,
     pub(crate) registry: Registry,
     pub(crate) options: WorkerOptions,
-    pub(crate) stats: WorkerStats,
+    pub(crate) stats: Arc<WorkerStats>,
+    /// Prometheus metrics fed as attempts start and settle ([`Worker::metrics`]).
+    pub(crate) metrics: Arc<WorkerMetrics>,
     retention: Option<Retention>,
     pub(crate) observer: std::sync::OnceLock<Arc<dyn TaskObserver>>,
     /// Stop claiming new work.
@@ -155,6 +160,7 @@ impl Worker {
             std::process::id(),
             &uuid::Uuid::now_v7().simple().to_string()[20..]
         );
+        let stats = Arc::new(WorkerStats::default());
         let retention = options
             .retention
             .map(|retention| Retention::new(Arc::clone(&log), retention));
@@ -168,7 +174,8 @@ impl Worker {
                 registry: Registry::default(),
                 retention,
                 options,
-                stats: WorkerStats::default(),
+                metrics: Arc::new(WorkerMetrics::new(Arc::clone(&stats))),
+                stats,
                 observer: std::sync::OnceLock::new(),
                 stop: CancellationToken::new(),
                 hard_stop: CancellationToken::new(),
@@ -213,6 +220,13 @@ impl Worker {
     /// Counters since start.
     pub fn stats(&self) -> StatsSnapshot {
         self.inner.stats.snapshot()
+    }
+
+    /// Its Prometheus metrics (attempts, durations, in flight, queue latency), counted since
+    /// it was made: render them ([`WorkerMetrics::render`]) or serve them
+    /// ([`MetricsServer`](crate::metrics::MetricsServer)).
+    pub fn metrics(&self) -> Arc<WorkerMetrics> {
+        Arc::clone(&self.inner.metrics)
     }
 
     /// Sets the observer told about every settled attempt; only the first call has effect.
@@ -372,6 +386,9 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
             .worker(inner.id.clone());
         if inner.record_durably(&change).await.is_some() {
             inner.stats.record(TaskState::Failed);
+            inner
+                .metrics
+                .settled(&task, TaskState::Failed, Duration::ZERO);
             resolve_workflow_then_ack(&inner, &task, delivery).await;
         }
         return;
@@ -414,6 +431,7 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
         Some(_) => {}
     }
     inner.stats.started();
+    inner.metrics.started(&task);
     let ctx = TaskContext::for_task(&task, delivery.delivery_count(), CancellationToken::new());
     let timeout = task.timeout().unwrap_or(inner.options.task_timeout);
     let began = Instant::now();

@@ -163,6 +163,7 @@ pub(crate) async fn settle(
     if let Some(observer) = inner.observer.get() {
         observer.settled(&task, verdict.state, ran_for);
     }
+    super::TaskObserver::settled(&*inner.metrics, &task, verdict.state, ran_for);
     // Workflow hook: once the outcome is durable, a chord member fires or fails the callback.
     super::resolve_workflow_then_ack(inner, &task, delivery).await;
 }
