@@ -1,7 +1,8 @@
 //! The metrics of every process, through the binary: `cogman worker --metrics 127.0.0.1:0`
 //! (embedded, and over RabbitMQ) runs tasks that succeed, retry and fail, and its `/metrics`
-//! counts them by name and outcome with histograms that agree; the Grafana dashboard in
-//! docs/ uses only metrics a running worker or `cogman serve` exposes.
+//! counts them by name and outcome with histograms that agree; the worker inside `cogman serve`
+//! serves the same at the config's `metrics` address; the Grafana dashboard in docs/ uses only
+//! metrics a running worker or `cogman serve` exposes.
 
 mod support;
 
@@ -235,10 +236,12 @@ impl Drop for Serve {
     }
 }
 
-/// Starts `cogman serve --no-worker` on a free port; returns it and its base URL.
-fn serve(dir: &Path) -> (Serve, String) {
-    let mut child = support::cogman(dir)
-        .args(["serve", "--no-worker", "--listen", "127.0.0.1:0"])
+/// Starts `cogman serve ARGS` on a free port with `vars`; returns it, its base URL and the
+/// URL of its worker's metrics if it printed one.
+fn serve(dir: &Path, args: &[&str], vars: &[(&str, String)]) -> (Serve, String, Option<String>) {
+    let mut child = cogman(dir, vars)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -248,18 +251,21 @@ fn serve(dir: &Path) -> (Serve, String) {
     let server = Serve(child);
     let deadline = Instant::now() + WAIT;
     let mut line = String::new();
+    let mut metrics = None;
     loop {
         assert!(Instant::now() < deadline, "cogman serve did not listen");
         line.clear();
         let read = stderr.read_line(&mut line).expect("stderr readable");
         assert!(read > 0, "cogman serve exited before listening");
-        if let Some(start) = line.find("http://") {
+        if let Some(url) = line.strip_prefix("metrics at ") {
+            metrics = Some(url.trim().to_owned());
+        } else if let Some(start) = line.find("http://") {
             let url = &line[start..];
             let end = url.find("/api/v1").expect("the API prefix");
             let url = url[..end].to_owned();
             // Keep draining stderr so the server never blocks on a full pipe.
             std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-            return (server, url);
+            return (server, url, metrics);
         }
     }
 }
@@ -304,7 +310,7 @@ fn every_metric_of_the_grafana_dashboard_is_exposed() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (_worker, url) = worker_with_metrics(dir.path(), &[]);
     let worker_text = run_tasks_and_check(dir.path(), &[], &url);
-    let (_serve, base) = serve(dir.path());
+    let (_serve, base, _) = serve(dir.path(), &["--no-worker"], &[]);
     let (code, serve_text) = http_get(&format!("{base}/api/v1/metrics"));
     assert_eq!(code, 200, "{serve_text}");
     let mut exposed = sample_names(&worker_text);
@@ -326,4 +332,22 @@ fn every_metric_of_the_grafana_dashboard_is_exposed() {
             }
         }
     }
+}
+
+#[test]
+fn the_worker_inside_serve_serves_its_metrics_at_the_configured_address() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_serve, _, metrics) = serve(
+        dir.path(),
+        &["--handler", "ok=true"],
+        &[("COGMAN_METRICS", "127.0.0.1:0".to_owned())],
+    );
+    let url = metrics.expect("serve prints where its worker's metrics are");
+    send(dir.path(), &[], "ok", &[]);
+    wait_for("the attempt to be counted", || {
+        let (code, body) = http_get(&url);
+        assert_eq!(code, 200, "{body}");
+        body.contains("cogman_worker_attempts_total{name=\"ok\",outcome=\"success\"} 1")
+            .then_some(())
+    });
 }

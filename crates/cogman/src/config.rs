@@ -73,8 +73,8 @@ pub struct Config {
     /// half and all of it; one purge of a log runs at a time. Default 10 min.
     #[serde(with = "humantime_serde")]
     pub purge_interval: Duration,
-    /// Where `cogman worker` serves its Prometheus metrics (`GET /metrics`), e.g.
-    /// `127.0.0.1:9464`; unset (the default) serves none. The library serves nothing by
+    /// Where `cogman worker` (and the worker inside `cogman serve`) serves its Prometheus
+    /// metrics (`GET /metrics`), e.g. `127.0.0.1:9464`; unset (the default) serves none. The library serves nothing by
     /// itself: see [`crate::metrics::MetricsServer`].
     pub metrics: Option<std::net::SocketAddr>,
     /// The embedded SQLite file (queue and/or log).

@@ -111,6 +111,11 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
         worker.start().await.context("starting the worker")?;
         Some(worker)
     };
+    // The in-process worker's own metrics, when the config's `metrics` names an address.
+    let worker_metrics = match &worker {
+        Some(worker) => super::worker_metrics::serve(config.metrics, worker).await?,
+        None => None,
+    };
     let auth = if state.options().requires_auth() {
         "token auth"
     } else {
@@ -126,6 +131,9 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
     let served = cogman_api::serve_listener(listener, state, super::shutdown_signal()).await;
     if let Some(worker) = worker {
         worker.stop().await;
+    }
+    if let Some(metrics) = worker_metrics {
+        metrics.stop().await;
     }
     if let Some(retention) = retention {
         retention.stop();

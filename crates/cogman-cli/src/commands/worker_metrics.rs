@@ -1,4 +1,5 @@
-//! `cogman worker --metrics ADDR` (or the config's `metrics`): serves the worker's
+//! `cogman worker --metrics ADDR` (or the config's `metrics`, which the worker inside
+//! `cogman serve` follows too): serves the worker's
 //! Prometheus metrics ([`cogman::metrics::WorkerMetrics`]) at `http://ADDR/metrics` and says
 //! where on stderr.
 
