@@ -136,6 +136,10 @@ pub(crate) struct WorkerArgs {
     /// `metrics`; port 0 picks a free one).
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics: Option<std::net::SocketAddr>,
+    /// A named queue to consume (repeat for more; overrides the config's `queues`, whose
+    /// default is `default`).
+    #[arg(long = "queue", value_name = "NAME")]
+    pub(crate) queues: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +155,9 @@ pub(crate) struct SendArgs {
     /// High or Low.
     #[arg(long, default_value = "low")]
     pub(crate) priority: String,
+    /// The named queue (only workers serving it run the task).
+    #[arg(long, default_value = "default")]
+    pub(crate) queue: String,
     /// Run no earlier than this from now (e.g. 30s, 5m).
     #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub(crate) delay: Option<Duration>,

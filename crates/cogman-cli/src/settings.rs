@@ -149,6 +149,14 @@ impl Layers {
             Some(Value::Boolean(_)) => text.trim().parse().map(Value::Boolean).map_err(|_| {
                 anyhow!("invalid config: {path} ({origin}): expected true or false, got {text:?}")
             })?,
+            // A list (`queues`) is written comma-separated: `COGMAN_QUEUES=default,images`.
+            Some(Value::Array(_)) => Value::Array(
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(|item| Value::String(item.to_owned()))
+                    .collect(),
+            ),
             _ => Value::String(text.to_owned()),
         };
         let mut alone = Table::new();
@@ -298,6 +306,20 @@ mod tests {
         let bad = layered(None, &[("COGMAN_REQUEST_TIMEOUT", "soon")]).expect_err("bad duration");
         assert!(bad.to_string().contains("invalid config"), "{bad}");
         assert!(bad.to_string().contains("COGMAN_REQUEST_TIMEOUT"), "{bad}");
+    }
+
+    #[test]
+    fn queues_come_from_a_comma_separated_variable() {
+        let config = layered(None, &[("COGMAN_QUEUES", "default, images,mail")]).expect("valid");
+        assert_eq!(config.queues, ["default", "images", "mail"]);
+        assert_eq!(
+            layered(None, &[]).expect("defaults").queues,
+            ["default"],
+            "default queue"
+        );
+        let bad = layered(None, &[("COGMAN_QUEUES", "a b")]).expect_err("bad queue name");
+        assert!(bad.to_string().contains("COGMAN_QUEUES"), "{bad}");
+        assert!(bad.to_string().contains("queue name"), "{bad}");
     }
 
     #[test]

@@ -67,6 +67,9 @@ pub struct ConsumeOptions {
     /// How long a claimed task stays with this consumer before the broker may hand it to
     /// another one, for brokers that use leases (embedded SQLite). Extended while the task runs.
     pub lease: Duration,
+    /// The named queues to consume (each with its high and low sets); tasks of other queues
+    /// are left for the workers that serve them. Default `["default"]`.
+    pub queues: Vec<String>,
 }
 
 impl Default for ConsumeOptions {
@@ -75,6 +78,7 @@ impl Default for ConsumeOptions {
             prefetch: 10,
             consumer_tag: "cogman".into(),
             lease: Duration::from_secs(30),
+            queues: vec![crate::task::default_queue()],
         }
     }
 }
@@ -91,7 +95,8 @@ pub trait Broker: Send + Sync + fmt::Debug {
     /// confirm; the task may then be held nowhere, or (after a timeout) already be stored.
     async fn publish(&self, task: &Task) -> Result<(), BrokerError>;
 
-    /// Starts consuming every queue. High-priority work is delivered before low when both wait.
+    /// Starts consuming the named queues of `options.queues` (both priorities of each).
+    /// High-priority work is delivered before low when both wait.
     ///
     /// # Errors
     /// [`BrokerError::Unavailable`] when the broker cannot be reached.

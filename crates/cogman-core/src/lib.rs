@@ -54,7 +54,10 @@ pub use outcome::{Disposition, TaskError};
 pub use redact::redact_uri;
 pub use retry::{Backoff, retry_transient};
 pub use state::{TaskState, Transition};
-pub use task::{Limits, Priority, Task, TaskId, TaskSpec, ValidationError};
+pub use task::{
+    DEFAULT_QUEUE, Limits, MAX_QUEUE_NAME_BYTES, Priority, Task, TaskId, TaskSpec, ValidationError,
+    default_queue, validate_queue_name,
+};
 pub use task_log::{
     BucketCount, CountQuery, Cursor, Page, PageRequest, RecordOutcome, StateChange, StatusCounts,
     TaskFilter, TaskLog, TaskLogError, apply_change, record_outcome,

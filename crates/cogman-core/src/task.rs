@@ -133,6 +133,10 @@ pub enum ValidationError {
     /// A string that is not a task id.
     #[error("invalid task id {0:?} (expected a UUID)")]
     InvalidId(String),
+    /// A queue name that is empty, longer than [`MAX_QUEUE_NAME_BYTES`] or holds a character
+    /// outside `[A-Za-z0-9_.-]`.
+    #[error("invalid queue name {0:?} (1 to 64 characters among A-Z a-z 0-9 _ . -)")]
+    InvalidQueueName(String),
     /// A chain, group or chord was refused as a whole (its size, or a field cogman sets).
     #[error("invalid workflow: {0}")]
     InvalidWorkflow(String),
@@ -187,6 +191,37 @@ pub fn validate_name(name: &str, limits: &Limits) -> Result<(), ValidationError>
     Ok(())
 }
 
+/// The queue a task goes to when none is named.
+pub const DEFAULT_QUEUE: &str = "default";
+
+/// Longest queue name, in bytes.
+pub const MAX_QUEUE_NAME_BYTES: usize = 64;
+
+/// The default queue name as an owned string (serde default and builders).
+pub fn default_queue() -> String {
+    DEFAULT_QUEUE.to_owned()
+}
+
+/// Checks a queue name: 1 to [`MAX_QUEUE_NAME_BYTES`] bytes, only `[A-Za-z0-9_.-]`, so it is
+/// safe inside AMQP queue names, routing keys and SQL.
+///
+/// # Errors
+/// [`ValidationError::InvalidQueueName`].
+pub fn validate_queue_name(queue: &str) -> Result<(), ValidationError> {
+    let ok = !queue.is_empty()
+        && queue.len() <= MAX_QUEUE_NAME_BYTES
+        && queue
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::InvalidQueueName(
+            queue.chars().take(80).collect(),
+        ))
+    }
+}
+
 /// Checks a primary key (the caller's trace key): at most `max_name_bytes` bytes, no control
 /// characters (NUL included, which PostgreSQL cannot store).
 ///
@@ -217,10 +252,12 @@ pub fn validate_primary_key(key: &str, limits: &Limits) -> Result<(), Validation
 ///     .primary_key("order-42");
 /// assert_eq!(spec.retry, 3);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskSpec {
     /// The registered handler name.
     pub name: String,
+    /// The named queue it goes to (workers serve chosen queues). Default `default`.
+    pub queue: String,
     /// Opaque bytes handed to the handler.
     pub payload: Vec<u8>,
     /// High or Low.
@@ -237,8 +274,24 @@ pub struct TaskSpec {
     pub workflow: Option<WorkflowLink>,
 }
 
+impl Default for TaskSpec {
+    fn default() -> Self {
+        TaskSpec {
+            name: String::new(),
+            queue: default_queue(),
+            payload: Vec::new(),
+            priority: Priority::default(),
+            retry: 0,
+            primary_key: None,
+            run_at: None,
+            timeout: None,
+            workflow: None,
+        }
+    }
+}
+
 impl TaskSpec {
-    /// A low-priority task with no retries.
+    /// A low-priority task with no retries, on the `default` queue.
     pub fn new(name: impl Into<String>, payload: impl Into<Vec<u8>>) -> Self {
         TaskSpec {
             name: name.into(),
@@ -251,6 +304,13 @@ impl TaskSpec {
     #[must_use]
     pub fn priority(mut self, priority: Priority) -> Self {
         self.priority = priority;
+        self
+    }
+
+    /// Sets the named queue (only workers serving it run the task).
+    #[must_use]
+    pub fn queue(mut self, queue: impl Into<String>) -> Self {
+        self.queue = queue.into();
         self
     }
 
@@ -299,6 +359,7 @@ impl TaskSpec {
     /// The first [`ValidationError`] found.
     pub fn validate(&self, limits: &Limits, now: DateTime<Utc>) -> Result<(), ValidationError> {
         validate_name(&self.name, limits)?;
+        validate_queue_name(&self.queue)?;
         if self.payload.len() > limits.max_payload_bytes {
             return Err(ValidationError::PayloadTooLarge {
                 len: self.payload.len(),
@@ -348,6 +409,9 @@ pub struct Task {
     pub id: TaskId,
     /// The registered handler name.
     pub name: String,
+    /// The named queue it goes to. Records written before queues existed read as `default`.
+    #[serde(default = "default_queue")]
+    pub queue: String,
     /// Opaque bytes handed to the handler.
     #[serde(with = "crate::task::base64_bytes")]
     pub payload: Vec<u8>,
@@ -389,6 +453,7 @@ impl Task {
         Task {
             id,
             name: spec.name,
+            queue: spec.queue,
             payload: spec.payload,
             priority: spec.priority,
             retry: spec.retry,
@@ -414,6 +479,7 @@ impl Task {
     pub fn next_attempt(&self, run_at: DateTime<Utc>, now: DateTime<Utc>) -> Task {
         let spec = TaskSpec {
             name: self.name.clone(),
+            queue: self.queue.clone(),
             payload: self.payload.clone(),
             priority: self.priority,
             retry: self.retry.saturating_sub(1),
@@ -537,6 +603,36 @@ mod tests {
             check(TaskSpec::new("ok", vec![1, 2, 3, 4]).retry(3)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn queue_names_are_checked() {
+        let now = Utc::now();
+        let limits = Limits::default();
+        for good in ["default", "a", "img.resize-2_x", &"q".repeat(64)] {
+            assert_eq!(validate_queue_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "a b", "a/b", "é", "a#", "a*", &"q".repeat(65)] {
+            assert!(
+                matches!(
+                    TaskSpec::new("t", vec![]).queue(bad).validate(&limits, now),
+                    Err(ValidationError::InvalidQueueName(_))
+                ),
+                "{bad:?} accepted"
+            );
+        }
+        assert_eq!(TaskSpec::new("t", vec![]).queue, DEFAULT_QUEUE);
+    }
+
+    #[test]
+    fn old_records_read_as_the_default_queue() {
+        let task = Task::from_spec(TaskSpec::new("t", vec![]).queue("img"), Utc::now());
+        assert_eq!(task.queue, "img");
+        assert_eq!(task.next_attempt(Utc::now(), Utc::now()).queue, "img");
+        let mut json = serde_json::to_value(&task).expect("serializes");
+        json.as_object_mut().expect("object").remove("queue");
+        let back: Task = serde_json::from_value(json).expect("deserializes");
+        assert_eq!(back.queue, DEFAULT_QUEUE);
     }
 
     #[test]

@@ -5,7 +5,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::task::default_queue;
 use crate::task_log::TaskLogError;
+
+fn default_queues() -> Vec<String> {
+    vec![default_queue()]
+}
 
 /// A worker's heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +27,10 @@ pub struct WorkerInfo {
     pub in_flight: u32,
     /// Task names it has handlers for.
     pub handlers: Vec<String>,
+    /// The named queues it consumes. Heartbeats written before queues existed read as
+    /// `["default"]`.
+    #[serde(default = "default_queues")]
+    pub queues: Vec<String>,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// When it last reported.

@@ -9,7 +9,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::task::{
-    Limits, Priority, TaskId, ValidationError, validate_key_and_retry, validate_name,
+    Limits, Priority, TaskId, ValidationError, default_queue, validate_key_and_retry,
+    validate_name, validate_queue_name,
 };
 
 /// Which kind of workflow a task belongs to.
@@ -46,6 +47,9 @@ impl fmt::Display for WorkflowKind {
 pub struct NextStep {
     /// Handler name of the step.
     pub name: String,
+    /// The named queue the step goes to (the step's own; `default` when a message names none).
+    #[serde(default = "default_queue")]
+    pub queue: String,
     /// Its priority.
     pub priority: Priority,
     /// Its retry budget.
@@ -67,6 +71,7 @@ impl NextStep {
     /// The first [`ValidationError`] found.
     pub fn validate(&self, limits: &Limits) -> Result<(), ValidationError> {
         validate_name(&self.name, limits)?;
+        validate_queue_name(&self.queue)?;
         validate_key_and_retry(self.primary_key.as_deref(), self.retry, limits)?;
         if self.timeout_ms == Some(0) {
             return Err(ValidationError::ZeroTimeout);
@@ -247,6 +252,7 @@ mod tests {
         let link: WorkflowLink = serde_json::from_str(json).expect("an old link reads");
         assert_eq!((link.index, link.callback_id), (None, None));
         assert_eq!(link.then[0].primary_key, None);
+        assert_eq!(link.then[0].queue, "default");
         let back: WorkflowLink =
             serde_json::from_str(&serde_json::to_string(&link).expect("serializes"))
                 .expect("reads");
@@ -256,6 +262,7 @@ mod tests {
     fn step(name: &str) -> NextStep {
         NextStep {
             name: name.into(),
+            queue: default_queue(),
             priority: Priority::Low,
             retry: 0,
             timeout_ms: None,

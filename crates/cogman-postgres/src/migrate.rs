@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dead_letters",
         include_str!("../migrations/0006_dead_letters.sql"),
     ),
+    (7, "queues", include_str!("../migrations/0007_queues.sql")),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

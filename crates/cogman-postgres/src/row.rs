@@ -12,7 +12,7 @@ macro_rules! task_columns {
     () => {
         "id, name, payload, priority, retry, attempt, original_task_id, primary_key, status, \
          fail_error, result, duration, created_at, updated_at, run_at, timeout_ms, \
-         workflow::text AS workflow"
+         workflow::text AS workflow, queue"
     };
 }
 pub(crate) use task_columns;
@@ -38,6 +38,7 @@ pub(crate) fn task(row: &PgRow) -> Result<Task, TaskLogError> {
     Ok(Task {
         id,
         name: row.try_get("name").map_err(other)?,
+        queue: row.try_get("queue").map_err(other)?,
         payload: row.try_get("payload").map_err(other)?,
         priority: priority
             .parse::<Priority>()
@@ -102,6 +103,7 @@ pub(crate) fn worker(row: &PgRow) -> Result<WorkerInfo, TaskLogError> {
         concurrency: number("concurrency")?,
         in_flight: number("in_flight")?,
         handlers: row.try_get("handlers").map_err(other)?,
+        queues: row.try_get("queues").map_err(other)?,
         started_at: row.try_get("started_at").map_err(other)?,
         last_heartbeat: row.try_get("last_heartbeat").map_err(other)?,
         id,

@@ -15,15 +15,17 @@ use crate::writer::pg_text;
 impl WorkerRegistry for PostgresLog {
     async fn heartbeat(&self, info: &WorkerInfo) -> Result<(), TaskLogError> {
         let handlers: Vec<String> = info.handlers.iter().map(|h| pg_text(h)).collect();
+        let queues: Vec<String> = info.queues.iter().map(|q| pg_text(q)).collect();
         let pool = self.db().pool().await?;
         retry("heartbeat", self.db().retries(), || {
             sqlx_core::query::query(
                 "INSERT INTO workers (id, host, pid, concurrency, in_flight, handlers, started_at, \
-                                      last_heartbeat) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                                      last_heartbeat, queues) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                  ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, \
                      concurrency = excluded.concurrency, in_flight = excluded.in_flight, \
-                     handlers = excluded.handlers, started_at = excluded.started_at, \
+                     handlers = excluded.handlers, queues = excluded.queues, \
+                     started_at = excluded.started_at, \
                      last_heartbeat = greatest(workers.last_heartbeat, excluded.last_heartbeat)",
             )
             .bind(pg_text(&info.id))
@@ -34,6 +36,7 @@ impl WorkerRegistry for PostgresLog {
             .bind(&handlers)
             .bind(bounds::clamp(info.started_at))
             .bind(bounds::clamp(info.last_heartbeat))
+            .bind(&queues)
             .execute(pool)
         })
         .await
@@ -55,8 +58,8 @@ impl WorkerRegistry for PostgresLog {
         let pool = self.db().pool().await?;
         let rows = retry("workers", self.db().retries(), || {
             sqlx_core::query::query(
-                "SELECT id, host, pid, concurrency, in_flight, handlers, started_at, last_heartbeat \
-                 FROM workers WHERE last_heartbeat >= $1 ORDER BY id",
+                "SELECT id, host, pid, concurrency, in_flight, handlers, queues, started_at, \
+                 last_heartbeat FROM workers WHERE last_heartbeat >= $1 ORDER BY id",
             )
             .bind(bounds::clamp(since))
             .fetch_all(pool)

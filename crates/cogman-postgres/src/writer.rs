@@ -310,6 +310,7 @@ struct CreateArrays {
     run_at: Vec<Option<DateTime<Utc>>>,
     timeout_ms: Vec<Option<i64>>,
     workflow: Vec<Option<String>>,
+    queue: Vec<String>,
 }
 
 impl CreateArrays {
@@ -345,6 +346,7 @@ impl CreateArrays {
                     })
                 })
                 .collect(),
+            queue: tasks.iter().map(|t| t.queue.clone()).collect(),
         }
     }
 
@@ -353,7 +355,7 @@ impl CreateArrays {
     ) -> sqlx_core::query::Query<'_, sqlx_postgres::Postgres, sqlx_postgres::PgArguments> {
         sqlx_core::query::query(
             "SELECT ord, outcome FROM create_tasks($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             $11, $12, $13, $14, $15, $16, $17)",
+             $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(&self.id)
         .bind(&self.name)
@@ -372,6 +374,7 @@ impl CreateArrays {
         .bind(&self.run_at)
         .bind(&self.timeout_ms)
         .bind(&self.workflow)
+        .bind(&self.queue)
     }
 }
 

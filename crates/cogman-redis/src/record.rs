@@ -18,8 +18,9 @@ pub(crate) type Fields = Vec<(&'static str, Vec<u8>)>;
 
 /// Every field of a record except `created_us` and the history: what [`read_command`] asks for
 /// and [`parse_task`] reads.
-pub(crate) const RECORD_FIELDS: [&str; 16] = [
+pub(crate) const RECORD_FIELDS: [&str; 17] = [
     "name",
+    "queue",
     "payload",
     "priority",
     "retry",
@@ -106,6 +107,9 @@ pub(crate) fn fields(task: &Task) -> Fields {
     ];
     if !task.payload.is_empty() {
         fields.push(("payload", task.payload.clone()));
+    }
+    if task.queue != cogman_core::DEFAULT_QUEUE {
+        fields.push(("queue", task.queue.clone().into_bytes()));
     }
     if task.priority != Priority::default() {
         fields.push(("priority", task.priority.as_str().as_bytes().to_vec()));
@@ -393,9 +397,12 @@ pub(crate) fn parse_task(
             serde_json::from_slice(&json).map_err(|e| corrupt(id, format!("workflow: {e}")))
         })
         .transpose()?;
+    let queue =
+        text("queue", take("queue"))?.unwrap_or_else(|| cogman_core::DEFAULT_QUEUE.to_owned());
     Ok(Some(Task {
         id,
         name,
+        queue,
         payload,
         priority,
         retry,
@@ -447,6 +454,7 @@ mod tests {
         let now = Utc::now();
         let mut task = Task::from_spec(TaskSpec::new("n", b"p".to_vec()), now);
         task.priority = Priority::High;
+        task.queue = "q.1".to_owned();
         task.primary_key = Some("k".to_owned());
         task.run_at = Some(now);
         task.timeout_ms = Some(5);

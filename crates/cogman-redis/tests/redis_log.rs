@@ -85,6 +85,7 @@ async fn every_key_is_inside_the_namespace() {
         concurrency: 1,
         in_flight: 0,
         handlers: vec![],
+        queues: vec![],
         started_at: now,
         last_heartbeat: now,
     })

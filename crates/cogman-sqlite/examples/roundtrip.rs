@@ -80,6 +80,7 @@ async fn cogman_roundtrip(
             prefetch: CONCURRENCY as u16,
             consumer_tag: "roundtrip".into(),
             lease: Duration::from_secs(30),
+            ..ConsumeOptions::default()
         })
         .await?;
     let slots = Arc::new(Semaphore::new(CONCURRENCY));

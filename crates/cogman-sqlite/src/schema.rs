@@ -9,6 +9,7 @@ use crate::error::SqliteError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_dead_letter_entries.sql"),
+    include_str!("../migrations/0003_queues.sql"),
 ];
 
 /// The schema version this build writes.

@@ -19,6 +19,7 @@ fn options(prefetch: u16) -> ConsumeOptions {
         prefetch,
         consumer_tag: "consumer-test".to_owned(),
         lease: Duration::from_secs(60),
+        ..ConsumeOptions::default()
     }
 }
 

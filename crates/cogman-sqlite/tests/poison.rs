@@ -20,6 +20,7 @@ fn options() -> ConsumeOptions {
         prefetch: 1,
         consumer_tag: "poison-test".to_owned(),
         lease: LEASE,
+        ..ConsumeOptions::default()
     }
 }
 

@@ -24,6 +24,7 @@ fn options(tag: &str) -> ConsumeOptions {
         prefetch: 8,
         consumer_tag: tag.to_owned(),
         lease: Duration::from_secs(30),
+        ..ConsumeOptions::default()
     }
 }
 

@@ -38,6 +38,7 @@ pub fn rich_task(name: &str) -> Task {
     let mut task = task(name);
     let now = task.created_at;
     task.priority = Priority::High;
+    task.queue = "rich.queue-1".to_owned();
     task.retry = 3;
     task.primary_key = Some("order-42 ✓".to_owned());
     task.run_at = Some(plus_ms(now, 1500));
@@ -48,6 +49,7 @@ pub fn rich_task(name: &str) -> Task {
         size: 2,
         then: vec![NextStep {
             name: "step.two".to_owned(),
+            queue: "step.queue".to_owned(),
             priority: Priority::Low,
             retry: 1,
             timeout_ms: Some(250),

@@ -35,6 +35,9 @@ pub struct Config {
     pub prefetch: u16,
     /// Tasks a worker runs at once. Default 10.
     pub concurrency: u32,
+    /// The named queues a worker consumes (`COGMAN_QUEUES=a,b`; `cogman worker --queue`).
+    /// Default `["default"]`.
+    pub queues: Vec<String>,
     /// Largest payload accepted, in bytes. Default 1 MiB.
     pub max_payload_bytes: usize,
     /// Handler timeout for tasks that set none. Default 25 min (below RabbitMQ's 30 min
@@ -94,6 +97,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(5),
             prefetch: 10,
             concurrency: 10,
+            queues: vec![cogman_core::default_queue()],
             max_payload_bytes: 1024 * 1024,
             task_timeout: Duration::from_secs(25 * 60),
             lease: Duration::from_secs(30),
@@ -226,6 +230,12 @@ impl Config {
         }
         if self.concurrency == 0 || self.concurrency > 10_000 {
             return Err(fail("concurrency", "must be between 1 and 10000"));
+        }
+        if self.queues.is_empty() {
+            return Err(fail("queues", "name at least one queue"));
+        }
+        for queue in &self.queues {
+            cogman_core::validate_queue_name(queue).map_err(|e| fail("queues", e.to_string()))?;
         }
         if self.max_payload_bytes == 0 || self.max_payload_bytes > 128 * 1024 * 1024 {
             return Err(fail(

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use lapin::BasicProperties;
 
-use cogman_core::task::{validate_name, validate_primary_key};
+use cogman_core::task::{validate_name, validate_primary_key, validate_queue_name};
 use cogman_core::{Limits, Priority, Task, TaskId, TaskState, WorkflowLink};
 
 use super::error::DecodeError;
@@ -60,6 +60,13 @@ pub fn decode(
     }
     let name = required_string(table, headers::TASK_NAME)?;
     validate_name(name, limits).map_err(|e| invalid(headers::TASK_NAME, e))?;
+    let queue = match string(table, headers::QUEUE)? {
+        Some(queue) => {
+            validate_queue_name(queue).map_err(|e| invalid(headers::QUEUE, e))?;
+            queue.to_owned()
+        }
+        None => cogman_core::default_queue(),
+    };
     let priority: Priority = required_string(table, headers::PRIORITY)?
         .parse()
         .map_err(|e| invalid(headers::PRIORITY, e))?;
@@ -122,6 +129,7 @@ pub fn decode(
         task: Task {
             id,
             name: name.to_owned(),
+            queue,
             payload: body.to_vec(),
             priority,
             retry,

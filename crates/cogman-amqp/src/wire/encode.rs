@@ -34,6 +34,7 @@ pub fn encode(task: &Task) -> BasicProperties {
     };
     put(headers::VERSION, AMQPValue::LongLongInt(WIRE_VERSION));
     put(headers::TASK_NAME, text(&task.name));
+    put(headers::QUEUE, text(&task.queue));
     put(headers::PRIORITY, text(task.priority.as_str()));
     put(
         headers::RETRY,

@@ -32,6 +32,10 @@ pub mod headers {
     pub const VERSION: &str = "cogman-version";
     /// String, required: the registered handler name.
     pub const TASK_NAME: &str = "cogman-task-name";
+    /// String, optional (`default`): the named queue the task was sent to (1 to 64 characters
+    /// among `A-Z a-z 0-9 _ . -`). A message taken from a named queue's set belongs to that
+    /// queue whatever this says.
+    pub const QUEUE: &str = "cogman-queue";
     /// String, required: `High` or `Low`.
     pub const PRIORITY: &str = "cogman-priority";
     /// Integer, optional (0): retries left.

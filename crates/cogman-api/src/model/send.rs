@@ -28,6 +28,16 @@ pub struct SendTaskRequest {
         pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
     )]
     pub name: String,
+    /// The named queue: 1 to 64 characters among `A-Z a-z 0-9 _ . -`; default `default`.
+    /// Only workers serving that queue run the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        example = "default",
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[A-Za-z0-9_.-]+$"
+    )]
+    pub queue: Option<String>,
     /// The payload as JSON; the handler receives its JSON text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value>,
@@ -65,6 +75,7 @@ impl SendTaskRequest {
     pub fn from_spec(spec: &TaskSpec) -> Self {
         SendTaskRequest {
             name: spec.name.clone(),
+            queue: Some(spec.queue.clone()),
             payload: None,
             payload_base64: (!spec.payload.is_empty()).then(|| STANDARD.encode(&spec.payload)),
             priority: Some(spec.priority.as_str().to_owned()),
@@ -95,6 +106,9 @@ impl SendTaskRequest {
             (None, None) => Vec::new(),
         };
         let mut spec = TaskSpec::new(self.name, payload).retry(self.retry.unwrap_or(0));
+        if let Some(queue) = self.queue {
+            spec = spec.queue(queue);
+        }
         if let Some(priority) = self.priority {
             spec = spec.priority(
                 priority

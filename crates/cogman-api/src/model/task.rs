@@ -60,6 +60,10 @@ pub struct TaskView {
     pub id: Uuid,
     /// The handler name.
     pub name: String,
+    /// The named queue it was sent to.
+    #[serde(default = "cogman::default_queue")]
+    #[schema(example = "default")]
+    pub queue: String,
     /// The payload bytes, standard base64 (always present; exact bytes).
     pub payload_base64: String,
     /// The payload as JSON, present when the bytes are UTF-8 JSON.
@@ -105,6 +109,7 @@ impl From<&Task> for TaskView {
         TaskView {
             id: task.id.as_uuid(),
             name: task.name.clone(),
+            queue: task.queue.clone(),
             payload_base64: STANDARD.encode(&task.payload),
             payload: as_json(&task.payload),
             priority: PriorityName(task.priority),
@@ -141,6 +146,7 @@ impl TryFrom<TaskView> for Task {
         Ok(Task {
             id: TaskId::from_uuid(view.id),
             name: view.name,
+            queue: view.queue,
             payload: decode("payload_base64", &view.payload_base64)?,
             priority: view.priority.0,
             retry: view.retry,

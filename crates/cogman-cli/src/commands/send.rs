@@ -93,6 +93,7 @@ pub(crate) async fn run(
     let priority: Priority = args.priority.parse()?;
     let mut spec = TaskSpec::new(args.name, payload)
         .priority(priority)
+        .queue(args.queue)
         .retry(args.retry);
     if let Some(delay) = args.delay {
         spec = spec.delay(delay);

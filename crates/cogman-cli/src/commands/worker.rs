@@ -44,8 +44,11 @@ pub(crate) fn parse_handler(spec: &str) -> Result<(&str, &str)> {
 pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
     if let Some(concurrency) = args.concurrency {
         config.concurrency = concurrency;
-        config.validate()?;
     }
+    if !args.queues.is_empty() {
+        config.queues = args.queues.clone();
+    }
+    config.validate()?;
     let worker = Worker::connect(&config)
         .await
         .context("starting the worker")?;
@@ -61,9 +64,10 @@ pub(crate) async fn run(mut config: Config, args: WorkerArgs) -> Result<()> {
     }
     let metrics = super::worker_metrics::serve(args.metrics.or(config.metrics), &worker).await?;
     eprintln!(
-        "cogman worker {} running {} (concurrency {}); Ctrl-C to stop",
+        "cogman worker {} running {} on queue(s) {} (concurrency {}); Ctrl-C to stop",
         worker.id(),
         worker.registry().names().join(", "),
+        config.queues.join(", "),
         config.concurrency
     );
     worker.run_until(super::shutdown_signal()).await?;

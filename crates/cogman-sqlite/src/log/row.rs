@@ -10,7 +10,7 @@ use crate::time::{from_ns, to_ns};
 /// Every column of `tasks` that maps to a [`Task`] field, in [`RawTask`] order.
 pub(crate) const TASK_COLUMNS: &str = "id, name, payload, priority, retry, attempt, \
     original_task_id, primary_key, status, fail_error, result, duration, created_at, \
-    updated_at, run_at, timeout_ms, workflow";
+    updated_at, run_at, timeout_ms, workflow, queue";
 
 /// A `tasks` row as SQLite returns it, before any parsing.
 #[derive(Debug)]
@@ -32,6 +32,7 @@ pub(crate) struct RawTask {
     run_at: Option<i64>,
     timeout_ms: Option<i64>,
     workflow: Option<String>,
+    queue: String,
 }
 
 impl RawTask {
@@ -55,6 +56,7 @@ impl RawTask {
             run_at: row.get(14)?,
             timeout_ms: row.get(15)?,
             workflow: row.get(16)?,
+            queue: row.get(17)?,
         })
     }
 
@@ -89,6 +91,7 @@ impl RawTask {
             run_at: self.run_at.map(from_ns),
             workflow,
             name: self.name,
+            queue: self.queue,
             payload: self.payload,
             primary_key: self.primary_key,
             fail_error: self.fail_error,
@@ -129,8 +132,9 @@ pub(crate) fn insert_task(conn: &Connection, task: &Task) -> Result<bool, Sqlite
         .prepare_cached(
             "INSERT INTO tasks (id, name, payload, priority, retry, attempt, original_task_id, \
              primary_key, status, fail_error, result, duration, created_at, updated_at, run_at, \
-             timeout_ms, workflow) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
+             timeout_ms, workflow, queue) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18) \
              ON CONFLICT (id) DO NOTHING",
         )?
         .execute(params![
@@ -152,6 +156,7 @@ pub(crate) fn insert_task(conn: &Connection, task: &Task) -> Result<bool, Sqlite
             task.timeout_ms
                 .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX)),
             workflow,
+            task.queue,
         ])?;
     Ok(inserted > 0)
 }

@@ -1,5 +1,5 @@
 //! Claiming due tasks, run inside the writer's transaction: one `UPDATE … RETURNING` per
-//! priority (High first) takes up to `limit` due rows ordered by due time and enqueue order,
+//! priority (High first) takes up to `limit` due rows of the consumer's named queues ordered by due time and enqueue order,
 //! gives them a fresh lease token, and counts the delivery. Rows that cannot be delivered are
 //! dead-lettered in the same transaction: malformed rows, and poison (delivered
 //! `max_deliveries` times without being settled), whose log record is also set `failed`.
@@ -25,6 +25,8 @@ pub(crate) struct ClaimRequest {
     pub(crate) limit: usize,
     /// Deliveries without settlement after which a row is poison.
     pub(crate) max_deliveries: u32,
+    /// The named queues served, as a JSON array of strings (read with `json_each`).
+    pub(crate) queues: String,
 }
 
 /// One claimed task.
@@ -62,6 +64,7 @@ struct ClaimedRow {
 const CLAIM_SQL: &str = "UPDATE queue SET visible_at = ?1, lease_token = ?2, lease_owner = ?3, \
     deliveries = deliveries + 1, unsettled = unsettled + 1 \
     WHERE seq IN (SELECT seq FROM queue WHERE priority = ?4 AND visible_at <= ?5 \
+                  AND queue IN (SELECT value FROM json_each(?7)) \
                   ORDER BY visible_at, seq LIMIT ?6) \
     RETURNING seq, task_id, priority, run_at, deliveries, unsettled, task, payload";
 
@@ -84,7 +87,8 @@ pub(crate) fn claim(conn: &Connection, request: &ClaimRequest) -> Result<ClaimBa
                 request.owner,
                 priority,
                 now,
-                i64::try_from(remaining).unwrap_or(i64::MAX)
+                i64::try_from(remaining).unwrap_or(i64::MAX),
+                request.queues,
             ],
             |row| {
                 Ok(ClaimedRow {
@@ -114,7 +118,7 @@ pub(crate) fn claim(conn: &Connection, request: &ClaimRequest) -> Result<ClaimBa
         }
     }
     if batch.claimed.is_empty() && batch.dead_lettered == 0 {
-        batch.next_visible = next_visible(conn)?;
+        batch.next_visible = next_visible(conn, &request.queues)?;
     }
     Ok(batch)
 }
@@ -162,12 +166,16 @@ fn dead_letter_and_fail(
     Ok(())
 }
 
-/// When the next row becomes claimable (its run time or the end of its lease).
-fn next_visible(conn: &Connection) -> Result<Option<i64>, SqliteError> {
-    let mut stmt = conn.prepare_cached("SELECT MIN(visible_at) FROM queue WHERE priority = ?1")?;
+/// When the next row of the served `queues` (a JSON array) becomes claimable (its run time or
+/// the end of its lease).
+fn next_visible(conn: &Connection, queues: &str) -> Result<Option<i64>, SqliteError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT MIN(visible_at) FROM queue WHERE priority = ?1 \
+         AND queue IN (SELECT value FROM json_each(?2))",
+    )?;
     let mut earliest: Option<i64> = None;
     for priority in [0_i64, 1] {
-        let at: Option<i64> = stmt.query_row([priority], |row| row.get(0))?;
+        let at: Option<i64> = stmt.query_row(params![priority, queues], |row| row.get(0))?;
         earliest = match (earliest, at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -1,5 +1,6 @@
 //! How a task is stored in a `queue` row: its JSON (payload left out) in `task`, the payload
-//! bytes in `payload`, priority as 0 (High) or 1 (Low), and the run time in nanoseconds.
+//! bytes in `payload`, priority as 0 (High) or 1 (Low), the run time in nanoseconds, and the
+//! named queue in `queue`.
 
 use cogman_core::{Priority, Task};
 use rusqlite::ToSql;
@@ -15,18 +16,20 @@ pub(crate) struct QueueRow {
     pub(crate) run_at: i64,
     pub(crate) json: String,
     pub(crate) payload: Vec<u8>,
+    pub(crate) queue: String,
 }
 
 impl QueueRow {
-    /// `?1` task id, `?2` priority, `?3` run time, `?4` task JSON, `?5` payload: the values of
-    /// an insert into a queue table.
-    pub(crate) fn insert_params(&self) -> [&dyn ToSql; 5] {
+    /// `?1` task id, `?2` priority, `?3` run time, `?4` task JSON, `?5` payload, `?6` named
+    /// queue: the values of an insert into a queue table.
+    pub(crate) fn insert_params(&self) -> [&dyn ToSql; 6] {
         [
             &self.task_id,
             &self.priority,
             &self.run_at,
             &self.json,
             &self.payload,
+            &self.queue,
         ]
     }
 }
@@ -45,6 +48,7 @@ pub(crate) fn encode(task: &Task) -> Result<QueueRow, SqliteError> {
     let without_payload = Task {
         id: task.id,
         name: task.name.clone(),
+        queue: task.queue.clone(),
         payload: Vec::new(),
         priority: task.priority,
         retry: task.retry,
@@ -71,6 +75,7 @@ pub(crate) fn encode(task: &Task) -> Result<QueueRow, SqliteError> {
         run_at: task.run_at.map_or_else(now_ns, to_ns),
         json,
         payload: task.payload.clone(),
+        queue: task.queue.clone(),
     })
 }
 

@@ -53,6 +53,8 @@ impl SqliteConsumer {
             lease_ns: duration_ns(lease),
             limit: 1,
             max_deliveries: store.options().max_deliveries.max(1),
+            queues: serde_json::to_string(&options.queues)
+                .expect("invariant: a list of strings serializes"),
         };
         SqliteConsumer {
             store,

@@ -37,8 +37,8 @@ impl Broker for SqliteStore {
         self.writer()
             .run(move |conn| {
                 conn.prepare_cached(
-                    "INSERT INTO queue (task_id, priority, run_at, visible_at, task, payload) \
-                     VALUES (?1, ?2, ?3, ?3, ?4, ?5) ON CONFLICT (task_id) DO NOTHING",
+                    "INSERT INTO queue (task_id, priority, run_at, visible_at, task, payload, \
+                     queue) VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6) ON CONFLICT (task_id) DO NOTHING",
                 )?
                 .execute(row.insert_params())?;
                 Ok(())

@@ -13,6 +13,7 @@
 mod fanout;
 mod lease;
 mod ordering;
+mod queues;
 mod settle;
 mod stats;
 
@@ -21,6 +22,9 @@ pub use lease::extended_lease_keeps_the_delivery_claimed;
 pub use ordering::{
     delayed_task_waits_for_run_at, high_priority_is_delivered_first,
     short_delay_is_not_blocked_by_long_delay,
+};
+pub use queues::{
+    a_consumer_gets_only_the_named_queues_it_serves, delayed_task_to_a_named_queue_arrives,
 };
 pub use settle::{
     ack_removes_the_task, dead_letter_removes_the_task_for_good, publish_then_consume_round_trips,
@@ -51,6 +55,7 @@ fn options(prefetch: u16) -> ConsumeOptions {
         prefetch,
         consumer_tag: "conformance".to_owned(),
         lease: LEASE,
+        ..ConsumeOptions::default()
     }
 }
 
@@ -73,6 +78,17 @@ async fn consume(broker: &dyn Broker, prefetch: u16) -> Box<dyn Consumer> {
         .consume(options(prefetch))
         .await
         .unwrap_or_else(|err| panic!("consume: {err}"))
+}
+
+/// A consumer of the named `queues`.
+async fn consume_queues(broker: &dyn Broker, prefetch: u16, queues: &[&str]) -> Box<dyn Consumer> {
+    broker
+        .consume(ConsumeOptions {
+            queues: queues.iter().map(|q| (*q).to_owned()).collect(),
+            ..options(prefetch)
+        })
+        .await
+        .unwrap_or_else(|err| panic!("consume {queues:?}: {err}"))
 }
 
 /// The next delivery, which must arrive within [`DELIVERY_DEADLINE`].

@@ -3,7 +3,7 @@
 
 use cogman_core::{Priority, TaskState};
 
-use super::{ABSENCE_WINDOW, consume, must_receive, publish, queued_task};
+use super::{ABSENCE_WINDOW, consume, consume_queues, must_receive, publish, queued_task};
 use crate::delivery::expect_no_delivery;
 use crate::sample;
 use crate::{BrokerFactory, BrokerFixture as _};
@@ -18,7 +18,7 @@ pub async fn publish_then_consume_round_trips(factory: impl BrokerFactory) {
     task.run_at = Some(sample::plus_ms(task.created_at, -1000));
     publish(&*broker, &task).await;
 
-    let mut consumer = consume(&*broker, 10).await;
+    let mut consumer = consume_queues(&*broker, 10, &[task.queue.as_str()]).await;
     let delivery = must_receive(&mut *consumer, "the published task").await;
     assert_eq!(
         delivery.task(),

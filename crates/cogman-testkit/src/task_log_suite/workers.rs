@@ -16,6 +16,7 @@ fn worker(id: &str, last_heartbeat: chrono::DateTime<chrono::Utc>) -> WorkerInfo
         concurrency: 8,
         in_flight: 1,
         handlers: vec!["email.send".to_owned(), "report.build".to_owned()],
+        queues: vec!["default".to_owned(), "img.resize".to_owned()],
         started_at: last_heartbeat - TimeDelta::minutes(1),
         last_heartbeat,
     }
@@ -54,6 +55,7 @@ pub async fn worker_registry_heartbeat_list_deregister(factory: impl LogFactory)
 
     let a2 = WorkerInfo {
         in_flight: 7,
+        queues: vec!["mail".to_owned()],
         last_heartbeat: now + TimeDelta::seconds(1),
         ..a.clone()
     };

@@ -145,6 +145,7 @@ fn retention_options(config: &Config) -> RetentionOptions {
 fn worker_options(config: &Config) -> WorkerOptions {
     WorkerOptions {
         concurrency: config.concurrency,
+        queues: config.queues.clone(),
         prefetch: config.prefetch,
         lease: config.lease,
         shutdown_grace: config.shutdown_grace,

@@ -32,6 +32,7 @@ pub(crate) async fn run(inner: Arc<WorkerInner>) {
             concurrency: inner.options.concurrency,
             in_flight: u32::try_from(inner.stats.snapshot().in_flight).unwrap_or(u32::MAX),
             handlers: inner.registry.names(),
+            queues: inner.options.queues.clone(),
             started_at,
             last_heartbeat: Utc::now(),
         };

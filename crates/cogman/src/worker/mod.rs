@@ -51,6 +51,8 @@ use crate::retention::{Retention, RetentionOptions};
 pub struct WorkerOptions {
     /// Most tasks run at once.
     pub concurrency: u32,
+    /// The named queues it consumes (both priorities of each). Default `["default"]`.
+    pub queues: Vec<String>,
     /// Deliveries held unsettled (at least `concurrency`).
     pub prefetch: u16,
     /// Lease on a claimed task (embedded broker); renewed while it runs.
@@ -71,10 +73,24 @@ pub struct WorkerOptions {
     pub retention: Option<RetentionOptions>,
 }
 
+impl WorkerOptions {
+    /// The same options consuming the named `queues` instead.
+    #[must_use]
+    pub fn queues<I, S>(mut self, queues: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.queues = queues.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
 impl Default for WorkerOptions {
     fn default() -> Self {
         WorkerOptions {
             concurrency: 10,
+            queues: vec![cogman_core::default_queue()],
             prefetch: 10,
             lease: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
@@ -321,6 +337,7 @@ async fn open_consumer(inner: &WorkerInner) -> Option<Box<dyn Consumer>> {
         prefetch: inner.options.prefetch.max(slots),
         consumer_tag: format!("cogman-worker-{}", inner.id),
         lease: inner.options.lease,
+        queues: inner.options.queues.clone(),
     };
     let mut pause = Duration::from_millis(100);
     loop {

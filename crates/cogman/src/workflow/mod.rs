@@ -114,6 +114,7 @@ fn check_no_payload(
 fn step_of(spec: TaskSpec, now: DateTime<Utc>) -> NextStep {
     NextStep {
         name: spec.name,
+        queue: spec.queue,
         priority: spec.priority,
         retry: spec.retry,
         timeout_ms: spec
@@ -134,6 +135,7 @@ fn spec_of(step: &NextStep, payload: Vec<u8>, link: WorkflowLink, now: DateTime<
         .map(|ms| chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)));
     TaskSpec {
         name: step.name.clone(),
+        queue: step.queue.clone(),
         payload,
         priority: step.priority,
         retry: step.retry,
