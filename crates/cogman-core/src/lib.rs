@@ -17,6 +17,8 @@
 //! - [`outbox`]: the [`Outbox`] ability of durable logs (re-enqueue of tasks accepted while the
 //!   broker was unreachable).
 //! - [`workers`]: the [`WorkerRegistry`] ability (worker heartbeats).
+//! - [`schedule`]: periodic tasks ([`Schedule`], [`Timing`]) and the [`ScheduleStore`] ability
+//!   (schedules, the scheduler's leader lease, one claim per slot).
 //! - [`workflow`]: the links that tie tasks of a chain, group or chord together.
 //! - [`redact`]: [`redact_uri`], which hides passwords in connection URIs.
 //! - [`group_commit`]: [`run_batches`], the batching loop of the log backends' background
@@ -35,6 +37,7 @@ pub mod outbox;
 pub mod outcome;
 pub mod redact;
 pub mod retry;
+pub mod schedule;
 pub mod state;
 pub mod task;
 pub mod task_log;
@@ -53,6 +56,10 @@ pub use outbox::Outbox;
 pub use outcome::{Disposition, TaskError};
 pub use redact::redact_uri;
 pub use retry::{Backoff, retry_transient};
+pub use schedule::{
+    LastRun, MissedSlots, Schedule, ScheduleError, ScheduleRecord, ScheduleStore, ScheduledTask,
+    Timing,
+};
 pub use state::{TaskState, Transition};
 pub use task::{
     DEFAULT_QUEUE, Limits, MAX_QUEUE_NAME_BYTES, Priority, Task, TaskId, TaskSpec, ValidationError,

@@ -455,6 +455,12 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The schedule ability (periodic tasks, leader lease, slot claims), for logs that
+    /// support it.
+    fn schedule_store(&self) -> Option<&dyn crate::schedule::ScheduleStore> {
+        None
+    }
+
     /// The (at most) `limit` oldest tasks matching `filter`, oldest first — for example the
     /// oldest queued task, whose age the API exports as a metric. The default pages through
     /// [`TaskLog::list`] to the end; logs that can read in ascending order should override it.

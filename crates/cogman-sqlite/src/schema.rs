@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_dead_letter_entries.sql"),
     include_str!("../migrations/0003_queues.sql"),
+    include_str!("../migrations/0004_schedules.sql"),
 ];
 
 /// The schema version this build writes.

@@ -47,6 +47,9 @@ macro_rules! task_log_conformance {
             outbox_never_returns_queued_tasks,
             worker_registry_heartbeat_list_deregister,
             dead_letters_store_list_remove_and_purge,
+            schedule_store_put_list_pause_remove,
+            schedule_lease_has_one_holder_until_it_expires,
+            schedule_slot_is_claimed_once,
         );
     };
 }

@@ -1,9 +1,11 @@
 //! The [`TaskLog`] side of [`SqliteStore`]: writes go through the writer's group transaction,
 //! reads through the reader connection. The SQL lives in [`write`] and [`read`], the row
-//! mapping in [`row`], the optional abilities in [`outbox`], [`workers`] and [`dead_letters`].
+//! mapping in [`row`], the optional abilities in [`outbox`], [`workers`], [`dead_letters`] and
+//! [`schedules`].
 
 mod dead_letters;
 mod outbox;
+mod schedules;
 pub(crate) mod read;
 pub(crate) mod row;
 mod workers;
@@ -12,8 +14,8 @@ pub(crate) mod write;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
-    TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry,
+    BucketCount, CountQuery, Outbox, Page, PageRequest, RecordOutcome, ScheduleStore, StateChange,
+    Task, TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry,
 };
 
 use crate::store::SqliteStore;
@@ -92,6 +94,10 @@ impl TaskLog for SqliteStore {
     }
 
     fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
+        Some(self)
+    }
+
+    fn schedule_store(&self) -> Option<&dyn ScheduleStore> {
         Some(self)
     }
 }

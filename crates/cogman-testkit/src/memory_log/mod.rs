@@ -27,6 +27,7 @@
 mod abilities;
 mod dead_letters;
 mod held;
+mod schedules;
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -69,6 +70,8 @@ struct State {
     /// Dead letters by id, and the last id given.
     dead_letters: BTreeMap<u64, cogman_core::DeadLetter>,
     last_dead_letter: u64,
+    /// Schedules, slot claims and leases.
+    schedules: schedules::Schedules,
 }
 
 impl Default for MemoryLog {
@@ -244,6 +247,10 @@ impl TaskLog for MemoryLog {
     }
 
     fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
+        Some(self)
+    }
+
+    fn schedule_store(&self) -> Option<&dyn cogman_core::ScheduleStore> {
         Some(self)
     }
 }

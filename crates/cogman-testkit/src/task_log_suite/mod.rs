@@ -19,6 +19,7 @@ mod history;
 mod listing;
 mod outbox;
 mod record;
+mod schedules;
 mod transient;
 mod workers;
 
@@ -44,6 +45,10 @@ pub use record::{
     create_never_moves_a_task_backwards, create_then_get_round_trips,
     record_applies_forward_changes, record_follows_the_rule_for_every_pair_of_states,
     record_replay_is_unchanged, record_stale_change_changes_nothing, record_unknown_id_is_missing,
+};
+pub use schedules::{
+    schedule_lease_has_one_holder_until_it_expires, schedule_slot_is_claimed_once,
+    schedule_store_put_list_pause_remove,
 };
 pub use transient::record_transient_answers_as_record_does;
 pub use workers::worker_registry_heartbeat_list_deregister;
