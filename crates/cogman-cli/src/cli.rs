@@ -105,6 +105,8 @@ pub(crate) enum Command {
     Retry(RetryArgs),
     /// Cancel a task that has not finished.
     Cancel(CancelArgs),
+    /// Periodic tasks: add, list, pause, resume, remove (docs/scheduling.md).
+    Schedule(crate::commands::schedule::ScheduleArgs),
 }
 
 #[derive(Debug, Args)]

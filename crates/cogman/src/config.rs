@@ -80,6 +80,14 @@ pub struct Config {
     /// metrics (`GET /metrics`), e.g. `127.0.0.1:9464`; unset (the default) serves none. The library serves nothing by
     /// itself: see [`crate::metrics::MetricsServer`].
     pub metrics: Option<std::net::SocketAddr>,
+    /// The scheduler's leader lease: the process sending periodic tasks renews it; another
+    /// takes over this long after it died. Default 15 s.
+    #[serde(with = "humantime_serde")]
+    pub scheduler_lease: Duration,
+    /// Periodic tasks (`[[schedule]]` tables), stored in the task log when a worker or
+    /// `cogman serve` starts.
+    #[serde(rename = "schedule")]
+    pub schedules: Vec<crate::scheduler::ScheduleConfig>,
     /// The embedded SQLite file (queue and/or log).
     pub sqlite: SqliteConfig,
     /// RabbitMQ, the broker when its `uri` is set.
@@ -110,6 +118,8 @@ impl Default for Config {
             send_buffer: 10_000,
             purge_interval: Duration::from_secs(600),
             metrics: None,
+            scheduler_lease: Duration::from_secs(15),
+            schedules: Vec::new(),
             sqlite: SqliteConfig::default(),
             amqp: AmqpConfig::default(),
             redis: RedisConfig::default(),
@@ -255,10 +265,31 @@ impl Config {
         if self.send_buffer == 0 {
             return Err(fail("send_buffer", "must be at least 1"));
         }
+        if self.scheduler_lease < Duration::from_millis(500) {
+            return Err(fail("scheduler_lease", "must be at least 500ms"));
+        }
+        self.scheduled()?;
         self.sqlite.validate()?;
         self.amqp.validate()?;
         self.redis.validate()?;
         self.postgres.validate()
+    }
+
+    /// The `[[schedule]]` tables as schedules, each checked against the limits.
+    ///
+    /// # Errors
+    /// [`ConfigError`] on field `schedule` naming the schedule and the reason.
+    pub fn scheduled(&self) -> Result<Vec<cogman_core::Schedule>, ConfigError> {
+        let limits = self.limits();
+        self.schedules
+            .iter()
+            .map(|table| {
+                table
+                    .to_schedule()
+                    .and_then(|s| s.validate(&limits).map(|()| s))
+                    .map_err(|e| fail("schedule", &format!("{:?}: {e}", table.id)))
+            })
+            .collect()
     }
 
     /// Input limits derived from this config.

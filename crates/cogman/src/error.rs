@@ -1,7 +1,7 @@
 //! [`Error`]: every way a cogman library call can fail, with the backend's typed error kept as
 //! the source.
 
-use cogman_core::{BrokerError, TaskLogError, ValidationError};
+use cogman_core::{BrokerError, ScheduleError, TaskLogError, ValidationError};
 
 use crate::config::ConfigError;
 
@@ -65,4 +65,13 @@ pub enum Error {
         /// Its state.
         state: cogman_core::TaskState,
     },
+    /// A schedule was refused; nothing was stored.
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+    /// No schedule has this id.
+    #[error("no schedule with id {0:?}")]
+    ScheduleNotFound(String),
+    /// The task log keeps no schedules.
+    #[error("this task log keeps no schedules")]
+    SchedulesUnsupported,
 }

@@ -53,6 +53,11 @@ pub struct Inspector {
 }
 
 impl Inspector {
+    /// The task log it reads.
+    pub(crate) fn log(&self) -> &Arc<dyn TaskLog> {
+        &self.log
+    }
+
     /// An inspector over these backends.
     pub fn new(log: Arc<dyn TaskLog>, broker: Arc<dyn Broker>) -> Self {
         Inspector { log, broker }

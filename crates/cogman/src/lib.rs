@@ -34,6 +34,8 @@
 //!   the tiered log (`cogman-tiered`) composed of the Redis and PostgreSQL ones.
 //! - [`retention`]: [`Retention`] — the periodic purge of finished tasks older than the TTL,
 //!   run by every started worker (and `cogman serve`).
+//! - [`scheduler`]: [`Scheduler`] — periodic tasks: one leader (a lease in the log) sends
+//!   each slot once (a claim per slot); managing schedules through the client and inspector.
 //! - this file: the seed's facade — [`start_background`], [`Cogman::send_task`],
 //!   [`Cogman::register`].
 
@@ -45,6 +47,7 @@ pub mod inspector;
 pub mod metrics;
 pub mod registry;
 pub mod retention;
+pub mod scheduler;
 pub mod worker;
 pub mod workflow;
 
@@ -55,6 +58,7 @@ pub use error::Error;
 pub use inspector::{Inspector, TaskDetails};
 pub use registry::Registry;
 pub use retention::{Retention, RetentionOptions};
+pub use scheduler::{ScheduleConfig, ScheduleView, Scheduler, SchedulerOptions};
 pub use worker::{StatsSnapshot, TaskObserver, Worker, WorkerOptions};
 pub use workflow::{
     ChainReceipt, ChordReceipt, ChordResult, GroupReceipt, GroupStatus, WorkflowKind,

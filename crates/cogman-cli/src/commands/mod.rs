@@ -5,6 +5,7 @@ mod bench;
 mod demo;
 mod inspect;
 mod report;
+pub(crate) mod schedule;
 mod send;
 mod serve;
 mod shell_handler;
@@ -85,7 +86,11 @@ fn remote_args(command: &Command) -> Option<&RemoteArgs> {
         Command::Tasks(args) => Some(&args.remote),
         Command::Retry(args) => Some(&args.remote),
         Command::Cancel(args) => Some(&args.remote),
-        Command::Demo(_) | Command::Worker(_) | Command::Bench(_) | Command::Serve(_) => None,
+        Command::Demo(_)
+        | Command::Worker(_)
+        | Command::Bench(_)
+        | Command::Serve(_)
+        | Command::Schedule(_) => None,
     }
 }
 
@@ -107,6 +112,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(config, args).await,
         Command::Retry(args) => actions::retry(config, args, remote).await,
         Command::Cancel(args) => actions::cancel(config, args, remote).await,
+        Command::Schedule(args) => schedule::run(config, args).await,
     }
 }
 

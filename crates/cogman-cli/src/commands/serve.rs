@@ -96,6 +96,13 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
         retention.start();
         state = state.with_retention(retention.clone());
     }
+    // A worker runs the scheduler of periodic tasks; without one, the server does.
+    let scheduler = args
+        .no_worker
+        .then(|| backends.scheduler(&config, client.clone()));
+    if let Some(scheduler) = &scheduler {
+        scheduler.start();
+    }
     let worker = if args.no_worker {
         None
     } else {
@@ -137,6 +144,9 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
     }
     if let Some(retention) = retention {
         retention.stop();
+    }
+    if let Some(scheduler) = scheduler {
+        scheduler.stop().await;
     }
     client.close().await;
     served.context("serving the API")?;

@@ -22,9 +22,7 @@ pub const MAX_ID_BYTES: usize = 100;
 #[non_exhaustive]
 pub enum ScheduleError {
     /// The id is empty, too long, or has a character outside `A-Z a-z 0-9 . _ - :`.
-    #[error(
-        "invalid schedule id {0:?}: 1 to 100 characters of A-Z a-z 0-9 . _ - : are allowed"
-    )]
+    #[error("invalid schedule id {0:?}: 1 to 100 characters of A-Z a-z 0-9 . _ - : are allowed")]
     InvalidId(String),
     /// The cron expression does not parse or never matches.
     #[error("invalid cron expression {expr:?}: {reason}")]

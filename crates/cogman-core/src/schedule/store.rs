@@ -55,8 +55,12 @@ pub trait ScheduleStore: Send + Sync {
     ///
     /// # Errors
     /// [`TaskLogError::Unavailable`].
-    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration)
-    -> Result<bool, TaskLogError>;
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<bool, TaskLogError>;
 
     /// Gives the lease up if `holder` holds it (a clean stop), so another process takes over
     /// at once.

@@ -117,7 +117,9 @@ impl Timing {
                 "expected 6 fields (second minute hour day-of-month month day-of-week), found {fields}"
             )));
         }
-        let cron = cron_parser().parse(expr).map_err(|e| invalid(e.to_string()))?;
+        let cron = cron_parser()
+            .parse(expr)
+            .map_err(|e| invalid(e.to_string()))?;
         // A pattern that never matches (e.g. 30 February) is refused here, not at run time.
         cron.find_next_occurrence(&Utc::now(), false)
             .map_err(|e| invalid(e.to_string()))?;

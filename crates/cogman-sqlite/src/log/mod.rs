@@ -5,9 +5,9 @@
 
 mod dead_letters;
 mod outbox;
-mod schedules;
 pub(crate) mod read;
 pub(crate) mod row;
+mod schedules;
 mod workers;
 pub(crate) mod write;
 

@@ -156,7 +156,12 @@ impl ScheduleStore for SqliteStore {
                          expires_at = excluded.expires_at \
                          WHERE leases.holder = excluded.holder OR leases.expires_at <= ?4",
                     )?
-                    .execute(params![name, holder, now.saturating_add(duration_ns(ttl)), now])?;
+                    .execute(params![
+                        name,
+                        holder,
+                        now.saturating_add(duration_ns(ttl)),
+                        now
+                    ])?;
                 Ok(n > 0)
             })
             .await?;

@@ -23,9 +23,7 @@ impl ScheduleStore for MemoryLog {
     async fn put_schedule(&self, schedule: &Schedule) -> Result<(), TaskLogError> {
         let mut state = self.state();
         let records = &mut state.schedules.records;
-        let last_run = records
-            .get(&schedule.id)
-            .and_then(|r| r.last_run.clone());
+        let last_run = records.get(&schedule.id).and_then(|r| r.last_run.clone());
         records.insert(
             schedule.id.clone(),
             ScheduleRecord {

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use cogman_core::{
-    MissedSlots, Schedule, ScheduleStore, ScheduledTask, TaskId, TaskLog, Timing,
-};
+use cogman_core::{MissedSlots, Schedule, ScheduleStore, ScheduledTask, TaskId, TaskLog, Timing};
 
 use crate::fixture::offered;
 use crate::wait::wait_until;
@@ -76,7 +74,12 @@ pub async fn schedule_store_put_list_pause_remove(factory: impl LogFactory) {
     assert!(!store.set_paused("nope", true).await.expect("pause unknown"));
 
     assert!(store.remove_schedule("b.report").await.expect("remove"));
-    assert!(!store.remove_schedule("b.report").await.expect("remove again"));
+    assert!(
+        !store
+            .remove_schedule("b.report")
+            .await
+            .expect("remove again")
+    );
     assert!(store.schedule("b.report").await.expect("get").is_none());
     assert_eq!(store.schedules().await.expect("list").len(), 1);
 }
@@ -97,9 +100,24 @@ pub async fn schedule_lease_has_one_holder_until_it_expires(factory: impl LogFac
     }
     let store = store(&log);
     let long = Duration::from_secs(30);
-    assert!(store.try_lease("scheduler", "a", long).await.expect("a takes"));
-    assert!(!store.try_lease("scheduler", "b", long).await.expect("b refused"));
-    assert!(store.try_lease("scheduler", "a", long).await.expect("a renews"));
+    assert!(
+        store
+            .try_lease("scheduler", "a", long)
+            .await
+            .expect("a takes")
+    );
+    assert!(
+        !store
+            .try_lease("scheduler", "b", long)
+            .await
+            .expect("b refused")
+    );
+    assert!(
+        store
+            .try_lease("scheduler", "a", long)
+            .await
+            .expect("a renews")
+    );
     let (holder, until) = store
         .lease_holder("scheduler")
         .await
@@ -110,11 +128,32 @@ pub async fn schedule_lease_has_one_holder_until_it_expires(factory: impl LogFac
     // Another lease name is independent.
     assert!(store.try_lease("other", "b", long).await.expect("other"));
 
-    store.release_lease("scheduler", "b").await.expect("b's release is a no-op");
-    assert!(!store.try_lease("scheduler", "b", long).await.expect("still a's"));
-    store.release_lease("scheduler", "a").await.expect("release");
-    assert!(store.try_lease("scheduler", "b", Duration::from_millis(300)).await.expect("b"));
-    assert!(!store.try_lease("scheduler", "a", long).await.expect("b's now"));
+    store
+        .release_lease("scheduler", "b")
+        .await
+        .expect("b's release is a no-op");
+    assert!(
+        !store
+            .try_lease("scheduler", "b", long)
+            .await
+            .expect("still a's")
+    );
+    store
+        .release_lease("scheduler", "a")
+        .await
+        .expect("release");
+    assert!(
+        store
+            .try_lease("scheduler", "b", Duration::from_millis(300))
+            .await
+            .expect("b")
+    );
+    assert!(
+        !store
+            .try_lease("scheduler", "a", long)
+            .await
+            .expect("b's now")
+    );
     // b stops renewing: a gets it once the 300 ms run out, not before.
     wait_until("the lease expires", Duration::from_secs(10), || async {
         store
@@ -125,7 +164,11 @@ pub async fn schedule_lease_has_one_holder_until_it_expires(factory: impl LogFac
     .await
     .expect("a takes the expired lease");
     assert_eq!(
-        store.lease_holder("scheduler").await.expect("holder").map(|h| h.0),
+        store
+            .lease_holder("scheduler")
+            .await
+            .expect("holder")
+            .map(|h| h.0),
         Some("a".to_owned())
     );
 }
@@ -167,14 +210,22 @@ pub async fn schedule_slot_is_claimed_once(factory: impl LogFactory) {
         .expect("last run");
     assert_eq!((run.slot, run.task_id), (slot, None));
     let task = TaskId::new();
-    store.record_slot_task("s", slot, task).await.expect("record");
+    store
+        .record_slot_task("s", slot, task)
+        .await
+        .expect("record");
     let run = store.schedule("s").await.expect("get").expect("s").last_run;
     assert_eq!(run.and_then(|r| r.task_id), Some(task));
     assert!(!store.claim_slot("s", slot).await.expect("again"));
     let next = slot + TimeDelta::seconds(1);
     assert!(store.claim_slot("s", next).await.expect("next slot"));
     // An older slot claimed late does not become the last run.
-    assert!(store.claim_slot("s", slot - TimeDelta::seconds(1)).await.expect("older"));
+    assert!(
+        store
+            .claim_slot("s", slot - TimeDelta::seconds(1))
+            .await
+            .expect("older")
+    );
     let run = store.schedule("s").await.expect("get").expect("s").last_run;
     assert_eq!(run.map(|r| r.slot), Some(next));
 }

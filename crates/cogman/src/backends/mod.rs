@@ -21,6 +21,7 @@ use crate::client::{Client, ClientOptions};
 use crate::config::Config;
 use crate::error::Error;
 use crate::retention::{Retention, RetentionOptions};
+use crate::scheduler::{Scheduler, SchedulerOptions};
 use crate::worker::{Worker, WorkerOptions};
 
 /// The broker and task log chosen by a config.
@@ -119,10 +120,30 @@ impl Backends {
         )
     }
 
+    /// The scheduler of periodic tasks of `config`, sending through `client`, not started
+    /// yet: for a process that serves without a worker (a worker runs its own).
+    pub fn scheduler(&self, config: &Config, client: Client) -> Scheduler {
+        let holder = format!(
+            "serve-{}-{}",
+            std::process::id(),
+            cogman_core::TaskId::new().as_uuid().simple()
+        );
+        Scheduler::new(client, holder, scheduler_options(config))
+    }
+
     /// The periodic purge of this task log with the TTL and interval of `config`, not started
     /// yet: for a process that serves without a worker (a worker runs its own).
     pub fn retention(&self, config: &Config) -> Retention {
         Retention::new(Arc::clone(&self.log), retention_options(config))
+    }
+}
+
+/// The scheduler settings of `config`: its lease and its `[[schedule]]` tables (validated
+/// with the config; one that fails here was never valid and is left out).
+fn scheduler_options(config: &Config) -> SchedulerOptions {
+    SchedulerOptions {
+        lease: config.scheduler_lease,
+        schedules: config.scheduled().unwrap_or_default(),
     }
 }
 
@@ -154,5 +175,6 @@ fn worker_options(config: &Config) -> WorkerOptions {
         max_result_bytes: config.max_result_bytes,
         backoff: config.backoff(),
         retention: Some(retention_options(config)),
+        scheduler: Some(scheduler_options(config)),
     }
 }

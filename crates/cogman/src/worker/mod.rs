@@ -45,6 +45,7 @@ use crate::client::Client;
 use crate::error::Error;
 use crate::registry::Registry;
 use crate::retention::{Retention, RetentionOptions};
+use crate::scheduler::{Scheduler, SchedulerOptions};
 
 /// Worker settings (derived from [`crate::Config`]).
 #[derive(Debug, Clone)]
@@ -71,6 +72,9 @@ pub struct WorkerOptions {
     /// The periodic purge of finished tasks the worker runs while started ([`Retention`]);
     /// `None` (the default of a worker built from parts) purges nothing.
     pub retention: Option<RetentionOptions>,
+    /// The scheduler of periodic tasks the worker runs while started ([`Scheduler`]); `None`
+    /// (the default of a worker built from parts) runs none.
+    pub scheduler: Option<SchedulerOptions>,
 }
 
 impl WorkerOptions {
@@ -99,6 +103,7 @@ impl Default for WorkerOptions {
             max_result_bytes: 1024 * 1024,
             backoff: Backoff::default(),
             retention: None,
+            scheduler: None,
         }
     }
 }
@@ -117,6 +122,7 @@ pub(crate) struct WorkerInner {
     /// Prometheus metrics fed as attempts start and settle ([`Worker::metrics`]).
     pub(crate) metrics: Arc<WorkerMetrics>,
     retention: Option<Retention>,
+    scheduler: Option<Scheduler>,
     pub(crate) observer: std::sync::OnceLock<Arc<dyn TaskObserver>>,
     /// Stop claiming new work.
     pub(crate) stop: CancellationToken,
@@ -180,6 +186,10 @@ impl Worker {
         let retention = options
             .retention
             .map(|retention| Retention::new(Arc::clone(&log), retention));
+        let scheduler = options
+            .scheduler
+            .clone()
+            .map(|scheduler| Scheduler::new(client.clone(), id.clone(), scheduler));
         Worker {
             inner: Arc::new(WorkerInner {
                 id,
@@ -189,6 +199,7 @@ impl Worker {
                 owns_client,
                 registry: Registry::default(),
                 retention,
+                scheduler,
                 options,
                 metrics: Arc::new(WorkerMetrics::new(Arc::clone(&stats))),
                 stats,
@@ -250,6 +261,11 @@ impl Worker {
         let _ = self.inner.observer.set(observer);
     }
 
+    /// The scheduler of periodic tasks this worker runs, if its options name one.
+    pub fn scheduler(&self) -> Option<&Scheduler> {
+        self.inner.scheduler.as_ref()
+    }
+
     /// The purge of finished tasks this worker runs, if its options name one.
     pub fn retention(&self) -> Option<&Retention> {
         self.inner.retention.as_ref()
@@ -275,6 +291,9 @@ impl Worker {
                 .spawn(heartbeat::run(Arc::clone(&self.inner)));
             if let Some(retention) = &self.inner.retention {
                 retention.start();
+            }
+            if let Some(scheduler) = &self.inner.scheduler {
+                scheduler.start();
             }
             *main = Some(tokio::spawn(consume_loop(Arc::clone(&self.inner))));
         }
@@ -303,6 +322,9 @@ impl Worker {
         self.inner.stop.cancel();
         if let Some(retention) = &self.inner.retention {
             retention.stop();
+        }
+        if let Some(scheduler) = &self.inner.scheduler {
+            scheduler.stop().await;
         }
         let main = self.main.lock().await.take();
         self.inner.tasks.close();
