@@ -287,7 +287,7 @@ impl Config {
                 table
                     .to_schedule()
                     .and_then(|s| s.validate(&limits).map(|()| s))
-                    .map_err(|e| fail("schedule", &format!("{:?}: {e}", table.id)))
+                    .map_err(|e| fail("schedule", format!("{:?}: {e}", table.id)))
             })
             .collect()
     }

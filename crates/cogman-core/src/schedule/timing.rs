@@ -132,7 +132,8 @@ impl Timing {
     /// [`ScheduleError::InvalidEvery`] when shorter than [`MIN_EVERY`], longer than
     /// [`MAX_EVERY`] or not whole milliseconds.
     pub fn every(every: Duration) -> Result<Timing, ScheduleError> {
-        if every < MIN_EVERY || every > MAX_EVERY || every.subsec_nanos() % 1_000_000 != 0 {
+        if every < MIN_EVERY || every > MAX_EVERY || !every.subsec_nanos().is_multiple_of(1_000_000)
+        {
             return Err(ScheduleError::InvalidEvery(format!(
                 "{} is not between 1s and 366 days in whole milliseconds",
                 humantime::format_duration(every)
