@@ -51,7 +51,7 @@ pub enum ScheduleError {
 pub struct ScheduledTask {
     /// The handler name.
     pub name: String,
-    /// The queue to send it to (`None`: the default queue).
+    /// The named queue to send it to (`None`: `default`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<String>,
     /// The payload's bytes (base64 in JSON).
@@ -80,8 +80,12 @@ impl ScheduledTask {
     /// The spec sent for `slot` of schedule `id`: its primary key is `schedule:ID@SLOT`, which
     /// finds every task a schedule sent (`cogman tasks --primary-key …`).
     pub fn spec(&self, id: &str, slot: DateTime<Utc>) -> TaskSpec {
-        TaskSpec::new(self.name.clone(), self.payload.clone())
-            .priority(self.priority)
+        let spec = TaskSpec::new(self.name.clone(), self.payload.clone());
+        let spec = match &self.queue {
+            Some(queue) => spec.queue(queue.clone()),
+            None => spec,
+        };
+        spec.priority(self.priority)
             .retry(self.retry)
             .primary_key(slot_key(id, slot))
     }
@@ -145,9 +149,6 @@ impl Schedule {
         }
         parse_tz(&self.timezone)?;
         validate_name(&self.task.name, limits)?;
-        if let Some(queue) = &self.task.queue {
-            validate_name(queue, limits)?;
-        }
         self.task
             .spec(&self.id, Utc::now())
             .validate(limits, Utc::now())?;
