@@ -1,5 +1,6 @@
 //! TTL for PostgreSQL: [`TaskLog::purge_before`](cogman_core::TaskLog::purge_before) deletes
-//! final tasks created before a cutoff, with their events, in batches, and worker heartbeats
+//! final tasks created before a cutoff whose chain of attempts has none unfinished, with their
+//! events, in batches, and worker heartbeats
 //! older than the cutoff. One purge of a schema runs at a time across every process: the purge
 //! holds a session advisory lock (keyed by the schema) for its length, and a purge that finds
 //! it taken returns 0 at once, since the one running deletes the same tasks. The facade's
@@ -56,7 +57,7 @@ pub(crate) async fn purge_before(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, 
 }
 
 /// Deletes final tasks (with their events) and worker heartbeats older than `cutoff`; returns
-/// how many tasks.
+/// how many tasks. An attempt of a chain whose newer attempt still waits or runs is kept.
 async fn purge_locked(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, TaskLogError> {
     let pool = db.pool().await?;
     let mut total = 0;
@@ -65,8 +66,12 @@ async fn purge_locked(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, TaskLogErro
             sqlx_core::query_scalar::query_scalar(
                 "WITH gone AS ( \
                      DELETE FROM tasks WHERE id IN ( \
-                         SELECT id FROM tasks \
-                         WHERE created_at < $1 AND status_rank = 4 LIMIT $2) \
+                         SELECT id FROM tasks t \
+                         WHERE created_at < $1 AND status_rank = 4 \
+                         AND NOT EXISTS (SELECT 1 FROM tasks o \
+                             WHERE o.original_task_id = t.original_task_id \
+                             AND o.status_rank < 4) \
+                         LIMIT $2) \
                      RETURNING id), \
                  events AS (DELETE FROM task_events WHERE task_id IN (SELECT id FROM gone)) \
                  SELECT count(*) FROM gone",

@@ -41,6 +41,7 @@ macro_rules! task_log_conformance {
             counts_per_bucket,
             history_lists_applied_changes_oldest_first,
             purge_deletes_only_old_final_tasks,
+            purge_keeps_old_attempts_while_the_chain_runs,
             outbox_claims_only_old_initiated_tasks,
             outbox_concurrent_claimers_are_disjoint,
             outbox_claim_is_leased,

@@ -1,9 +1,26 @@
--- Deletes the records of the given tasks that are in a final state, and drops index entries
--- whose record has already expired.
+-- Deletes the records of the given tasks that are in a final state, unless another attempt of
+-- the same task (same original) still waits or runs, and drops index entries whose record has
+-- already expired.
 -- ARGV[1] index prefix, ARGV[2] task key prefix, ARGV[3..] ids.
 -- Returns the number of records deleted.
 local prefix, task_prefix = ARGV[1], ARGV[2]
 local deleted = 0
+
+-- True when an attempt of the chain whose first attempt is `original` has not finished.
+local function chain_unfinished(original)
+  local first = redis.call('HGET', task_prefix .. original, 'status')
+  if first and RANK[first] < RANK.success then
+    return true
+  end
+  for _, other in ipairs(redis.call('ZRANGE', prefix .. 'original:' .. original, 0, -1)) do
+    local state = redis.call('HGET', task_prefix .. other, 'status')
+    if state and RANK[state] < RANK.success then
+      return true
+    end
+  end
+  return false
+end
+
 for i = 3, #ARGV do
   local id = ARGV[i]
   local task = task_prefix .. id
@@ -14,7 +31,7 @@ for i = 3, #ARGV do
     for name, _ in pairs(RANK) do
       redis.call('ZREM', status_index(prefix, name), id)
     end
-  elseif RANK[state] == RANK.success then
+  elseif RANK[state] == RANK.success and not chain_unfinished(record[4] or id) then
     redis.call('DEL', task)
     redis.call('ZREM', prefix .. 'all', id)
     redis.call('ZREM', status_index(prefix, state), id)

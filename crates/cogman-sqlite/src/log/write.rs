@@ -95,7 +95,8 @@ pub(crate) fn record(
     Ok(outcome)
 }
 
-/// Deletes final tasks created before `cutoff_ns`, with their history; returns how many.
+/// Deletes final tasks created before `cutoff_ns` whose chain of attempts has none unfinished,
+/// with their history; returns how many.
 pub(crate) fn purge_before(conn: &Connection, cutoff_ns: i64) -> Result<u64, SqliteError> {
     let finals: Vec<&str> = TaskState::ALL
         .into_iter()
@@ -103,10 +104,16 @@ pub(crate) fn purge_before(conn: &Connection, cutoff_ns: i64) -> Result<u64, Sql
         .map(TaskState::as_str)
         .collect();
     let marks = vec!["?"; finals.len()].join(", ");
-    let selected = format!("status IN ({marks}) AND created_at < ?");
-    let mut args: Vec<rusqlite::types::Value> =
+    // An attempt stays while another attempt of its chain still waits or runs.
+    let selected = format!(
+        "status IN ({marks}) AND created_at < ? AND NOT EXISTS (SELECT 1 FROM tasks o \
+         WHERE o.original_task_id = tasks.original_task_id AND o.status NOT IN ({marks}))"
+    );
+    let finals: Vec<rusqlite::types::Value> =
         finals.iter().map(|s| (*s).to_owned().into()).collect();
+    let mut args = finals.clone();
     args.push(cutoff_ns.into());
+    args.extend(finals);
     conn.prepare_cached(&format!(
         "DELETE FROM history WHERE task_id IN (SELECT id FROM tasks WHERE {selected})"
     ))?

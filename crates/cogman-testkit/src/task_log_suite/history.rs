@@ -132,3 +132,73 @@ pub async fn purge_deletes_only_old_final_tasks(factory: impl LogFactory) {
     );
     assert_eq!(log.purge_before(cutoff).await.expect("purge again"), 0);
 }
+
+/// `purge_before` keeps the old attempts of a chain while a newer attempt of it still waits or
+/// runs (so `status` of the first id keeps answering for the chain), and deletes them with the
+/// rest of the chain once every attempt has finished.
+pub async fn purge_keeps_old_attempts_while_the_chain_runs(factory: impl LogFactory) {
+    let fixture = factory.make().await;
+    let log = fixture.log();
+    let now = sample::now_ms();
+    let old = now - TimeDelta::days(40);
+    let cutoff = now - TimeDelta::days(30);
+    // Chain `waiting`: an old attempt that failed into a retry, whose newest attempt (sent now,
+    // with a long backoff) is still scheduled.
+    let mut first = sample::task_created_at("conformance.purge.chain", old);
+    first.status = TaskState::Retry;
+    let mut waiting = first.next_attempt(now, now);
+    waiting.created_at = now;
+    waiting.updated_at = now;
+    waiting.status = TaskState::Scheduled;
+    // Chain `running`: two old attempts, the newest one still running.
+    let mut running_first = sample::task_created_at("conformance.purge.chain", old);
+    running_first.status = TaskState::Retry;
+    let mut running = running_first.next_attempt(old, old);
+    running.created_at = old;
+    running.status = TaskState::InProgress;
+    // Chain `done`: two old attempts, both finished.
+    let mut done_first = sample::task_created_at("conformance.purge.chain", old);
+    done_first.status = TaskState::Retry;
+    let mut done = done_first.next_attempt(old, old);
+    done.created_at = old;
+    done.status = TaskState::Failed;
+    create_all(
+        &*log,
+        &[
+            first.clone(),
+            waiting.clone(),
+            running_first.clone(),
+            running.clone(),
+            done_first.clone(),
+            done.clone(),
+        ],
+    )
+    .await;
+
+    assert_eq!(
+        log.purge_before(cutoff).await.expect("purge"),
+        2,
+        "only the finished chain goes"
+    );
+    for gone in [&done_first, &done] {
+        assert_eq!(log.get(gone.id).await.expect("get"), None, "{} purged", gone.id);
+    }
+    for kept in [&first, &waiting, &running_first, &running] {
+        assert_eq!(must_get(&*log, kept).await.status, kept.status, "{} kept", kept.id);
+    }
+
+    // The newest attempt of `waiting` ends: its old first attempt may go now; the newest
+    // attempt itself is younger than the cutoff and stays.
+    let success = StateChange::new(waiting.id, TaskState::Success);
+    assert_eq!(
+        log.record(&success).await.expect("record"),
+        RecordOutcome::Applied
+    );
+    assert_eq!(log.purge_before(cutoff).await.expect("purge again"), 1);
+    assert_eq!(log.get(first.id).await.expect("get"), None);
+    assert_eq!(must_get(&*log, &waiting).await.status, TaskState::Success);
+    assert_eq!(
+        must_get(&*log, &running_first).await.status,
+        TaskState::Retry
+    );
+}

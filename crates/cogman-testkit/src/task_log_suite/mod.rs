@@ -31,7 +31,10 @@ pub use held::{
     held_change_is_written_when_its_time_is_up,
     held_changes_apply_before_later_changes_of_their_task, held_changes_follow_the_transition_rule,
 };
-pub use history::{history_lists_applied_changes_oldest_first, purge_deletes_only_old_final_tasks};
+pub use history::{
+    history_lists_applied_changes_oldest_first, purge_deletes_only_old_final_tasks,
+    purge_keeps_old_attempts_while_the_chain_runs,
+};
 pub use listing::{
     list_filters_by_creation_time, list_filters_by_name_key_and_original, list_filters_by_status,
     list_pages_newest_first_without_gaps, list_refuses_filters_no_task_can_match,
