@@ -433,8 +433,9 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
     /// [`TaskLogError::Unavailable`] when the store cannot be reached.
     async fn history(&self, id: TaskId) -> Result<Vec<StateChange>, TaskLogError>;
 
-    /// Deletes records of tasks created before `cutoff` that are in a final state; returns how
-    /// many were deleted.
+    /// Deletes records of tasks created before `cutoff` that are in a final state, unless an
+    /// attempt of the same chain (same `original_task_id`) has not finished; returns how many
+    /// were deleted.
     ///
     /// # Errors
     /// [`TaskLogError::Unavailable`] when the store cannot be reached.

@@ -124,13 +124,24 @@ impl Inspector {
 
     /// The numbers of every queue cogman uses; `None` when the broker cannot report them.
     ///
+    /// A task cancelled while it waits for its run time stays in the broker (RabbitMQ's delay
+    /// ladder) until its time comes and a worker drops it; the log says `cancelled`. So the
+    /// broker's `scheduled` figures are capped by the tasks the log has `scheduled`: the
+    /// queues never count as scheduled a task the log does not.
+    ///
     /// # Errors
-    /// [`Error::Broker`] when the broker cannot be asked.
+    /// [`Error::Broker`] when the broker cannot be asked; [`Error::TaskLog`] when the log
+    /// cannot be counted.
     pub async fn queues(&self) -> Result<Option<Vec<QueueStats>>, Error> {
-        match self.broker.queue_stats_source() {
-            Some(source) => Ok(Some(source.queue_stats().await?)),
-            None => Ok(None),
+        let Some(source) = self.broker.queue_stats_source() else {
+            return Ok(None);
+        };
+        let mut stats = source.queue_stats().await?;
+        if stats.iter().any(|q| q.scheduled > 0) {
+            let scheduled = self.totals().await?.get(TaskState::Scheduled);
+            cap_scheduled(&mut stats, scheduled);
         }
+        Ok(Some(stats))
     }
 
     /// Workers that reported within [`WORKER_ALIVE_WINDOW`]; `None` when the log keeps no
@@ -186,6 +197,15 @@ pub(crate) fn newest_attempt(attempts: &[Task]) -> Option<&Task> {
     attempts.iter().max_by_key(|t| (t.attempt, t.id))
 }
 
+/// Lowers the queues' `scheduled` figures, in order, so their sum is at most `scheduled`.
+fn cap_scheduled(stats: &mut [QueueStats], scheduled: u64) {
+    let mut left = scheduled;
+    for queue in stats {
+        queue.scheduled = queue.scheduled.min(left);
+        left -= queue.scheduled;
+    }
+}
+
 /// Since when a task may run: its creation, or its run time if later.
 fn runnable_since(task: &Task) -> DateTime<Utc> {
     task.run_at
@@ -195,6 +215,25 @@ fn runnable_since(task: &Task) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scheduled_figures_are_capped_by_the_logs_count() {
+        let queue = |scheduled| QueueStats {
+            name: "q".into(),
+            priority: None,
+            ready: 1,
+            scheduled,
+            in_flight: 0,
+            consumers: None,
+        };
+        let mut stats = vec![queue(2), queue(3)];
+        cap_scheduled(&mut stats, 4);
+        assert_eq!(stats.iter().map(|q| q.scheduled).collect::<Vec<_>>(), [2, 2]);
+        cap_scheduled(&mut stats, 10);
+        assert_eq!(stats.iter().map(|q| q.scheduled).collect::<Vec<_>>(), [2, 2]);
+        cap_scheduled(&mut stats, 0);
+        assert_eq!(stats.iter().map(|q| (q.scheduled, q.ready)).collect::<Vec<_>>(), [(0, 1), (0, 1)]);
+    }
 
     #[test]
     fn a_delayed_task_is_runnable_from_its_run_time() {

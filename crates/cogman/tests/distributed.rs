@@ -13,6 +13,8 @@
 //!   outbox not publishing again a task Redis shows queued.
 //! - `faults_broker`: RabbitMQ stopped, cut, hung (`kill -STOP`), or down at start; outbox and
 //!   memory buffer.
+//! - `promises`: concurrency bound, drain on graceful stop, lazy queues, scheduled counts
+//!   after a cancel, `Client::close` of an owned broker (embedded and over RabbitMQ).
 //! - `faults_logs`: Redis and PostgreSQL restarted mid-run or down at start; Redis stalled
 //!   (`CLIENT PAUSE`) or out of memory.
 
@@ -30,6 +32,8 @@ mod duplicates;
 mod faults_broker;
 #[path = "distributed/faults_logs.rs"]
 mod faults_logs;
+#[path = "distributed/promises.rs"]
+mod promises;
 #[path = "distributed/harness.rs"]
 mod harness;
 #[path = "distributed/ledger.rs"]

@@ -42,12 +42,9 @@ where
 {
     let client = Client::connect(config).await.context("connecting")?;
     let outcome = op(&client).await;
+    // Also closes the broker it owns: the publisher's channel, then the connection, in that
+    // order (a client dropped without closing closes both at once).
     client.close().await;
-    // Closes the publisher's channel, then the connection, in that order (a client dropped
-    // without this closes both at once).
-    if let Err(error) = client.broker().close().await {
-        tracing::debug!(%error, "closing the broker");
-    }
     Ok(outcome?)
 }
 

@@ -76,11 +76,17 @@ impl QueueStatsSource for SqliteStore {
             .run(|conn| {
                 let now = now_ns();
                 let mut stats = Vec::new();
+                // A task cancelled while it waits keeps its row until a worker claims and
+                // drops it; it is not counted as ready or scheduled (the log says cancelled).
                 let mut stmt = conn.prepare_cached(
-                    "SELECT COALESCE(SUM(visible_at <= ?1), 0), \
-                            COALESCE(SUM(visible_at > ?1 AND lease_token IS NULL), 0), \
+                    "SELECT COALESCE(SUM(visible_at <= ?1 AND NOT cancelled), 0), \
+                            COALESCE(SUM(visible_at > ?1 AND lease_token IS NULL \
+                                         AND NOT cancelled), 0), \
                             COALESCE(SUM(visible_at > ?1 AND lease_token IS NOT NULL), 0) \
-                     FROM queue WHERE priority = ?2",
+                     FROM (SELECT visible_at, lease_token, \
+                                  EXISTS (SELECT 1 FROM tasks t WHERE t.id = queue.task_id \
+                                          AND t.status = 'cancelled') AS cancelled \
+                           FROM queue WHERE priority = ?2)",
                 )?;
                 for (name, priority) in [(HIGH_QUEUE, Priority::High), (LOW_QUEUE, Priority::Low)] {
                     let (ready, scheduled, in_flight): (i64, i64, i64) = stmt

@@ -89,15 +89,22 @@ impl Backends {
         Ok(Backends { broker, log })
     }
 
-    /// A client over these backends.
+    /// A client over these backends; closing it leaves the broker open.
     pub fn client(&self, config: &Config) -> Client {
-        let options = ClientOptions {
-            limits: config.limits(),
-            request_timeout: config.request_timeout,
-            send_buffer: config.send_buffer,
-            ..ClientOptions::default()
-        };
-        Client::new(Arc::clone(&self.broker), Arc::clone(&self.log), options)
+        Client::new(
+            Arc::clone(&self.broker),
+            Arc::clone(&self.log),
+            client_options(config),
+        )
+    }
+
+    /// A client that owns these backends: [`Client::close`] closes the broker too.
+    pub(crate) fn own_client(&self, config: &Config) -> Client {
+        Client::owning(
+            Arc::clone(&self.broker),
+            Arc::clone(&self.log),
+            client_options(config),
+        )
     }
 
     /// A worker over these backends, sending retries through `client`.
@@ -115,7 +122,7 @@ impl Backends {
         Worker::with_own_client(
             Arc::clone(&self.broker),
             Arc::clone(&self.log),
-            self.client(config),
+            self.own_client(config),
             worker_options(config),
         )
     }
@@ -159,6 +166,16 @@ fn retention_options(config: &Config) -> RetentionOptions {
     RetentionOptions {
         ttl,
         every: config.purge_interval,
+    }
+}
+
+/// The client settings of `config`.
+fn client_options(config: &Config) -> ClientOptions {
+    ClientOptions {
+        limits: config.limits(),
+        request_timeout: config.request_timeout,
+        send_buffer: config.send_buffer,
+        ..ClientOptions::default()
     }
 }
 

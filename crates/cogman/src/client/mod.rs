@@ -81,6 +81,8 @@ pub(crate) struct ClientInner {
     wake: Notify,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// The broker was opened for this client ([`Client::connect`]): `close` closes it too.
+    owns_broker: bool,
 }
 
 /// Sends tasks. Cheap to clone; clones share connections and the background relay.
@@ -102,7 +104,26 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client over the given backends. Starts the background relay, which publishes tasks
     /// accepted while the broker was unreachable (must be called inside a Tokio runtime).
+    /// The broker stays the caller's: [`Client::close`] leaves it open.
     pub fn new(broker: Arc<dyn Broker>, log: Arc<dyn TaskLog>, options: ClientOptions) -> Client {
+        Client::build(broker, log, options, false)
+    }
+
+    /// A client over backends opened for it alone: [`Client::close`] closes the broker too.
+    pub(crate) fn owning(
+        broker: Arc<dyn Broker>,
+        log: Arc<dyn TaskLog>,
+        options: ClientOptions,
+    ) -> Client {
+        Client::build(broker, log, options, true)
+    }
+
+    fn build(
+        broker: Arc<dyn Broker>,
+        log: Arc<dyn TaskLog>,
+        options: ClientOptions,
+        owns_broker: bool,
+    ) -> Client {
         let inner = Arc::new(ClientInner {
             broker,
             log,
@@ -111,18 +132,20 @@ impl Client {
             wake: Notify::new(),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
+            owns_broker,
         });
         inner.tracker.spawn(relay::run(Arc::clone(&inner)));
         Client { inner }
     }
 
-    /// Connects the backends named by `config` and returns a client over them.
+    /// Connects the backends named by `config` and returns a client over them; the client
+    /// owns them, so [`Client::close`] closes the broker's connection too.
     ///
     /// # Errors
     /// [`Error::Config`] for a bad config; [`Error::Backend`] when a backend cannot be opened.
     pub async fn connect(config: &crate::Config) -> Result<Client, Error> {
         let backends = crate::backends::Backends::open(config).await?;
-        Ok(backends.client(config))
+        Ok(backends.own_client(config))
     }
 
     /// Sends a task: validates it, records it and hands it to the broker.
@@ -327,13 +350,21 @@ impl Client {
     }
 
     /// Stops the relay (after one last attempt to publish buffered tasks) and writes the
-    /// state changes the log held back ([`TaskLog::flush`]).
+    /// state changes the log held back ([`TaskLog::flush`]). A client from
+    /// [`Client::connect`] then closes its broker, in order (RabbitMQ: the publisher's channel,
+    /// then the connection), so no channel is closed twice while the connection goes; a client
+    /// from [`Client::new`] leaves the broker to its caller.
     pub async fn close(&self) {
         self.inner.shutdown.cancel();
         self.inner.tracker.close();
         self.inner.tracker.wait().await;
         if let Err(error) = self.inner.log.flush().await {
             tracing::warn!(%error, "could not write the state changes the task log held back");
+        }
+        if self.inner.owns_broker
+            && let Err(error) = self.inner.broker.close().await
+        {
+            tracing::debug!(%error, "closing the broker");
         }
     }
 }
