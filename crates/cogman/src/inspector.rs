@@ -228,11 +228,23 @@ mod tests {
         };
         let mut stats = vec![queue(2), queue(3)];
         cap_scheduled(&mut stats, 4);
-        assert_eq!(stats.iter().map(|q| q.scheduled).collect::<Vec<_>>(), [2, 2]);
+        assert_eq!(
+            stats.iter().map(|q| q.scheduled).collect::<Vec<_>>(),
+            [2, 2]
+        );
         cap_scheduled(&mut stats, 10);
-        assert_eq!(stats.iter().map(|q| q.scheduled).collect::<Vec<_>>(), [2, 2]);
+        assert_eq!(
+            stats.iter().map(|q| q.scheduled).collect::<Vec<_>>(),
+            [2, 2]
+        );
         cap_scheduled(&mut stats, 0);
-        assert_eq!(stats.iter().map(|q| (q.scheduled, q.ready)).collect::<Vec<_>>(), [(0, 1), (0, 1)]);
+        assert_eq!(
+            stats
+                .iter()
+                .map(|q| (q.scheduled, q.ready))
+                .collect::<Vec<_>>(),
+            [(0, 1), (0, 1)]
+        );
     }
 
     #[test]

@@ -32,11 +32,11 @@ mod duplicates;
 mod faults_broker;
 #[path = "distributed/faults_logs.rs"]
 mod faults_logs;
-#[path = "distributed/promises.rs"]
-mod promises;
 #[path = "distributed/harness.rs"]
 mod harness;
 #[path = "distributed/ledger.rs"]
 mod ledger;
+#[path = "distributed/promises.rs"]
+mod promises;
 #[path = "distributed/sender.rs"]
 mod sender;

@@ -229,9 +229,10 @@ impl TaskLog for MemoryLog {
             .filter(|t| t.status.is_final() && t.created_at < cutoff)
             .filter(|t| {
                 // An attempt stays while another attempt of its chain waits or runs.
-                !state.tasks.values().any(|o| {
-                    o.original_task_id == t.original_task_id && !o.status.is_final()
-                })
+                !state
+                    .tasks
+                    .values()
+                    .any(|o| o.original_task_id == t.original_task_id && !o.status.is_final())
             })
             .map(|t| t.id)
             .collect();

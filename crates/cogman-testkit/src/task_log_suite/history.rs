@@ -181,10 +181,20 @@ pub async fn purge_keeps_old_attempts_while_the_chain_runs(factory: impl LogFact
         "only the finished chain goes"
     );
     for gone in [&done_first, &done] {
-        assert_eq!(log.get(gone.id).await.expect("get"), None, "{} purged", gone.id);
+        assert_eq!(
+            log.get(gone.id).await.expect("get"),
+            None,
+            "{} purged",
+            gone.id
+        );
     }
     for kept in [&first, &waiting, &running_first, &running] {
-        assert_eq!(must_get(&*log, kept).await.status, kept.status, "{} kept", kept.id);
+        assert_eq!(
+            must_get(&*log, kept).await.status,
+            kept.status,
+            "{} kept",
+            kept.id
+        );
     }
 
     // The newest attempt of `waiting` ends: its old first attempt may go now; the newest

@@ -161,7 +161,11 @@ async fn graceful_stop_drains(mode: Mode) {
         took < env.config.shutdown_grace,
         "stop waited for the task, not for the grace period: {took:?}"
     );
-    assert_eq!(ended.load(Ordering::SeqCst), 1, "the handler ran to its end");
+    assert_eq!(
+        ended.load(Ordering::SeqCst),
+        1,
+        "the handler ran to its end"
+    );
     let task = client.get(id).await.expect("get").expect("recorded");
     assert_eq!(
         task.status,
@@ -170,7 +174,11 @@ async fn graceful_stop_drains(mode: Mode) {
     );
     // Acked, not put back: the stopped worker's connections are closed, so an unacked
     // delivery would be ready again.
-    assert_eq!(queued(&client).await, (0, 0, 0), "nothing left in the queues");
+    assert_eq!(
+        queued(&client).await,
+        (0, 0, 0),
+        "nothing left in the queues"
+    );
     // A second worker gets the next task and never the drained one.
     let second = worker(&env.config, "promise.slow", handler()).await;
     let marker = client
