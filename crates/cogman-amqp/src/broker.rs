@@ -96,8 +96,9 @@ impl AmqpBroker {
             tracker: tracker.clone(),
             limits,
             max_deliveries: config.max_deliveries,
+            queue_type: config.queue_type,
         });
-        tracing::info!(uri = %config.redacted_uri(), prefix = %config.queue_prefix, up, "RabbitMQ broker started");
+        tracing::info!(uri = %config.redacted_uri(), prefix = %config.queue_prefix, queue_type = config.queue_type.as_str(), up, "RabbitMQ broker started");
         Ok(AmqpBroker {
             inner: Arc::new(Inner {
                 config,

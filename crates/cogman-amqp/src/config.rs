@@ -6,6 +6,57 @@ use std::time::Duration;
 
 use cogman_core::redact_uri;
 
+/// The kind of RabbitMQ queue cogman declares (every queue of an installation is of one kind).
+/// See "Quorum queues" in `docs/wire-format.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueType {
+    /// Durable classic queues (`x-queue-mode` default/lazy); cogman counts redeliveries itself
+    /// with `x-cogman-deliveries`. The default, and the only kind a single node needs.
+    #[default]
+    Classic,
+    /// Replicated quorum queues (`x-queue-type: quorum`) for a RabbitMQ cluster: the broker
+    /// counts redeliveries (`x-delivery-count`) and enforces `x-delivery-limit`.
+    Quorum,
+}
+
+impl QueueType {
+    /// `classic` or `quorum`, the value of `x-queue-type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueType::Classic => "classic",
+            QueueType::Quorum => "quorum",
+        }
+    }
+}
+
+impl std::str::FromStr for QueueType {
+    type Err = ConfigError;
+
+    fn from_str(text: &str) -> Result<Self, ConfigError> {
+        match text {
+            "classic" => Ok(QueueType::Classic),
+            "quorum" => Ok(QueueType::Quorum),
+            _ => Err(ConfigError::UnknownQueueType(text.to_owned())),
+        }
+    }
+}
+
+/// The broker addresses of a `uri` setting: one URI, or several separated by commas (the
+/// nodes of a cluster, tried in turn), blanks around each ignored, empty parts dropped.
+pub fn split_uris(uri: &str) -> impl Iterator<Item = &str> {
+    uri.split(',')
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+}
+
+/// Every URI of a (comma-separated) `uri` setting with its password replaced by `***`.
+pub fn redact_uris(uri: &str) -> String {
+    split_uris(uri)
+        .map(redact_uri)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Longest queue prefix accepted, in bytes. Every name cogman derives (queues, exchanges and
 /// the delay routing keys, which add 46 bytes) must stay under AMQP's 255-byte limit.
 pub const MAX_QUEUE_PREFIX_BYTES: usize = 150;
@@ -23,7 +74,14 @@ pub const MAX_QUEUE_PREFIX_BYTES: usize = 150;
 pub struct AmqpConfig {
     /// `amqp://user:password@host:port/vhost` (amqps for TLS). A `heartbeat` query parameter
     /// is honoured; without one cogman asks for 10 s heartbeats so a dead peer is noticed fast.
+    /// Several URIs separated by commas (the nodes of a cluster) are tried in turn: the
+    /// first one first, then, whenever a connection attempt fails or a live connection is
+    /// lost, the next one (round-robin).
     pub uri: String,
+    /// Classic (default) or quorum queues. Quorum queues need RabbitMQ 3.10 or later; an
+    /// installation cannot switch kinds without deleting its queues (RabbitMQ refuses to
+    /// redeclare a queue with another type).
+    pub queue_type: QueueType,
     /// Number of high-priority queues (`{prefix}high_priority_queue_{i}`). Default 1.
     pub high_queue_count: u16,
     /// Number of low-priority queues (`{prefix}low_priority_queue_{i}`). Default 1.
@@ -55,6 +113,7 @@ impl AmqpConfig {
     pub fn new(uri: impl Into<String>) -> Self {
         AmqpConfig {
             uri: uri.into(),
+            queue_type: QueueType::Classic,
             high_queue_count: 1,
             low_queue_count: 1,
             queue_prefix: String::new(),
@@ -87,6 +146,12 @@ impl AmqpConfig {
         {
             return Err(ConfigError::PrefixCharacter);
         }
+        if split_uris(&self.uri).next().is_none() {
+            return Err(ConfigError::InvalidUri {
+                uri: String::new(),
+                reason: "no URI given".into(),
+            });
+        }
         if self.max_deliveries == 0 {
             return Err(ConfigError::ZeroMaxDeliveries);
         }
@@ -101,7 +166,7 @@ impl AmqpConfig {
 
     /// The URI with its password replaced by `***`, for logs.
     pub fn redacted_uri(&self) -> String {
-        redact_uri(&self.uri)
+        redact_uris(&self.uri)
     }
 }
 
@@ -109,6 +174,7 @@ impl fmt::Debug for AmqpConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AmqpConfig")
             .field("uri", &self.redacted_uri())
+            .field("queue_type", &self.queue_type)
             .field("high_queue_count", &self.high_queue_count)
             .field("low_queue_count", &self.low_queue_count)
             .field("queue_prefix", &self.queue_prefix)
@@ -148,6 +214,9 @@ pub enum ConfigError {
     /// The connection name is too long for a client property.
     #[error("connection_name is longer than 200 bytes")]
     ConnectionNameTooLong,
+    /// A `queue_type` other than `classic` or `quorum`.
+    #[error("queue_type must be \"classic\" or \"quorum\", not {0:?}")]
+    UnknownQueueType(String),
     /// The URI does not parse.
     #[error("invalid AMQP URI {uri}: {reason}")]
     InvalidUri {
@@ -168,6 +237,25 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("guest:***@localhost"), "{shown}");
+        let config = AmqpConfig::new("amqp://a:pw1@h1, amqp://b:pw2@h2");
+        let shown = config.redacted_uri();
+        assert_eq!(shown, "amqp://a:***@h1,amqp://b:***@h2");
+    }
+
+    #[test]
+    fn queue_types_parse() {
+        assert_eq!("quorum".parse(), Ok(QueueType::Quorum));
+        assert_eq!("classic".parse(), Ok(QueueType::Classic));
+        assert_eq!(
+            "stream".parse::<QueueType>(),
+            Err(ConfigError::UnknownQueueType("stream".into()))
+        );
+        assert_eq!(
+            AmqpConfig::new(" , ")
+                .validate()
+                .map_err(|e| matches!(e, ConfigError::InvalidUri { .. })),
+            Err(true)
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use cogman_core::Limits;
 use tokio_util::task::TaskTracker;
 
+use crate::config::QueueType;
 use crate::courier::Courier;
 
 /// What screening and delivery handles share.
@@ -16,4 +17,6 @@ pub(crate) struct ConsumeContext {
     pub(crate) tracker: TaskTracker,
     pub(crate) limits: Limits,
     pub(crate) max_deliveries: u32,
+    /// Quorum queues count redeliveries themselves (no restamping).
+    pub(crate) queue_type: QueueType,
 }

@@ -53,6 +53,6 @@ pub mod topology;
 pub mod wire;
 
 pub use broker::AmqpBroker;
-pub use config::{AmqpConfig, ConfigError};
+pub use config::{AmqpConfig, ConfigError, QueueType};
 pub use ladder::{DELAY_LEVELS, MAX_LADDER_DELAY_SECS};
 pub use topology::Topology;

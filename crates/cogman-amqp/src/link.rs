@@ -9,6 +9,7 @@
 //! and recovered consumers can silently stop (lapin#389), so cogman rebuilds everything itself.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt as _;
@@ -21,7 +22,7 @@ use tokio_util::task::TaskTracker;
 
 use cogman_core::BrokerError;
 
-use crate::config::{AmqpConfig, ConfigError};
+use crate::config::{AmqpConfig, ConfigError, redact_uris, split_uris};
 use crate::topology::Topology;
 use crate::{channel, error};
 
@@ -56,42 +57,75 @@ enum State {
     Closed,
 }
 
-/// What a link needs to (re)connect: the parsed URI, the connection name and the topology.
+/// What a link needs to (re)connect: the parsed URIs (one per broker node), the connection
+/// name and the topology. Attempts go to one URI at a time: the first, and after each failed
+/// attempt the next one, round-robin, so a client fails over to another node of a cluster
+/// and stays there while it works.
 #[derive(Debug)]
 pub(crate) struct Connector {
-    uri: AMQPUri,
+    uris: Vec<AMQPUri>,
+    /// Index (modulo `uris.len()`) of the URI the next attempt uses.
+    next: AtomicUsize,
     name: String,
     topology: Arc<Topology>,
 }
 
 impl Connector {
-    /// Parses the config's URI and asks for heartbeats when it does not.
+    /// Parses the config's URIs and asks for heartbeats where they do not.
     pub(crate) fn new(config: &AmqpConfig, topology: Arc<Topology>) -> Result<Self, BrokerError> {
-        let mut uri: AMQPUri = config.uri.parse().map_err(|reason: String| {
-            error::config(ConfigError::InvalidUri {
-                uri: config.redacted_uri(),
-                reason,
+        let uris = split_uris(&config.uri)
+            .map(|text| {
+                let mut uri: AMQPUri = text.parse().map_err(|reason: String| {
+                    error::config(ConfigError::InvalidUri {
+                        uri: redact_uris(text),
+                        reason,
+                    })
+                })?;
+                if uri.query.heartbeat.is_none() {
+                    uri.query.heartbeat = Some(DEFAULT_HEARTBEAT_SECS);
+                }
+                if uri.query.connection_timeout.is_none() {
+                    uri.query.connection_timeout = Some(10_000);
+                }
+                Ok(uri)
             })
-        })?;
-        if uri.query.heartbeat.is_none() {
-            uri.query.heartbeat = Some(DEFAULT_HEARTBEAT_SECS);
-        }
-        if uri.query.connection_timeout.is_none() {
-            uri.query.connection_timeout = Some(10_000);
+            .collect::<Result<Vec<_>, BrokerError>>()?;
+        if uris.is_empty() {
+            return Err(error::config(ConfigError::InvalidUri {
+                uri: String::new(),
+                reason: "no URI given".into(),
+            }));
         }
         Ok(Connector {
-            uri,
+            uris,
+            next: AtomicUsize::new(0),
             name: config.connection_name.clone(),
             topology,
         })
     }
 
-    /// One attempt: connect and declare the topology.
+    /// One attempt: connect to the current URI and declare the topology; after a failure the
+    /// next attempt uses the next URI.
     async fn connect(&self, role: &str) -> Result<Connection, BrokerError> {
+        let index = self.next.load(Ordering::Relaxed) % self.uris.len();
+        let connected = self.connect_to(&self.uris[index], role).await;
+        if connected.is_err() && self.uris.len() > 1 {
+            // Several links share the connector: move on only if no other attempt already did.
+            let _ = self.next.compare_exchange(
+                index,
+                (index + 1) % self.uris.len(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+        connected
+    }
+
+    async fn connect_to(&self, uri: &AMQPUri, role: &str) -> Result<Connection, BrokerError> {
         let attempt = async {
             let props = ConnectionProperties::default()
                 .with_connection_name(format!("{}/{role}", self.name).into());
-            let connection = Connection::connect_uri(self.uri.clone(), props)
+            let connection = Connection::connect_uri(uri.clone(), props)
                 .await
                 .map_err(error::connect)?;
             let declared = async {

@@ -11,7 +11,7 @@ use lapin::{Channel, ExchangeKind};
 
 use cogman_core::Priority;
 
-use crate::config::{AmqpConfig, ConfigError};
+use crate::config::{AmqpConfig, ConfigError, QueueType};
 use crate::ladder::{self, DELAY_LEVELS};
 
 /// Every name cogman uses on the broker, derived from an [`AmqpConfig`].
@@ -22,6 +22,8 @@ pub struct Topology {
     dead_letter: ShortString,
     delay_levels: Vec<ShortString>,
     delay_deliver: ShortString,
+    queue_type: QueueType,
+    max_deliveries: u32,
 }
 
 impl Topology {
@@ -48,7 +50,14 @@ impl Topology {
                 .map(|level| name(format!("cogman_delay_{level}")))
                 .collect(),
             delay_deliver: name("cogman_delay_deliver".into()),
+            queue_type: config.queue_type,
+            max_deliveries: config.max_deliveries,
         })
+    }
+
+    /// The kind of every queue declared.
+    pub fn queue_type(&self) -> QueueType {
+        self.queue_type
     }
 
     /// The queues of one priority set, in index order.
@@ -123,7 +132,11 @@ impl Topology {
         for priority in [Priority::High, Priority::Low] {
             self.declare_work_queues(channel, priority).await?;
         }
-        declare_queue(channel, &self.dead_letter, queue_mode("lazy")).await?;
+        let dead_letter_args = match self.queue_type {
+            QueueType::Classic => queue_mode("lazy"),
+            QueueType::Quorum => quorum(),
+        };
+        declare_queue(channel, &self.dead_letter, dead_letter_args).await?;
         let exchange_options = ExchangeDeclareOptions {
             durable: true,
             ..ExchangeDeclareOptions::default()
@@ -140,7 +153,10 @@ impl Topology {
         }
         for (level, queue) in (0_u32..).zip(&self.delay_levels) {
             let next = self.next_exchange(level);
-            let mut args = FieldTable::default();
+            let mut args = match self.queue_type {
+                QueueType::Classic => FieldTable::default(),
+                QueueType::Quorum => quorum_dead_lettering(),
+            };
             args.insert(
                 "x-message-ttl".into(),
                 AMQPValue::LongLongInt(ladder::level_ttl_ms(level)),
@@ -191,7 +207,7 @@ impl Topology {
         priority: Priority,
     ) -> lapin::Result<()> {
         for queue in self.queues(priority) {
-            declare_queue(channel, queue, work_queue_arguments(priority)).await?;
+            declare_queue(channel, queue, self.work_queue_arguments(priority)).await?;
         }
         Ok(())
     }
@@ -203,15 +219,59 @@ impl Topology {
             None => &self.delay_deliver,
         }
     }
+
+    /// The arguments of a work queue. Classic: the seed's `x-queue-mode` (`default` for high,
+    /// `lazy` for low). Quorum: `x-delivery-limit = max_deliveries` (the broker's poison guard,
+    /// behind cogman's own check, see `queue::screen`) and dead-lettering to the dead-letter
+    /// queue, at least once.
+    pub(crate) fn work_queue_arguments(&self, priority: Priority) -> FieldTable {
+        match self.queue_type {
+            QueueType::Classic => match priority {
+                Priority::High => queue_mode("default"),
+                Priority::Low => queue_mode("lazy"),
+            },
+            QueueType::Quorum => {
+                let mut args = quorum_dead_lettering();
+                args.insert(
+                    "x-delivery-limit".into(),
+                    AMQPValue::LongLongInt(i64::from(self.max_deliveries)),
+                );
+                args.insert(
+                    "x-dead-letter-exchange".into(),
+                    AMQPValue::LongString(LongString::from("")),
+                );
+                args.insert(
+                    "x-dead-letter-routing-key".into(),
+                    AMQPValue::LongString(LongString::from(self.dead_letter.as_str())),
+                );
+                args
+            }
+        }
+    }
 }
 
-/// The arguments of a work queue: the seed's `x-queue-mode` (`default` for high, `lazy` for
-/// low).
-pub(crate) fn work_queue_arguments(priority: Priority) -> FieldTable {
-    match priority {
-        Priority::High => queue_mode("default"),
-        Priority::Low => queue_mode("lazy"),
+/// `x-queue-type: quorum`.
+fn quorum() -> FieldTable {
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString(LongString::from(QueueType::Quorum.as_str())),
+    );
+    args
+}
+
+/// A quorum queue whose dead-lettering is at least once (RabbitMQ's default for quorum
+/// queues is at most once; at-least-once needs `x-overflow: reject-publish`, and cogman sets
+/// no length limit, so nothing is ever rejected for it).
+fn quorum_dead_lettering() -> FieldTable {
+    let mut args = quorum();
+    for (key, value) in [
+        ("x-dead-letter-strategy", "at-least-once"),
+        ("x-overflow", "reject-publish"),
+    ] {
+        args.insert(key.into(), AMQPValue::LongString(LongString::from(value)));
     }
+    args
 }
 
 fn queue_mode(mode: &str) -> FieldTable {

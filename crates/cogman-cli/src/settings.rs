@@ -292,6 +292,29 @@ mod tests {
     }
 
     #[test]
+    fn queue_type_and_several_uris_are_settings() {
+        let config = layered(
+            None,
+            &[
+                ("COGMAN_AMQP_QUEUE_TYPE", "quorum"),
+                ("COGMAN_AMQP_URI", "amqp://u:pw@a:5672,amqp://u:pw@b:5673"),
+            ],
+        )
+        .expect("valid layers");
+        assert_eq!(config.amqp.queue_type, cogman_amqp::QueueType::Quorum);
+        let shown = format!("{:?}", config.amqp);
+        assert!(!shown.contains("pw"), "{shown}");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("cogman.toml");
+        std::fs::write(&file, "[amqp]\nqueue_type = \"stream\"\n").expect("write config");
+        let refused = layered(Some(&file), &[]).expect_err("an unknown queue type");
+        assert!(format!("{refused:#}").contains("queue_type"), "{refused:#}");
+        let refused = layered(None, &[("COGMAN_AMQP_URI", "amqp://a,http://b")])
+            .expect_err("every URI is checked");
+        assert!(format!("{refused:#}").contains("amqp.uri"), "{refused:#}");
+    }
+
+    #[test]
     fn bad_input_is_refused_clearly() {
         let unknown = layered(None, &[("COGMAN_AMQP", "amqp://h")]).expect_err("a section");
         assert!(unknown.to_string().contains("COGMAN_AMQP"), "{unknown}");

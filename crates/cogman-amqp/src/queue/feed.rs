@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use cogman_core::{ConsumeOptions, Priority};
 
+use crate::config::QueueType;
 use crate::link::{Link, Session};
 use crate::received::Received;
 use crate::topology::{Topology, short};
@@ -120,7 +121,9 @@ impl Feed {
         channel
             .basic_qos(
                 self.options.prefetch.max(1),
-                BasicQosOptions { global: true },
+                BasicQosOptions {
+                    global: self.topology.queue_type() == QueueType::Classic,
+                },
             )
             .await?;
         self.topology

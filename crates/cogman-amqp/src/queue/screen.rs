@@ -6,7 +6,11 @@
 //!    classic queues do not count deliveries, so cogman records the lost delivery itself: the
 //!    message is republished to the tail of its queue with `x-cogman-deliveries` + 1 and the
 //!    original acked. Once that count reaches `max_deliveries` it is dead-lettered instead
-//!    (poison).
+//!    (poison). Quorum queues count returns themselves (`x-delivery-count`, added to
+//!    `x-cogman-deliveries` when decoding), so a redelivered message there goes on to step 3
+//!    as it is: delivery `max_deliveries + 1` is dead-lettered by cogman with its reason,
+//!    and the queue's `x-delivery-limit` (= `max_deliveries`) dead-letters it should that
+//!    delivery be returned too.
 //! 3. Due later (its `cogman-run-at` is in the future: a foreign client, clock skew, or a
 //!    delay longer than one pass of the ladder) → sent through the delay ladder again.
 //! 4. Otherwise handed to the worker with `delivery_count = x-cogman-deliveries + 1`.
@@ -23,6 +27,7 @@ use chrono::Utc;
 use cogman_core::Delivery;
 
 use super::delivery::AmqpDeliveryHandle;
+use crate::config::QueueType;
 use crate::context::ConsumeContext;
 use crate::courier::{Settlement, settle};
 use crate::received::Received;
@@ -59,7 +64,7 @@ pub(super) fn screen(message: Received, context: &Arc<ConsumeContext>) -> Option
         }
     };
     let task_id = decoded.task.id;
-    if message.redelivered {
+    if message.redelivered && context.queue_type == QueueType::Classic {
         let unsettled = decoded.prior_deliveries.saturating_add(1);
         let next = if unsettled >= context.max_deliveries {
             tracing::warn!(%task_id, queue = %message.queue, unsettled, "poison task; dead-lettering it");

@@ -17,8 +17,8 @@ use super::{WIRE_VERSION, headers};
 pub struct Decoded {
     /// The task (state `queued`).
     pub task: Task,
-    /// Deliveries of this message that ended without being settled, as recorded in the
-    /// `x-cogman-deliveries` header (0 when absent).
+    /// Deliveries of this message that ended without being settled: the
+    /// `x-cogman-deliveries` header plus a quorum queue's `x-delivery-count` (0 when absent).
     pub prior_deliveries: u32,
 }
 
@@ -123,7 +123,9 @@ pub fn decode(
         link.validate(original_task_id, limits)
             .map_err(|e| invalid(headers::WORKFLOW, e))?;
     }
-    let prior_deliveries = u32_field(table, headers::DELIVERIES)?.unwrap_or(0);
+    let prior_deliveries = u32_field(table, headers::DELIVERIES)?
+        .unwrap_or(0)
+        .saturating_add(u32_field(table, headers::BROKER_DELIVERY_COUNT)?.unwrap_or(0));
 
     Ok(Decoded {
         task: Task {

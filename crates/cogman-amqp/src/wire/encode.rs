@@ -98,6 +98,7 @@ pub(crate) fn republish_properties(
                 .into()
         })
         .unwrap_or_default();
+    fold_broker_deliveries(&mut table);
     for (key, value) in extra {
         table.insert(ShortString::from(key), value);
     }
@@ -105,6 +106,36 @@ pub(crate) fn republish_properties(
         .clone()
         .with_delivery_mode(PERSISTENT)
         .with_headers(table)
+}
+
+/// Moves a quorum queue's `x-delivery-count` (returns counted by the broker) into
+/// `x-cogman-deliveries`, so the count survives the move to another queue, where the broker
+/// counts from zero again, and is not counted twice.
+fn fold_broker_deliveries(table: &mut FieldTable) {
+    let count = |value: Option<&AMQPValue>| -> i64 {
+        match value {
+            Some(AMQPValue::LongLongInt(n)) => *n,
+            Some(AMQPValue::LongInt(n)) => i64::from(*n),
+            Some(AMQPValue::LongUInt(n)) => i64::from(*n),
+            Some(AMQPValue::ShortInt(n)) => i64::from(*n),
+            Some(AMQPValue::ShortUInt(n)) => i64::from(*n),
+            Some(AMQPValue::ShortShortInt(n)) => i64::from(*n),
+            Some(AMQPValue::ShortShortUInt(n)) => i64::from(*n),
+            _ => 0,
+        }
+    };
+    let key = ShortString::from(headers::BROKER_DELIVERY_COUNT);
+    let Some(returned) = table.inner().get(&key).map(|v| count(Some(v))) else {
+        return;
+    };
+    let mut inner = table.inner().clone();
+    inner.remove(&key);
+    let cogman = count(inner.get(&ShortString::from(headers::DELIVERIES)));
+    inner.insert(
+        ShortString::from(headers::DELIVERIES),
+        AMQPValue::LongLongInt(cogman.saturating_add(returned.max(0))),
+    );
+    *table = inner.into();
 }
 
 /// A long-string header value.

@@ -56,6 +56,9 @@ pub mod headers {
     pub const WORKFLOW: &str = "cogman-workflow";
     /// Integer, set by cogman: deliveries of this task that were not settled.
     pub const DELIVERIES: &str = "x-cogman-deliveries";
+    /// Integer, set by RabbitMQ on a message redelivered from a quorum queue: how many times
+    /// it was returned (delivered and not acked). Added to [`DELIVERIES`] by cogman.
+    pub const BROKER_DELIVERY_COUNT: &str = "x-delivery-count";
     /// String, set on dead-lettered messages: why.
     pub const DEAD_LETTER_REASON: &str = "x-cogman-dead-letter-reason";
     /// String, set on dead-lettered messages: the queue the message was taken from.

@@ -8,6 +8,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod quorum;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -183,6 +183,19 @@ impl PrivateRabbit {
         .map(drop)
     }
 
+    /// Runs `rabbitmqctl -n <node> args…` and returns what it printed.
+    ///
+    /// # Errors
+    /// [`ServerError::Failed`] with its output.
+    pub async fn ctl_output(&self, args: &[&str]) -> Result<String, ServerError> {
+        command::output(
+            Command::new("rabbitmqctl")
+                .args(["-n", &self.name])
+                .args(args),
+        )
+        .await
+    }
+
     /// `rabbitmqctl stop_app`: the node stays up, AMQP is refused, every connection is closed.
     ///
     /// # Errors
