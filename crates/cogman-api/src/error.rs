@@ -175,6 +175,7 @@ impl From<TaskLogError> for ApiError {
     fn from(error: TaskLogError) -> Self {
         match error {
             TaskLogError::InvalidQuery(message) => ApiError::invalid_query(message),
+            error @ TaskLogError::AttemptTaken { .. } => ApiError::Conflict(error.to_string()),
             error if error.is_transient() => {
                 tracing::warn!(%error, "task log unavailable");
                 ApiError::Unavailable("the task log is unavailable; try again".into())

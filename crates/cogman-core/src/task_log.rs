@@ -37,6 +37,17 @@ pub enum TaskLogError {
     /// Anything else; not transient.
     #[error("task log error")]
     Other(#[source] BoxError),
+    /// Another record of the same chain already has this attempt number (two retries raced
+    /// and the other won): nothing was stored. Not transient.
+    #[error("attempt {attempt} of task {original} already exists: {taken_by}")]
+    AttemptTaken {
+        /// The chain (`original_task_id`).
+        original: TaskId,
+        /// The attempt number asked for.
+        attempt: u32,
+        /// The record that has it.
+        taken_by: TaskId,
+    },
 }
 
 impl TaskLogError {
@@ -365,8 +376,13 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
     /// Stores a new task record in `task.status`. If a record with this id exists, the
     /// stored state only moves forward (as with [`TaskLog::record`]).
     ///
+    /// A chain's attempt numbers are unique, atomically: when another record of the chain
+    /// (same `original_task_id`) already has `task.attempt`, nothing is stored, so of two
+    /// retries that race to create attempt N + 1 exactly one is created.
+    ///
     /// # Errors
-    /// [`TaskLogError::Unavailable`] when the store cannot be reached.
+    /// [`TaskLogError::Unavailable`] when the store cannot be reached;
+    /// [`TaskLogError::AttemptTaken`] naming the record that has this attempt number.
     async fn create(&self, task: &Task) -> Result<(), TaskLogError>;
 
     /// Applies a state change under the transition rule, and appends it to the history.

@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0006_dead_letters.sql"),
     ),
     (7, "queues", include_str!("../migrations/0007_queues.sql")),
+    (
+        8,
+        "attempt_unique",
+        include_str!("../migrations/0008_attempt_unique.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

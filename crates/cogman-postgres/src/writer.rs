@@ -187,7 +187,10 @@ async fn commit(ops: Vec<Op>, pool: &PgPool, retries: u32, requeue: &mpsc::WeakS
         Err(error) if size > 1 && !error.is_transient() => {
             tracing::warn!(%error, size, "a batched write failed; applying the batch one write at a time");
             for (task, reply) in creates {
-                let result = apply(pool, retries, &[&*task], &[]).await.map(drop);
+                let result = match apply(pool, retries, &[&*task], &[]).await {
+                    Ok(_) => Ok(()),
+                    Err(error) => Err(create_failed(pool, &task, error).await),
+                };
                 let _ = reply.send(result);
             }
             for mut pending in records {
@@ -208,8 +211,13 @@ async fn commit(ops: Vec<Op>, pool: &PgPool, retries: u32, requeue: &mpsc::WeakS
         }
         Err(error) => {
             let copy = copies(&error);
-            for (_, reply) in creates {
-                let _ = reply.send(Err(copy()));
+            for (task, reply) in creates {
+                let failed = if error.is_transient() {
+                    copy()
+                } else {
+                    create_failed(pool, &task, copy()).await
+                };
+                let _ = reply.send(Err(failed));
             }
             hold_again(requeue, &mut records, &error_chain(&error));
             for (_, _, reply) in records {
@@ -218,6 +226,32 @@ async fn commit(ops: Vec<Op>, pool: &PgPool, retries: u32, requeue: &mpsc::WeakS
                 }
             }
         }
+    }
+}
+
+/// The answer to a create of `task` that failed with `error`: [`TaskLogError::AttemptTaken`]
+/// when another record of its chain has its attempt number (the unique index `tasks_attempt`
+/// refused the insert; a first attempt is its own chain and is never refused so), otherwise
+/// `error`.
+async fn create_failed(pool: &PgPool, task: &Task, error: TaskLogError) -> TaskLogError {
+    if task.original_task_id == task.id {
+        return error;
+    }
+    let taken: Result<Option<Uuid>, _> = sqlx_core::query_scalar::query_scalar(
+        "SELECT id FROM tasks WHERE original_task_id = $1 AND attempt = $2 AND id <> $3",
+    )
+    .bind(task.original_task_id.as_uuid())
+    .bind(i64::from(task.attempt))
+    .bind(task.id.as_uuid())
+    .fetch_optional(pool)
+    .await;
+    match taken {
+        Ok(Some(id)) => TaskLogError::AttemptTaken {
+            original: task.original_task_id,
+            attempt: task.attempt,
+            taken_by: cogman_core::TaskId::from_uuid(id),
+        },
+        _ => error,
     }
 }
 

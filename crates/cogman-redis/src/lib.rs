@@ -40,6 +40,7 @@
 //!   without persistence). Pair it with the durable PostgreSQL log (`cogman-tiered`'s
 //!   `TieredLog`).
 
+mod attempts;
 pub mod config;
 mod conn;
 mod counts;

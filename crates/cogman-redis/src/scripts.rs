@@ -16,6 +16,8 @@ const PRELUDE: &str = include_str!("lua/prelude.lua");
 pub(crate) struct Scripts {
     pub(crate) page: Script,
     pub(crate) purge: Script,
+    /// `lua/claim_attempt.lua` (see [`crate::attempts`]).
+    pub(crate) claim_attempt: Script,
 }
 
 impl Scripts {
@@ -23,6 +25,7 @@ impl Scripts {
         Scripts {
             page: Script::new(include_str!("lua/page.lua")),
             purge: with_prelude(include_str!("lua/purge.lua")),
+            claim_attempt: Script::new(include_str!("lua/claim_attempt.lua")),
         }
     }
 }

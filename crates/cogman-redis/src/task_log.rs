@@ -10,11 +10,12 @@ use cogman_core::{
 };
 
 use crate::log::RedisLog;
-use crate::{counts, list, purge, read};
+use crate::{attempts, counts, list, purge, read};
 
 #[async_trait]
 impl TaskLog for RedisLog {
     async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
+        attempts::claim(self.namespace(), task, self.ttl_secs()).await?;
         self.writer().create(task).await
     }
 

@@ -48,6 +48,16 @@ pub enum SqliteError {
         #[source]
         source: serde_json::Error,
     },
+    /// Another record of the chain already has this attempt number; nothing was stored.
+    #[error("attempt {attempt} of task {original} already exists: {taken_by}")]
+    AttemptTaken {
+        /// The chain.
+        original: cogman_core::TaskId,
+        /// The attempt number.
+        attempt: u32,
+        /// The record that has it.
+        taken_by: cogman_core::TaskId,
+    },
     /// A background thread could not be started.
     #[error("could not start the store's {0} thread")]
     Spawn(&'static str, #[source] std::io::Error),
@@ -90,6 +100,15 @@ impl From<SqliteError> for TaskLogError {
     fn from(err: SqliteError) -> Self {
         match err {
             SqliteError::Corrupt { id, reason } => TaskLogError::Corrupt { id, reason },
+            SqliteError::AttemptTaken {
+                original,
+                attempt,
+                taken_by,
+            } => TaskLogError::AttemptTaken {
+                original,
+                attempt,
+                taken_by,
+            },
             err if err.is_busy() || matches!(err, SqliteError::Stopped(_)) => {
                 TaskLogError::Unavailable(Box::new(err))
             }

@@ -29,7 +29,8 @@
 //!
 //! # Schema (version [`SCHEMA_VERSION`], kept in `PRAGMA user_version`)
 //! - `tasks`: one row per task, every [`Task`](cogman_core::Task) field; indexed by id,
-//!   status, name, primary key, original task id and creation time.
+//!   status, name, primary key, original task id and creation time; `(original_task_id,
+//!   attempt)` is unique (a chain's attempt numbers never repeat, even for racing retries).
 //! - `history`: every applied state change, in order.
 //! - `queue`: task id, priority (0 High, 1 Low), run time, `visible_at` (run time, then lease
 //!   end), enqueue order, lease owner and token, delivery counts, the task as JSON (payload in

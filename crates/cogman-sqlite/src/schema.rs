@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_dead_letter_entries.sql"),
     include_str!("../migrations/0003_queues.sql"),
     include_str!("../migrations/0004_schedules.sql"),
+    include_str!("../migrations/0005_attempt_unique.sql"),
 ];
 
 /// The schema version this build writes.

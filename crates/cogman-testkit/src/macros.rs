@@ -31,6 +31,7 @@ macro_rules! task_log_conformance {
             flush_writes_every_held_change,
             held_change_is_written_when_its_time_is_up,
             concurrent_out_of_order_writes_end_in_the_final_state,
+            racing_creates_of_one_attempt_store_exactly_one,
             list_filters_by_status,
             list_filters_by_name_key_and_original,
             list_filters_by_creation_time,

@@ -150,3 +150,26 @@ async fn a_task_and_its_attempts_answer_as_one() {
     assert_eq!(api.details(&first).await["chain_status"], "cancelled");
     api.stop().await;
 }
+
+#[tokio::test]
+async fn ten_concurrent_retries_create_one_attempt() {
+    let api = Harness::open().await;
+    let first = api.send(json!({"name": "waiting"})).await;
+    api.post(&format!("/api/v1/tasks/{first}/cancel"))
+        .await
+        .expect(200);
+    let replies = futures::future::join_all((0..10).map(|_| api.retry(&first, 0))).await;
+    let (created, refused): (Vec<_>, Vec<_>) =
+        replies.into_iter().partition(|r| r.status.as_u16() == 201);
+    assert_eq!(created.len(), 1, "exactly one retry creates attempt 1");
+    let second = created[0].json()["id"].as_str().expect("id").to_owned();
+    for reply in refused {
+        let message = reply.expect(409).json()["message"].to_string();
+        assert!(message.contains(&second), "names the attempt: {message}");
+    }
+    let details = api.details(&first).await;
+    let attempts = details["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 2, "{details}");
+    assert_eq!(details["latest_attempt"], second.as_str());
+    api.stop().await;
+}

@@ -12,10 +12,46 @@ use crate::time::{from_ns, to_ns};
 
 /// Stores a new task; an existing record only moves forward, as with [`record`].
 pub(crate) fn create(conn: &Connection, task: &Task) -> Result<(), SqliteError> {
+    refuse_taken_attempt(conn, task)?;
     if insert_task(conn, task)? {
         return Ok(());
     }
     record(conn, &StateChange::from_task(task)).map(|_| ())
+}
+
+/// A chain's attempt numbers are unique (the unique index `tasks_attempt` enforces it; this
+/// names the record that has the number). Checked in the writer's transaction, so two creates
+/// of one attempt cannot both pass. A first attempt is its own chain: nothing to check.
+fn refuse_taken_attempt(conn: &Connection, task: &Task) -> Result<(), SqliteError> {
+    if task.original_task_id == task.id {
+        return Ok(());
+    }
+    let taken: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM tasks WHERE original_task_id = ?1 AND attempt = ?2 AND id <> ?3",
+        )?
+        .query_row(
+            params![
+                task.original_task_id.to_string(),
+                i64::from(task.attempt),
+                task.id.to_string()
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    match taken {
+        None => Ok(()),
+        Some(id) => Err(SqliteError::AttemptTaken {
+            original: task.original_task_id,
+            attempt: task.attempt,
+            taken_by: id.parse().map_err(|e: cogman_core::ValidationError| {
+                SqliteError::Corrupt {
+                    id: id.clone(),
+                    reason: e.to_string(),
+                }
+            })?,
+        }),
+    }
 }
 
 /// The mutable part of a stored task: what [`apply_change`] may change.

@@ -139,6 +139,22 @@ impl TaskLog for MemoryLog {
     async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
         let mut guard = self.state();
         let state = &mut *guard;
+        // A chain's attempt numbers are unique: a backend checks this in the same transaction
+        // as the insert (a unique index, a set-if-absent key).
+        let taken = state.tasks.values().find(|other| {
+            other.id != task.id
+                && other.original_task_id == task.original_task_id
+                && other.attempt == task.attempt
+        });
+        if let Some(taken) = taken
+            && !state.tasks.contains_key(&task.id)
+        {
+            return Err(TaskLogError::AttemptTaken {
+                original: task.original_task_id,
+                attempt: task.attempt,
+                taken_by: taken.id,
+            });
+        }
         match state.tasks.entry(task.id) {
             Entry::Vacant(vacant) => {
                 vacant.insert(task.clone());

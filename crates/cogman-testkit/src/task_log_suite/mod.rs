@@ -11,6 +11,7 @@
 //!
 //! The functions panic (through assertions) on the first difference, like any test.
 
+mod attempts;
 mod concurrency;
 mod counts;
 mod dead_letters;
@@ -23,6 +24,7 @@ mod schedules;
 mod transient;
 mod workers;
 
+pub use attempts::racing_creates_of_one_attempt_store_exactly_one;
 pub use concurrency::concurrent_out_of_order_writes_end_in_the_final_state;
 pub use counts::{counts_all_per_state, counts_per_bucket};
 pub use dead_letters::dead_letters_store_list_remove_and_purge;

@@ -248,9 +248,10 @@ impl Client {
     /// newest one (same `original_task_id`, the next attempt number, so numbers never repeat).
     ///
     /// A task has one live attempt at a time: while its newest attempt waits or runs, the
-    /// retry is refused with [`Error::AttemptPending`] naming it. The check reads the newest
-    /// attempt and then sends; two retries racing within that window can both pass it (the
-    /// logs enforce no unique attempt number), which `docs/api.md` states.
+    /// retry is refused with [`Error::AttemptPending`] naming it. Retries racing past that check
+    /// all ask for the same attempt number, which every log stores at most once
+    /// ([`TaskLog::create`]): exactly one creates it, and the others get
+    /// [`Error::AttemptPending`] naming the one created.
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::AttemptPending`] while an attempt waits or runs.
@@ -275,7 +276,26 @@ impl Client {
         let mut next = newest.next_attempt(now, now);
         next.retry = retry;
         next.run_at = None;
-        self.dispatch(next).await
+        match self.dispatch(next).await {
+            Err(Error::TaskLog(cogman_core::TaskLogError::AttemptTaken {
+                attempt,
+                taken_by,
+                ..
+            })) => {
+                let state = self
+                    .inner
+                    .log
+                    .get(taken_by)
+                    .await?
+                    .map_or(TaskState::Initiated, |taken| taken.status);
+                Err(Error::AttemptPending {
+                    attempt: taken_by,
+                    number: attempt,
+                    state,
+                })
+            }
+            sent => sent,
+        }
     }
 
     /// Cancels a task that has not finished, whichever of its attempts `id` names: its
