@@ -9,7 +9,7 @@
 //! | `{ns}:idx:name:{name}` | zset | ids of tasks with that name |
 //! | `{ns}:idx:pk:{primary_key}` | zset | ids of tasks with that primary key |
 //! | `{ns}:idx:original:{id}` | zset | ids of the retries of that original task (the original itself is found by its id) |
-//! | `{ns}:attempt:{original}:{n}` | string | the id of the record that holds attempt `n` of that chain (set if absent, the record's TTL; retries only) |
+//! | `{ns}:attempt:{original}:{n}` | string | the id of the record that holds attempt `n` of that chain (set if absent, the record's TTL; retries only; purged with the record) |
 //! | `{ns}:workers` | hash | worker id → heartbeat JSON |
 //! | `{ns}:workers:seen` | zset | worker id, scored by last heartbeat (ms) |
 //! | `{ns}:dead_letters` | hash | dead-letter id → entry JSON |
@@ -66,9 +66,15 @@ impl Keys {
         format!("{}:idx:original:{id}", self.ns)
     }
 
+    /// What attempt claim keys start with (`{original}:{n}` follows; the purge script
+    /// appends them).
+    pub(crate) fn attempt_prefix(&self) -> String {
+        format!("{}:attempt:", self.ns)
+    }
+
     /// Who holds attempt `attempt` of the chain `original` ([`crate::attempts`]).
     pub(crate) fn attempt(&self, original: TaskId, attempt: u32) -> String {
-        format!("{}:attempt:{original}:{attempt}", self.ns)
+        format!("{}{original}:{attempt}", self.attempt_prefix())
     }
 
     pub(crate) fn workers(&self) -> String {

@@ -20,6 +20,7 @@ pub(crate) async fn purge_before(
     let all = ns.keys.all();
     let prefix = ns.keys.index_prefix();
     let task_prefix = ns.keys.task_prefix();
+    let attempt_prefix = ns.keys.attempt_prefix();
     let mut position = Position::AtOrBelow(record::score(cutoff).saturating_sub(1));
     let mut deleted = 0;
     loop {
@@ -30,7 +31,10 @@ pub(crate) async fn purge_before(
             .conn
             .run("purge", |mut con| {
                 let mut invocation = ns.scripts.purge.prepare_invoke();
-                invocation.arg(&prefix).arg(&task_prefix);
+                invocation
+                    .arg(&prefix)
+                    .arg(&task_prefix)
+                    .arg(&attempt_prefix);
                 for (_, id) in &entries {
                     invocation.arg(id);
                 }
