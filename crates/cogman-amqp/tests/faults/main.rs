@@ -6,6 +6,7 @@
 //! These tests are slow (node boots): they run one at a time in the `rabbitmq-node` test group
 //! (`.config/nextest.toml`).
 
+mod cluster;
 #[path = "../common/mod.rs"]
 mod common;
 mod quorum;

@@ -8,6 +8,7 @@
 //! - [`PrivateRabbit`]: a RabbitMQ node (`rabbitmq-server`) with its own node name and ports;
 //!   `stop_app`/`start_app`, `close_all_connections`, `kill -STOP`/`-CONT` (a hung node),
 //!   `kill -9` and boot again.
+//! - [`RabbitCluster`]: three such nodes joined into one RabbitMQ cluster.
 //! - [`PrivateRedis`]: `redis-server` without persistence; `stop` kills it (its data is gone),
 //!   `start` runs it again on the same port.
 //! - [`PrivatePostgres`]: a fresh cluster (`initdb`, trust auth, database `test`) run by the
@@ -19,6 +20,7 @@
 //! the port was taken in between is retried on new ports.
 
 mod cleanup;
+mod cluster;
 mod command;
 mod error;
 mod ports;
@@ -28,6 +30,7 @@ mod redis;
 mod scratch;
 
 pub use cleanup::SharedCleanup;
+pub use cluster::RabbitCluster;
 pub use error::ServerError;
 pub use ports::free_port;
 pub use postgres::PrivatePostgres;
