@@ -24,7 +24,7 @@ const LEASE: Duration = Duration::from_secs(3);
 
 /// Which task log the processes share (the queue is the SQLite file in every case).
 #[derive(Clone, Copy)]
-#[allow(dead_code)] // PostgreSQL and Redis keep no schedules yet
+#[allow(dead_code)] // Redis keeps no schedules yet
 enum Log {
     Sqlite,
     Postgres,
@@ -195,6 +195,11 @@ fn three_workers_send_each_slot_once(log: Log) {
 #[test]
 fn three_sqlite_workers_send_each_slot_once_and_fail_over() {
     three_workers_send_each_slot_once(Log::Sqlite);
+}
+
+#[test]
+fn three_postgres_workers_send_each_slot_once_and_fail_over() {
+    three_workers_send_each_slot_once(Log::Postgres);
 }
 
 #[test]

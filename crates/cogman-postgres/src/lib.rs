@@ -72,6 +72,7 @@ mod outbox;
 mod purge;
 mod read;
 mod row;
+mod schedules;
 mod task_log;
 mod workers;
 mod writer;

@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "attempt_unique",
         include_str!("../migrations/0008_attempt_unique.sql"),
     ),
+    (
+        9,
+        "schedules",
+        include_str!("../migrations/0009_schedules.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

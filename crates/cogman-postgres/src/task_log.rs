@@ -73,4 +73,8 @@ impl TaskLog for PostgresLog {
     fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
         Some(self)
     }
+
+    fn schedule_store(&self) -> Option<&dyn cogman_core::ScheduleStore> {
+        Some(self)
+    }
 }

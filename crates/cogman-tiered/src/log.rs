@@ -102,4 +102,9 @@ impl TaskLog for TieredLog {
     fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
         self.durable().dead_letter_store()
     }
+
+    /// Schedules, leases and slot claims live in the durable log (PostgreSQL).
+    fn schedule_store(&self) -> Option<&dyn cogman_core::ScheduleStore> {
+        self.durable().schedule_store()
+    }
 }
