@@ -26,12 +26,26 @@ function dataBlock(title, testid, base64, json) {
       : h('pre', { class: 'data', dataset: { testid, kind: d.kind } }, d.text));
 }
 
-function fields(task, history) {
+// The outcome of the whole chain of attempts (the newest attempt's state), with a link to the
+// newest attempt when it is another one.
+function chainState(details) {
+  const { task, chain_status: status, latest_attempt: latest, attempts } = details;
+  if (!status) return null;
+  const newest = attempts.find((a) => a.id === latest);
+  return h('span', { dataset: { testid: 'chain-status', state: status } }, badge(status),
+    latest && latest !== task.id
+      ? h('span', { class: 'muted' }, ' newest attempt ', taskLink(latest, newest ? `#${newest.attempt}` : shortId(latest)))
+      : h('span', { class: 'muted' }, ' (this is the newest attempt)'));
+}
+
+function fields(details) {
+  const { task, history } = details;
   const worker = [...history].reverse().find((c) => c.worker)?.worker;
   const rows = [
     ['ID', h('span', { class: 'mono', dataset: { testid: 'task-id' } }, task.id)],
     ['Name', task.name],
     ['State', badge(task.status)],
+    ['Chain', chainState(details) ?? h('span', { class: 'faint' }, '—')],
     ['Attempt', task.original_task_id === task.id ? `${task.attempt} (first)`
       : h('span', {}, `${task.attempt} of `, taskLink(task.original_task_id, shortId(task.original_task_id)))],
     ['Retries left', task.retry],
@@ -144,10 +158,13 @@ export function taskDetail(root, params, id) {
     if (!details) return;
     const { task, attempts, history } = details;
     fill(head,
-      h('div', { class: 'detail-title' }, h('h1', { dataset: { testid: 'task-name' } }, task.name), badge(task.status)),
+      h('div', { class: 'detail-title' }, h('h1', { dataset: { testid: 'task-name' } }, task.name), badge(task.status),
+        details.chain_status && details.chain_status !== task.status
+          ? h('span', { class: 'muted', dataset: { testid: 'chain-status-head' } }, ' chain: ', badge(details.chain_status))
+          : null),
       h('span', { class: 'spacer' }),
       h('div', { class: 'actions', dataset: { testid: 'actions' } }, actions(task)));
-    const left = [h('section', { class: 'panel' }, h('h2', {}, 'Task'), fields(task, history))];
+    const left = [h('section', { class: 'panel' }, h('h2', {}, 'Task'), fields(details))];
     if (task.fail_error) {
       left.push(h('section', { class: 'panel' }, h('h2', {}, 'Error'),
         h('pre', { class: 'data error', dataset: { testid: 'error' } }, task.fail_error)));
@@ -160,7 +177,8 @@ export function taskDetail(root, params, id) {
       h('div', {}, left),
       h('div', {},
         h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Attempts'),
-          h('span', { class: 'hint' }, `${attempts.length} in this chain`)), attemptsChain(task, attempts)),
+          h('span', { class: 'hint', dataset: { testid: 'attempt-count' } },
+            `1 task · ${attempts.length} attempt${attempts.length === 1 ? '' : 's'}`)), attemptsChain(task, attempts)),
         h('section', { class: 'panel' }, h('h2', {}, 'History'), timeline(history)))));
   }
 
