@@ -43,6 +43,9 @@ test('a failed task shows its error, and Retry creates a new attempt in the chai
 
   // It runs (and fails again); the chain shows it, then its own page links back.
   await page.locator(`a[data-testid="attempt"][data-id="${retried.id}"][data-state="failed"]`).waitFor();
+  // The first attempt's page shows the chain's state, the newest attempt's, linked to it.
+  await page.locator(`[data-testid="chain-status"][data-state="failed"] a[href="#/tasks/${retried.id}"]`).waitFor();
+  assert.equal(await page.locator('[data-testid="attempt-count"]').textContent(), '1 task · 2 attempts');
   console.log(`screenshot: ${await screenshot(page, 'task-detail')}`);
   await link.click();
   await page.waitForURL(new RegExp(`#/tasks/${retried.id}$`));
