@@ -209,6 +209,11 @@ impl From<cogman::Error> for ApiError {
             error @ (cogman::Error::InvalidState { .. } | cogman::Error::AttemptPending { .. }) => {
                 ApiError::Conflict(error.to_string())
             }
+            cogman::Error::DeadLetterNotFound(id) => {
+                ApiError::NotFound(format!("no dead letter with id {id}"))
+            }
+            error @ (cogman::Error::DeadLetterNotRequeueable { .. }
+            | cogman::Error::DeadLettersUnsupported) => ApiError::Conflict(error.to_string()),
             cogman::Error::UnknownTask(name) => {
                 ApiError::InvalidField(format!("no handler is registered for task name {name:?}"))
             }

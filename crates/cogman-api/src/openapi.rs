@@ -27,6 +27,7 @@ pub const BEARER: &str = "bearer";
     components(schemas(ErrorBody)),
     tags(
         (name = "tasks", description = "Send, inspect, retry and cancel tasks"),
+        (name = "dead-letters", description = "Messages that can never run: list, requeue, purge"),
         (name = "overview", description = "Queues, workers and counts"),
         (name = "system", description = "Health, the caller's role, metrics and this document"),
     )
@@ -67,8 +68,11 @@ const ERROR_TABLE: [(u16, &str); 10] = [
     (400, "Malformed JSON, id, cursor or query parameter"),
     (401, "Missing or unknown bearer token"),
     (403, "A read-only token on a write"),
-    (404, "No task with this id"),
-    (409, "The task's state does not allow this"),
+    (404, "No task (or dead letter) with this id"),
+    (
+        409,
+        "The task's state does not allow this, or the dead letter holds no task to requeue",
+    ),
     (413, "Request body over the limit"),
     (415, "Content-Type is not application/json"),
     (422, "A field is invalid"),
@@ -114,7 +118,7 @@ impl IntoResponses for QueryErrors {
     }
 }
 
-/// A request about one task: 400 (malformed id) and 404.
+/// A request about one task or dead letter: 400 (malformed id) and 404.
 #[derive(Debug)]
 pub struct TaskErrors;
 

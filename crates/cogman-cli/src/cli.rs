@@ -107,6 +107,65 @@ pub(crate) enum Command {
     Cancel(CancelArgs),
     /// Periodic tasks: add, list, pause, resume, remove (docs/scheduling.md).
     Schedule(crate::commands::schedule::ScheduleArgs),
+    /// List, requeue and purge dead letters: messages that can never run (malformed, poison),
+    /// with the reason, on every backend.
+    #[command(name = "dead-letters", subcommand)]
+    DeadLetters(DeadLettersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DeadLettersCommand {
+    /// List dead letters, newest first.
+    List(DeadLettersListArgs),
+    /// Send a dead letter's task again as a new attempt and print the new id.
+    Requeue(DeadLetterIdArgs),
+    /// Delete one dead letter (ID), or all of them (--all).
+    Purge(DeadLettersPurgeArgs),
+}
+
+impl DeadLettersCommand {
+    pub(crate) fn remote(&self) -> &RemoteArgs {
+        match self {
+            DeadLettersCommand::List(args) => &args.remote,
+            DeadLettersCommand::Requeue(args) => &args.remote,
+            DeadLettersCommand::Purge(args) => &args.remote,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeadLettersListArgs {
+    /// How many, 1 to 1000.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub(crate) limit: u32,
+    /// Only entries with an id below this (printed under the table).
+    #[arg(long)]
+    pub(crate) before: Option<u64>,
+    /// Print JSON, as the REST API answers `GET /api/v1/dead-letters`.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeadLetterIdArgs {
+    /// The dead letter's id (the first column of `cogman dead-letters list`).
+    pub(crate) id: u64,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeadLettersPurgeArgs {
+    /// The dead letter's id.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub(crate) id: Option<u64>,
+    /// Delete every dead letter.
+    #[arg(long)]
+    pub(crate) all: bool,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
 }
 
 #[derive(Debug, Args)]

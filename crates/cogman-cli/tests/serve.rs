@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::Instant;
 
-use support::{WAIT, cogman, json, run, stdout, wait_for};
+use support::{WAIT, cogman, json, run, stderr, stdout, wait_for};
 
 const ADMIN: &str = "admin-token-for-cli-tests-0001";
 const READER: &str = "read-token-for-cli-tests-00002";
@@ -340,4 +340,130 @@ fn serve_without_a_worker_purges_old_finished_tasks_and_counts_them() {
     }
     let kept = json(&run(cogman(dir.path()).args(["status", &queued, "--json"])));
     assert_eq!(kept["task"]["status"], "queued", "an unfinished task stays");
+}
+
+/// A `cogman worker` on `dir`'s database whose `crash` handler SIGKILLs its worker the first
+/// time it runs (while `marker` does not exist) and succeeds afterwards; one delivery at most
+/// (`max_deliveries` 1) and a 1 s lease.
+fn crashing_worker(dir: &Path, marker: &Path) -> Child {
+    let handler = format!(
+        "crash=if [ ! -e {m} ]; then touch {m}; kill -9 $PPID; fi; echo ok",
+        m = marker.display()
+    );
+    cogman(dir)
+        .env("COGMAN_LEASE", "1s")
+        .env("COGMAN_MAX_DELIVERIES", "1")
+        .args(["worker", "--quiet", "--handler", &handler])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("worker starts")
+}
+
+/// Sends a `crash` task, lets it kill a worker, and starts the worker that finds it poison;
+/// returns the task id and the running worker.
+fn dead_letter_a_crash(dir: &Path, marker: &Path) -> (String, Child) {
+    let _ = std::fs::remove_file(marker);
+    let mut first = crashing_worker(dir, marker);
+    let id = stdout(&run(cogman(dir).args(["send", "crash"])));
+    wait_for("the task to kill its worker", || {
+        first.try_wait().expect("try_wait").map(drop)
+    });
+    (id, crashing_worker(dir, marker))
+}
+
+fn dead_letter_of(list: &serde_json::Value, task: &str) -> Option<serde_json::Value> {
+    list["items"]
+        .as_array()?
+        .iter()
+        .find(|d| d["task_id"] == task)
+        .cloned()
+}
+
+#[test]
+fn dead_letters_are_listed_requeued_and_purged_locally_and_over_http() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = dir.path().join("crashed-once");
+    let server = serve(dir.path(), &["--no-worker"]);
+    let (id, mut worker) = dead_letter_a_crash(dir.path(), &marker);
+    let local = || {
+        json(&run(cogman(dir.path()).args([
+            "dead-letters",
+            "list",
+            "--json",
+        ])))
+    };
+    let dead = wait_for("the poison task to be dead-lettered", || {
+        dead_letter_of(&local(), &id)
+    });
+    let reason = dead["reason"].as_str().expect("a reason").to_owned();
+    assert!(reason.contains("deliveries"), "reason: {reason}");
+    assert_eq!(dead["name"], "crash");
+    assert_eq!(dead["requeueable"], true);
+    let status = json(&run(cogman(dir.path()).args(["status", &id, "--json"])));
+    assert_eq!(status["task"]["status"], "failed", "never left in_progress");
+    assert_eq!(status["task"]["fail_error"], reason.as_str());
+
+    let over_http = json(&run(remote(dir.path(), &server.url, READER).args([
+        "dead-letters",
+        "list",
+        "--json",
+    ])));
+    assert_eq!(
+        dead_letter_of(&over_http, &id),
+        Some(dead.clone()),
+        "same entry over HTTP"
+    );
+    let dead_id = dead["id"].to_string();
+    let refused =
+        run(remote(dir.path(), &server.url, READER).args(["dead-letters", "requeue", &dead_id]));
+    assert!(
+        !refused.status.success(),
+        "a read-only token cannot requeue"
+    );
+    assert!(stderr(&refused).contains("403"), "{}", stderr(&refused));
+    let again = stdout(&run(remote(dir.path(), &server.url, ADMIN).args([
+        "dead-letters",
+        "requeue",
+        &dead_id,
+    ])));
+    assert_ne!(again, id);
+    wait_for("the requeued attempt to succeed", || {
+        let task = json(&run(cogman(dir.path()).args(["status", &again, "--json"])));
+        (task["task"]["status"] == "success").then_some(())
+    });
+    assert_eq!(
+        dead_letter_of(&local(), &id),
+        None,
+        "requeued: no longer listed"
+    );
+    let twice = run(cogman(dir.path()).args(["dead-letters", "requeue", &dead_id]));
+    assert!(!twice.status.success());
+    assert!(
+        stderr(&twice).contains("no dead letter"),
+        "{}",
+        stderr(&twice)
+    );
+
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let (second, mut worker) = dead_letter_a_crash(dir.path(), &marker);
+    let dead = wait_for("the second poison task to be dead-lettered", || {
+        dead_letter_of(&local(), &second)
+    });
+    stdout(&run(cogman(dir.path()).args([
+        "dead-letters",
+        "purge",
+        &dead["id"].to_string(),
+    ])));
+    assert_eq!(dead_letter_of(&local(), &second), None, "purged");
+    let all = run(remote(dir.path(), &server.url, ADMIN).args(["dead-letters", "purge", "--all"]));
+    assert!(
+        stderr(&all).contains("purged 0 dead letters"),
+        "{}",
+        stderr(&all)
+    );
+    let _ = worker.kill();
+    let _ = worker.wait();
 }

@@ -112,6 +112,51 @@ pub trait Broker: Send + Sync + fmt::Debug {
     fn queue_stats_source(&self) -> Option<&dyn QueueStatsSource> {
         None
     }
+
+    /// Starts taking the dead letters this broker holds outside the task log (RabbitMQ's
+    /// dead-letter queue), so they can be stored in the log's
+    /// [`DeadLetterStore`](crate::DeadLetterStore). `None` for brokers whose dead letters
+    /// already are in the log (the embedded SQLite file).
+    ///
+    /// # Errors
+    /// [`BrokerError::Unavailable`] when the broker cannot be reached.
+    async fn dead_letter_feed(&self) -> Result<Option<Box<dyn DeadLetterFeed>>, BrokerError> {
+        Ok(None)
+    }
+}
+
+/// Dead letters handed over one by one by a broker (see [`Broker::dead_letter_feed`]).
+#[async_trait]
+pub trait DeadLetterFeed: Send + fmt::Debug {
+    /// Waits for the next dead letter.
+    ///
+    /// # Errors
+    /// [`BrokerError::Closed`] after the broker was closed; a transient error while it is
+    /// unreachable (the caller waits and calls again).
+    async fn next(&mut self) -> Result<CollectedDeadLetter, BrokerError>;
+}
+
+/// A dead letter taken from a broker: store its entry, then [`ack`](Self::ack) it.
+#[derive(Debug)]
+pub struct CollectedDeadLetter {
+    /// What to store (not yet bounded).
+    pub entry: crate::dead_letters::NewDeadLetter,
+    handle: Box<dyn DeliveryHandle>,
+}
+
+impl CollectedDeadLetter {
+    /// Built by a broker.
+    pub fn new(entry: crate::dead_letters::NewDeadLetter, handle: Box<dyn DeliveryHandle>) -> Self {
+        CollectedDeadLetter { entry, handle }
+    }
+
+    /// Removes it from the broker. Call only after it is stored.
+    ///
+    /// # Errors
+    /// When the broker cannot be reached; it is then handed over again.
+    pub async fn ack(self) -> Result<(), BrokerError> {
+        self.handle.ack().await
+    }
 }
 
 /// A stream of deliveries for one worker.

@@ -46,8 +46,8 @@ pub mod workflow;
 
 pub use background::{Retry, spawn_retrying};
 pub use broker::{
-    BoxError, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, DeliveryHandle, QueueStats,
-    QueueStatsSource,
+    BoxError, Broker, BrokerError, CollectedDeadLetter, ConsumeOptions, Consumer, DeadLetterFeed,
+    Delivery, DeliveryHandle, QueueStats, QueueStatsSource,
 };
 pub use dead_letters::{DeadLetter, DeadLetterPage, DeadLetterStore, NewDeadLetter};
 pub use group_commit::{GroupCommit, Weighed, run_batches};

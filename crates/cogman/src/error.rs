@@ -74,4 +74,20 @@ pub enum Error {
     /// The task log keeps no schedules.
     #[error("this task log keeps no schedules")]
     SchedulesUnsupported,
+    /// The task log keeps no dead letters.
+    #[error("this task log keeps no dead letters")]
+    DeadLettersUnsupported,
+    /// No dead letter has that id.
+    #[error("no dead letter with id {0}")]
+    DeadLetterNotFound(u64),
+    /// The dead letter's message did not decode to a task, so there is nothing to send again.
+    #[error(
+        "dead letter {id} cannot be requeued: its message is not a task cogman can read ({reason}); purge it"
+    )]
+    DeadLetterNotRequeueable {
+        /// The dead letter.
+        id: u64,
+        /// Why it was dead-lettered.
+        reason: String,
+    },
 }

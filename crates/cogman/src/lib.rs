@@ -42,6 +42,7 @@
 pub mod backends;
 pub mod client;
 pub mod config;
+pub mod dead_letters;
 pub mod error;
 pub mod inspector;
 pub mod metrics;
@@ -54,6 +55,7 @@ pub mod workflow;
 pub use client::{Client, ClientOptions, SendReceipt, SendStatus};
 pub use cogman_core::*;
 pub use config::{Config, ConfigError};
+pub use dead_letters::{DeadLetterCollector, collect_dead_letters};
 pub use error::Error;
 pub use inspector::{Inspector, TaskDetails};
 pub use registry::Registry;

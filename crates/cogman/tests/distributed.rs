@@ -24,6 +24,8 @@ mod support;
 mod attempts;
 #[path = "distributed/check.rs"]
 mod check;
+#[path = "distributed/dead_letters.rs"]
+mod dead_letters;
 #[path = "distributed/delays.rs"]
 mod delays;
 #[path = "distributed/duplicates.rs"]

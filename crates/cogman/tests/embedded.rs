@@ -629,3 +629,33 @@ async fn a_manual_retry_waits_for_the_running_attempt() {
     support::attempts::a_manual_retry_waits_for_the_running_attempt(&cogman).await;
     cogman.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_task_is_failed_listed_requeued_and_purged() {
+    use support::dead_letters::{
+        POISON, a_poison_task_is_failed_listed_requeued_and_purged, counting,
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = cogman::Config {
+        max_deliveries: 2,
+        ..support::config(&dir)
+    };
+    let client = cogman::Client::connect(&config).await.expect("client");
+    let worker = a_poison_task_is_failed_listed_requeued_and_purged(&client, |runs| {
+        let config = config.clone();
+        async move {
+            let worker = cogman::Worker::connect(&config).await.expect("worker");
+            worker.register(POISON, counting(runs)).expect("register");
+            worker.start().await.expect("start");
+            worker
+        }
+    })
+    .await;
+    assert_eq!(
+        client.purge_dead_letters().await.expect("purge"),
+        0,
+        "nothing left"
+    );
+    worker.stop().await;
+    client.close().await;
+}

@@ -2,9 +2,10 @@
 //! ladder) and publishes it with confirms; `consume` returns an [`AmqpConsumer`] on the
 //! consuming connection; `close` stops the background tasks. The consumer lives in
 //! [`consumer`], its feed task in [`feed`], the screening of received messages in [`screen`],
-//! settling in [`delivery`].
+//! settling in [`delivery`], the dead-letter collector's feed in [`dead_letters`].
 
 mod consumer;
+mod dead_letters;
 mod delivery;
 mod feed;
 mod screen;
@@ -15,7 +16,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::Utc;
 
-use cogman_core::{Broker, BrokerError, ConsumeOptions, Consumer, QueueStatsSource, Task};
+use cogman_core::{
+    Broker, BrokerError, ConsumeOptions, Consumer, DeadLetterFeed, QueueStatsSource, Task,
+};
 
 use crate::broker::AmqpBroker;
 use crate::publisher::Outgoing;
@@ -69,5 +72,18 @@ impl Broker for AmqpBroker {
 
     fn queue_stats_source(&self) -> Option<&dyn QueueStatsSource> {
         Some(self)
+    }
+
+    async fn dead_letter_feed(&self) -> Result<Option<Box<dyn DeadLetterFeed>>, BrokerError> {
+        if self.cancel().is_cancelled() {
+            return Err(BrokerError::Closed);
+        }
+        let link = self.consume_link().await?;
+        Ok(Some(Box::new(dead_letters::AmqpDeadLetterFeed::start(
+            link,
+            self.shared_topology(),
+            Arc::clone(self.context()),
+            self.cancel(),
+        ))))
     }
 }

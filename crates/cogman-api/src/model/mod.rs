@@ -6,13 +6,16 @@
 //! - [`send`]: send and retry requests, and their answer.
 //! - [`list`]: the query of `GET /tasks`.
 //! - [`overview`]: queues, workers, counts, health, whoami.
+//! - [`dead_letters`]: dead letters, their page and query.
 
+pub mod dead_letters;
 pub mod list;
 pub mod names;
 pub mod overview;
 pub mod send;
 pub mod task;
 
+pub use dead_letters::{DeadLetterList, DeadLetterParams, DeadLetterView, PurgedDeadLetters};
 pub use list::ListParams;
 pub use names::{PriorityName, SendStatusName, StatusName};
 pub use overview::{

@@ -7,10 +7,12 @@
 //!
 //! - [`tasks`]: send, get, list.
 //! - [`actions`]: retry, cancel.
+//! - [`dead_letters`]: list, requeue, delete, purge.
 //! - [`overview`]: queues, workers, counts.
 //! - [`system`]: health, whoami, metrics, the OpenAPI document, fallbacks.
 
 mod actions;
+mod dead_letters;
 mod overview;
 mod system;
 mod tasks;
@@ -37,6 +39,12 @@ fn protected() -> OpenApiRouter<ApiState> {
         .routes(routes!(tasks::get_task))
         .routes(routes!(actions::retry_task))
         .routes(routes!(actions::cancel_task))
+        .routes(routes!(
+            dead_letters::list_dead_letters,
+            dead_letters::purge_dead_letters
+        ))
+        .routes(routes!(dead_letters::requeue_dead_letter))
+        .routes(routes!(dead_letters::delete_dead_letter))
         .routes(routes!(overview::queues))
         .routes(routes!(overview::workers))
         .routes(routes!(overview::counts))

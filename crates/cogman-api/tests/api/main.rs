@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod common;
 mod connections;
+mod dead_letters;
 mod distributed;
 mod fuzz;
 mod metrics;

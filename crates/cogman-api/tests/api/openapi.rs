@@ -9,12 +9,16 @@ use serde_json::Value;
 use crate::common::Harness;
 
 /// Every endpoint the API offers.
-const ENDPOINTS: [(&str, &str); 12] = [
+const ENDPOINTS: [(&str, &str); 16] = [
     ("post", "/api/v1/tasks"),
     ("get", "/api/v1/tasks"),
     ("get", "/api/v1/tasks/{id}"),
     ("post", "/api/v1/tasks/{id}/retry"),
     ("post", "/api/v1/tasks/{id}/cancel"),
+    ("get", "/api/v1/dead-letters"),
+    ("delete", "/api/v1/dead-letters"),
+    ("post", "/api/v1/dead-letters/{id}/requeue"),
+    ("delete", "/api/v1/dead-letters/{id}"),
     ("get", "/api/v1/queues"),
     ("get", "/api/v1/workers"),
     ("get", "/api/v1/counts"),

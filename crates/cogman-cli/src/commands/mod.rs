@@ -2,6 +2,7 @@
 
 mod actions;
 mod bench;
+mod dead_letters;
 mod demo;
 mod inspect;
 mod report;
@@ -83,6 +84,7 @@ fn remote_args(command: &Command) -> Option<&RemoteArgs> {
         Command::Tasks(args) => Some(&args.remote),
         Command::Retry(args) => Some(&args.remote),
         Command::Cancel(args) => Some(&args.remote),
+        Command::DeadLetters(command) => Some(command.remote()),
         Command::Demo(_)
         | Command::Worker(_)
         | Command::Bench(_)
@@ -110,6 +112,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Retry(args) => actions::retry(config, args, remote).await,
         Command::Cancel(args) => actions::cancel(config, args, remote).await,
         Command::Schedule(args) => schedule::run(config, args).await,
+        Command::DeadLetters(command) => dead_letters::run(config, command, remote).await,
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use cogman::Config;
@@ -103,6 +104,10 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
     if let Some(scheduler) = &scheduler {
         scheduler.start();
     }
+    // A worker collects the broker's dead letters into the log; without one, the server does.
+    let collector = args.no_worker.then(|| {
+        cogman::DeadLetterCollector::start(Arc::clone(client.broker()), Arc::clone(client.log()))
+    });
     let worker = if args.no_worker {
         None
     } else {
@@ -147,6 +152,9 @@ pub(crate) async fn run(config: Config, args: ServeArgs) -> Result<()> {
     }
     if let Some(scheduler) = scheduler {
         scheduler.stop().await;
+    }
+    if let Some(collector) = collector {
+        collector.stop().await;
     }
     client.close().await;
     served.context("serving the API")?;

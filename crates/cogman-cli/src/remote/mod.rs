@@ -1,5 +1,5 @@
 //! [`RemoteClient`]: the REST API over HTTP (reqwest), for the `--server` mode of send, status,
-//! tasks, retry and cancel. It speaks the server's bodies ([`cogman_api::model`]) and hands
+//! tasks, retry, cancel and dead-letters. It speaks the server's bodies ([`cogman_api::model`]) and hands
 //! back core types (`Task`, `TaskDetails`, `Page`, `SendReceipt`), so commands print remote and
 //! local results the same way. It lives in the binary so that users of the library crates
 //! compile no HTTP client.
@@ -12,7 +12,8 @@ use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 
 use cogman_api::model::{
-    RetryRequest, SendResponse, SendTaskRequest, TaskPage, TaskView, ViewError, WorkerList,
+    DeadLetterList, PurgedDeadLetters, RetryRequest, SendResponse, SendTaskRequest, TaskPage,
+    TaskView, ViewError, WorkerList,
 };
 use cogman_api::{ErrorBody, PREFIX};
 
@@ -112,11 +113,22 @@ impl RemoteClient {
 
     /// Sends the request and reads a JSON answer, or the error body.
     async fn call<T: DeserializeOwned>(builder: RequestBuilder) -> Result<T, RemoteError> {
+        let bytes = Self::call_bytes(builder).await?;
+        serde_json::from_slice(&bytes).map_err(|e| RemoteError::Decode(e.to_string()))
+    }
+
+    /// Sends the request and expects a success without a body to read.
+    async fn call_empty(builder: RequestBuilder) -> Result<(), RemoteError> {
+        Self::call_bytes(builder).await.map(drop)
+    }
+
+    /// Sends the request and returns a successful answer's body, or the error body.
+    async fn call_bytes(builder: RequestBuilder) -> Result<Vec<u8>, RemoteError> {
         let response = builder.send().await.map_err(RemoteError::Http)?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(RemoteError::Http)?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| RemoteError::Decode(e.to_string()));
+            return Ok(bytes.to_vec());
         }
         Err(match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) => RemoteError::Api {
@@ -190,6 +202,50 @@ impl RemoteClient {
         let view: TaskView =
             Self::call(self.request(Method::POST, &format!("/tasks/{id}/cancel"))).await?;
         Ok(view.try_into()?)
+    }
+
+    /// One page of dead letters (`GET /dead-letters`).
+    ///
+    /// # Errors
+    /// Any transport error, or 400 for a bad page.
+    pub(crate) async fn dead_letters(
+        &self,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<DeadLetterList, RemoteError> {
+        let mut query = vec![("limit", limit.to_string())];
+        if let Some(before) = before {
+            query.push(("before", before.to_string()));
+        }
+        Self::call(self.request(Method::GET, "/dead-letters").query(&query)).await
+    }
+
+    /// Sends a dead letter's task again (`POST /dead-letters/{id}/requeue`).
+    ///
+    /// # Errors
+    /// [`RemoteError::Api`] with 404, or 409 when it holds no task.
+    pub(crate) async fn requeue_dead_letter(&self, id: u64) -> Result<SendReceipt, RemoteError> {
+        let builder = self.request(Method::POST, &format!("/dead-letters/{id}/requeue"));
+        Ok(Self::call::<SendResponse>(builder).await?.into())
+    }
+
+    /// Deletes one dead letter (`DELETE /dead-letters/{id}`).
+    ///
+    /// # Errors
+    /// [`RemoteError::Api`] with 404.
+    pub(crate) async fn remove_dead_letter(&self, id: u64) -> Result<(), RemoteError> {
+        let builder = self.request(Method::DELETE, &format!("/dead-letters/{id}"));
+        Self::call_empty(builder).await
+    }
+
+    /// Deletes every dead letter (`DELETE /dead-letters`); returns how many.
+    ///
+    /// # Errors
+    /// Any transport error, or 403 for a read-only token.
+    pub(crate) async fn purge_dead_letters(&self) -> Result<u64, RemoteError> {
+        let answer: PurgedDeadLetters =
+            Self::call(self.request(Method::DELETE, "/dead-letters")).await?;
+        Ok(answer.purged)
     }
 
     /// The live workers (`GET /workers`); `supported` is false when the server's task log

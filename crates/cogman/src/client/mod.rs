@@ -342,7 +342,7 @@ impl Client {
     }
 
     /// The newest attempt of `task`'s chain (`task` itself when the log lists none).
-    async fn newest_attempt(&self, task: &Task) -> Result<Task, Error> {
+    pub(crate) async fn newest_attempt(&self, task: &Task) -> Result<Task, Error> {
         let newest =
             crate::workflow::attempts::latest(self.inner.log.as_ref(), task.original_task_id)
                 .await?;

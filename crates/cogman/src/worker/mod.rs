@@ -295,6 +295,13 @@ impl Worker {
             if let Some(scheduler) = &self.inner.scheduler {
                 scheduler.start();
             }
+            self.inner
+                .tasks
+                .spawn(crate::dead_letters::collect_dead_letters(
+                    Arc::clone(self.inner.client.broker()),
+                    Arc::clone(&self.inner.log),
+                    self.inner.stop.clone(),
+                ));
             *main = Some(tokio::spawn(consume_loop(Arc::clone(&self.inner))));
         }
         Ok(())

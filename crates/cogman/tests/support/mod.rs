@@ -5,6 +5,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod attempts;
+pub mod dead_letters;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
