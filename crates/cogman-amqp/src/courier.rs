@@ -1,5 +1,6 @@
 //! [`Courier`]: moves a received message somewhere else — the dead-letter queue, back to its
-//! work queue with its delivery count recorded, or onto the delay ladder — by publishing a
+//! work queue with its delivery count recorded, or onto the delay ladder (a task not due yet,
+//! or one deferred for want of a handler, with its wait recorded) — by publishing a
 //! copy (confirmed) and only then acking the original. A crash in between leaves two copies,
 //! never none. Also [`settle`], the checked ack/nack every path uses.
 
@@ -11,7 +12,7 @@ use lapin::Acker;
 use lapin::options::{BasicAckOptions, BasicNackOptions};
 use lapin::types::{AMQPValue, ShortString};
 
-use cogman_core::BrokerError;
+use cogman_core::{BrokerError, HandlerWait};
 
 use crate::error;
 use crate::publisher::{Outgoing, Publisher};
@@ -112,6 +113,25 @@ impl Courier {
     ) -> Result<(), BrokerError> {
         let route = self.router.delayed(&message.queue, wait);
         self.forward(message, route, Vec::new()).await
+    }
+
+    /// Sends `message` through the delay ladder back to its queue after `wait`, recording the
+    /// handler wait `handler_wait` in its headers, then acks it.
+    pub(crate) async fn defer(
+        &self,
+        message: &Received,
+        wait: Duration,
+        handler_wait: HandlerWait,
+    ) -> Result<(), BrokerError> {
+        let extra = vec![
+            (
+                headers::HANDLER_WAITS,
+                AMQPValue::LongLongInt(i64::from(handler_wait.waits)),
+            ),
+            (headers::WAITING_SINCE, text(&timestamp(handler_wait.since))),
+        ];
+        let route = self.router.delayed(&message.queue, wait);
+        self.forward(message, route, extra).await
     }
 
     async fn forward(

@@ -1,13 +1,16 @@
 //! The [`Broker`] trait: publish a task durably and consume deliveries. A [`Delivery`] owns
 //! its task and the handle that settles it; `ack`, `requeue` and `dead_letter` consume the
-//! delivery, so the type system rules out settling twice. Optional abilities (queue stats) are
-//! separate traits reached through [`Broker::queue_stats_source`].
+//! delivery, so the type system rules out settling twice. `defer` hands a task the worker has no
+//! handler for back to the broker until a later time, counting its waits ([`HandlerWait`]).
+//! Optional abilities (queue stats) are separate traits reached through
+//! [`Broker::queue_stats_source`].
 
 use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::task::{Priority, Task};
@@ -179,10 +182,47 @@ pub trait DeliveryHandle: Send + Sync + fmt::Debug {
     async fn requeue(self: Box<Self>) -> Result<(), BrokerError>;
     /// The message can never run: move it aside to the dead-letter store.
     async fn dead_letter(self: Box<Self>, reason: &str) -> Result<(), BrokerError>;
+    /// This worker has no handler for the task: settle this delivery and deliver the task
+    /// again (to any consumer) no earlier than `until`, carrying `wait` — the same task id,
+    /// fields and headers, not counted as an unsettled delivery.
+    async fn defer(
+        self: Box<Self>,
+        until: DateTime<Utc>,
+        wait: HandlerWait,
+    ) -> Result<(), BrokerError>;
     /// Keep the task claimed for `by` longer (brokers with leases).
     async fn extend_lease(&self, by: Duration) -> Result<(), BrokerError> {
         let _ = by;
         Ok(())
+    }
+}
+
+/// How long a task has been waiting for a worker with a handler for its name: carried by
+/// the broker from one [`Delivery::defer`] to the next delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandlerWait {
+    /// Times it was deferred so far (1 after the first).
+    pub waits: u32,
+    /// When it was first deferred.
+    pub since: DateTime<Utc>,
+}
+
+impl HandlerWait {
+    /// Longest pause between two deliveries of a task that waits for a handler.
+    pub const MAX_PAUSE: Duration = Duration::from_secs(30);
+
+    /// The pause after the `waits`-th deferral before the task is delivered again: a whole
+    /// number of seconds drawn from 1 to `waits` (at most [`HandlerWait::MAX_PAUSE`]). It
+    /// grows by a second per wait rather than doubling, so a task whose handler only one of
+    /// several workers has reaches it in seconds, while one that no worker handles costs one
+    /// delivery per 15 s on average. The draw is over the whole range so that tasks waiting
+    /// side by side come back in a random order: a broker that hands deliveries out
+    /// round-robin would otherwise give two tasks that come back in turn to the same wrong
+    /// workers every time.
+    pub fn pause(waits: u32) -> Duration {
+        use rand::Rng as _;
+        let ceiling = u64::from(waits.max(1)).min(Self::MAX_PAUSE.as_secs());
+        Duration::from_secs(rand::rng().random_range(1..=ceiling))
     }
 }
 
@@ -191,6 +231,7 @@ pub trait DeliveryHandle: Send + Sync + fmt::Debug {
 pub struct Delivery {
     task: Task,
     delivery_count: u32,
+    handler_wait: Option<HandlerWait>,
     handle: Box<dyn DeliveryHandle>,
 }
 
@@ -200,8 +241,21 @@ impl Delivery {
         Delivery {
             task,
             delivery_count,
+            handler_wait: None,
             handle,
         }
+    }
+
+    /// With the wait the broker carried from an earlier [`Delivery::defer`].
+    #[must_use]
+    pub fn with_handler_wait(mut self, wait: Option<HandlerWait>) -> Self {
+        self.handler_wait = wait;
+        self
+    }
+
+    /// How long the task has waited for a handler, when a worker deferred it before.
+    pub fn handler_wait(&self) -> Option<HandlerWait> {
+        self.handler_wait
     }
 
     /// The task to run.
@@ -238,6 +292,15 @@ impl Delivery {
         self.handle.dead_letter(reason).await
     }
 
+    /// Settles this delivery and has the broker deliver the task again no earlier than
+    /// `until`, with `wait` (a worker without a handler for it gives it back for another).
+    ///
+    /// # Errors
+    /// When the broker cannot be reached; the task comes back anyway (lease or channel close).
+    pub async fn defer(self, until: DateTime<Utc>, wait: HandlerWait) -> Result<(), BrokerError> {
+        self.handle.defer(until, wait).await
+    }
+
     /// Extends the claim on the task (no-op for brokers without leases).
     ///
     /// # Errors
@@ -272,4 +335,20 @@ pub trait QueueStatsSource: Send + Sync {
     /// # Errors
     /// When the broker cannot be reached.
     async fn queue_stats(&self) -> Result<Vec<QueueStats>, BrokerError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_wait_pauses_grow_by_a_second_up_to_the_cap() {
+        for _ in 0..50 {
+            assert_eq!(HandlerWait::pause(1), Duration::from_secs(1));
+            let fourth = HandlerWait::pause(4);
+            assert!((1..=4).contains(&fourth.as_secs()), "{fourth:?}");
+            let late = HandlerWait::pause(1000);
+            assert!((1..=30).contains(&late.as_secs()), "{late:?}");
+        }
+    }
 }

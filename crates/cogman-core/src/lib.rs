@@ -47,7 +47,7 @@ pub mod workflow;
 pub use background::{Retry, spawn_retrying};
 pub use broker::{
     BoxError, Broker, BrokerError, CollectedDeadLetter, ConsumeOptions, Consumer, DeadLetterFeed,
-    Delivery, DeliveryHandle, QueueStats, QueueStatsSource,
+    Delivery, DeliveryHandle, HandlerWait, QueueStats, QueueStatsSource,
 };
 pub use dead_letters::{DeadLetter, DeadLetterPage, DeadLetterStore, NewDeadLetter};
 pub use group_commit::{GroupCommit, Weighed, run_batches};

@@ -60,6 +60,11 @@ pub struct Config {
     /// Largest result a handler may return, in bytes; a larger one fails the attempt.
     /// Default 1 MiB.
     pub max_result_bytes: usize,
+    /// How long a task whose name a worker has no handler for may wait, from the first such
+    /// delivery, for a worker that has one; it is handed back meanwhile, then fails naming the
+    /// task name and queue. Default 1 h.
+    #[serde(with = "humantime_serde")]
+    pub handler_wait: Duration,
     /// Delay before the first retry (doubled for each further one, with jitter). Default 1 s.
     #[serde(with = "humantime_serde")]
     pub retry_backoff: Duration,
@@ -112,6 +117,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             kill_grace: Duration::from_secs(5),
             max_result_bytes: 1024 * 1024,
+            handler_wait: Duration::from_secs(3600),
             retry_backoff: Duration::from_secs(1),
             retry_backoff_max: Duration::from_secs(600),
             max_deliveries: 10,
@@ -228,6 +234,7 @@ impl Config {
         check_positive("purge_interval", self.purge_interval)?;
         check_positive("task_timeout", self.task_timeout)?;
         check_positive("lease", self.lease)?;
+        check_positive("handler_wait", self.handler_wait)?;
         check_positive("retry_backoff", self.retry_backoff)?;
         if self.lease < Duration::from_millis(200) {
             return Err(fail("lease", "must be at least 200ms"));

@@ -11,6 +11,7 @@
 //! - `attempts`: a task and its attempts as one (the scenarios of `support/attempts.rs`).
 //! - `delays`: scheduling through the worker; `duplicates`: a task delivered twice, and the
 //!   outbox not publishing again a task Redis shows queued.
+//! - `foreign`: a foreign producer's tasks get a record; an unknown name waits, then fails.
 //! - `faults_broker`: RabbitMQ stopped, cut, hung (`kill -STOP`), or down at start; outbox and
 //!   memory buffer.
 //! - `promises`: concurrency bound, drain on graceful stop, lazy queues, scheduled counts
@@ -34,6 +35,8 @@ mod duplicates;
 mod faults_broker;
 #[path = "distributed/faults_logs.rs"]
 mod faults_logs;
+#[path = "distributed/foreign.rs"]
+mod foreign;
 #[path = "distributed/harness.rs"]
 mod harness;
 #[path = "distributed/ledger.rs"]

@@ -299,19 +299,34 @@ async fn a_result_over_the_limit_fails_the_attempt() {
     cogman.stop().await;
 }
 
+/// A task whose name no worker handles is handed back (not failed at once) and fails only
+/// after `handler_wait`, with an error naming its name and queue.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_task_name_is_recorded_failed() {
-    let (_dir, cogman) = start().await;
+async fn an_unknown_task_name_waits_for_a_handler_then_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cogman = start_with(&Config {
+        handler_wait: Duration::from_secs(2),
+        ..config(&dir)
+    })
+    .await;
+    let sent = std::time::Instant::now();
     let id = cogman
         .client()
         .send_task(TaskSpec::new("nobody.handles.this", Vec::new()))
         .await
         .expect("send")
         .id;
-    assert_failed_with(
-        &ended(cogman.client(), id).await,
-        "no handler is registered",
+    let failed = ended(cogman.client(), id).await;
+    assert!(
+        sent.elapsed() >= Duration::from_secs(2),
+        "waited handler_wait"
     );
+    assert_failed_with(
+        &failed,
+        "no worker has a handler for \"nobody.handles.this\" on queue \"default\" (waited 2s)",
+    );
+    assert_eq!(failed.attempt, 0, "not retried: {failed:?}");
+    assert!(cogman.worker().stats().deferred >= 1, "handed back first");
     cogman.stop().await;
 }
 

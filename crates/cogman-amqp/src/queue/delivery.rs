@@ -1,14 +1,16 @@
 //! [`AmqpDeliveryHandle`]: how a worker settles a task it received from RabbitMQ. `ack` is a
 //! checked basic.ack, `requeue` a basic.nack with requeue (the redelivery is counted, see
 //! `queue::screen`), `dead_letter` copies the message to the dead-letter queue with the
-//! reason and then acks it, so it never comes back.
+//! reason and then acks it, so it never comes back; `defer` sends a copy through the delay
+//! ladder back to the queue it came from, with its handler wait in headers, then acks it.
 
 use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
-use cogman_core::{BrokerError, DeliveryHandle};
+use cogman_core::{BrokerError, DeliveryHandle, HandlerWait};
 
 use crate::context::ConsumeContext;
 use crate::courier::{Settlement, settle};
@@ -49,5 +51,19 @@ impl DeliveryHandle for AmqpDeliveryHandle {
             .courier
             .dead_letter(&self.message, reason)
             .await
+    }
+
+    async fn defer(
+        self: Box<Self>,
+        until: DateTime<Utc>,
+        wait: HandlerWait,
+    ) -> Result<(), BrokerError> {
+        let delay = (until - Utc::now()).to_std().unwrap_or_default();
+        let deferred = self.context.courier.defer(&self.message, delay, wait).await;
+        if deferred.is_err() {
+            // Not moved: put it back rather than leave it unsettled on an open channel.
+            let _ = settle(&self.message.acker, Settlement::Requeue).await;
+        }
+        deferred
     }
 }

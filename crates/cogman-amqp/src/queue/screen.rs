@@ -94,11 +94,10 @@ pub(super) fn screen(message: Received, context: &Arc<ConsumeContext>) -> Option
         return None;
     }
     let handle = AmqpDeliveryHandle::new(message, Arc::clone(context));
-    Some(Delivery::new(
-        decoded.task,
-        delivery_count,
-        Box::new(handle),
-    ))
+    Some(
+        Delivery::new(decoded.task, delivery_count, Box::new(handle))
+            .with_handler_wait(decoded.handler_wait),
+    )
 }
 
 /// Moves `message` in a task tracked by the broker; after a failed move, puts the message

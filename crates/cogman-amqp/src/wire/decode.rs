@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use lapin::BasicProperties;
 
 use cogman_core::task::{validate_name, validate_primary_key, validate_queue_name};
-use cogman_core::{Limits, Priority, Task, TaskId, TaskState, WorkflowLink};
+use cogman_core::{HandlerWait, Limits, Priority, Task, TaskId, TaskState, WorkflowLink};
 
 use super::error::DecodeError;
 use super::fields::{int, required_string, string, u32_field};
@@ -20,6 +20,9 @@ pub struct Decoded {
     /// Deliveries of this message that ended without being settled: the
     /// `x-cogman-deliveries` header plus a quorum queue's `x-delivery-count` (0 when absent).
     pub prior_deliveries: u32,
+    /// How long it has waited for a worker with its handler (`x-cogman-handler-waits` and
+    /// `x-cogman-waiting-since`), when a worker deferred it before.
+    pub handler_wait: Option<HandlerWait>,
 }
 
 /// Reads a task from a message. `limits` bounds the body size, name and retry budget; `now`
@@ -126,6 +129,14 @@ pub fn decode(
     let prior_deliveries = u32_field(table, headers::DELIVERIES)?
         .unwrap_or(0)
         .saturating_add(u32_field(table, headers::BROKER_DELIVERY_COUNT)?.unwrap_or(0));
+    let handler_wait = time(table, headers::WAITING_SINCE)?
+        .map(|since| {
+            Ok::<_, DecodeError>(HandlerWait {
+                waits: u32_field(table, headers::HANDLER_WAITS)?.unwrap_or(1),
+                since,
+            })
+        })
+        .transpose()?;
 
     Ok(Decoded {
         task: Task {
@@ -149,6 +160,7 @@ pub fn decode(
             workflow,
         },
         prior_deliveries,
+        handler_wait,
     })
 }
 

@@ -59,6 +59,11 @@ pub mod headers {
     /// Integer, set by RabbitMQ on a message redelivered from a quorum queue: how many times
     /// it was returned (delivered and not acked). Added to [`DELIVERIES`] by cogman.
     pub const BROKER_DELIVERY_COUNT: &str = "x-delivery-count";
+    /// Integer, set by cogman: times a worker without a handler for the task deferred it.
+    pub const HANDLER_WAITS: &str = "x-cogman-handler-waits";
+    /// String (RFC 3339), set by cogman: when a worker first deferred the task for want of a
+    /// handler (the wait for one is measured from it).
+    pub const WAITING_SINCE: &str = "x-cogman-waiting-since";
     /// String, set on dead-lettered messages: why.
     pub const DEAD_LETTER_REASON: &str = "x-cogman-dead-letter-reason";
     /// String, set on dead-lettered messages: the queue the message was taken from.

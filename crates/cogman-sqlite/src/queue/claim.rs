@@ -5,14 +5,14 @@
 //! `max_deliveries` times without being settled), whose log record is also set `failed`.
 //! Also: releasing leases a consumer took but never handed out.
 
-use cogman_core::{StateChange, Task, TaskId, TaskState};
+use cogman_core::{HandlerWait, StateChange, Task, TaskId, TaskState};
 use rusqlite::{Connection, params};
 
 use super::codec;
 use super::dead_letter;
 use crate::error::SqliteError;
 use crate::log::write;
-use crate::time::now_ns;
+use crate::time::{from_ns, now_ns};
 
 /// What a consumer asks for.
 #[derive(Debug, Clone)]
@@ -36,6 +36,8 @@ pub(crate) struct Claimed {
     pub(crate) token: i64,
     pub(crate) deliveries: u32,
     pub(crate) task: Task,
+    /// Set when a worker without its handler deferred it before.
+    pub(crate) handler_wait: Option<HandlerWait>,
 }
 
 /// The result of one claim.
@@ -59,6 +61,8 @@ struct ClaimedRow {
     unsettled: i64,
     json: String,
     payload: Vec<u8>,
+    handler_waits: i64,
+    waiting_since: Option<i64>,
 }
 
 const CLAIM_SQL: &str = "UPDATE queue SET visible_at = ?1, lease_token = ?2, lease_owner = ?3, \
@@ -66,7 +70,8 @@ const CLAIM_SQL: &str = "UPDATE queue SET visible_at = ?1, lease_token = ?2, lea
     WHERE seq IN (SELECT seq FROM queue WHERE priority = ?4 AND visible_at <= ?5 \
                   AND queue IN (SELECT value FROM json_each(?7)) \
                   ORDER BY visible_at, seq LIMIT ?6) \
-    RETURNING seq, task_id, priority, run_at, deliveries, unsettled, task, payload";
+    RETURNING seq, task_id, priority, run_at, deliveries, unsettled, task, payload, \
+    handler_waits, waiting_since";
 
 /// Claims up to `request.limit` due rows.
 pub(crate) fn claim(conn: &Connection, request: &ClaimRequest) -> Result<ClaimBatch, SqliteError> {
@@ -100,6 +105,8 @@ pub(crate) fn claim(conn: &Connection, request: &ClaimRequest) -> Result<ClaimBa
                     unsettled: row.get(5)?,
                     json: row.get(6)?,
                     payload: row.get(7)?,
+                    handler_waits: row.get(8)?,
+                    waiting_since: row.get(9)?,
                 })
             },
         )?;
@@ -143,6 +150,10 @@ fn deliverable(
             token,
             deliveries: u32::try_from(row.deliveries).unwrap_or(u32::MAX),
             task,
+            handler_wait: row.waiting_since.map(|since| HandlerWait {
+                waits: u32::try_from(row.handler_waits).unwrap_or(u32::MAX),
+                since: from_ns(since),
+            }),
         })),
         Err(reason) => {
             tracing::warn!(task_id = %row.task_id, %reason, "dead-lettering a malformed queue row");

@@ -121,6 +121,7 @@ impl SqliteConsumer {
             Arc::clone(&self.unsettled),
         );
         Delivery::new(claimed.task, claimed.deliveries, Box::new(handle))
+            .with_handler_wait(claimed.handler_wait)
     }
 
     /// How long to wait after an empty claim.

@@ -1,19 +1,22 @@
 //! [`SqliteDelivery`], the handle that settles one delivery. Every call is fenced by the lease
 //! token the claim set: after the lease ran out and another consumer claimed the task, the old
-//! handle changes nothing and reports [`SqliteError::LeaseLost`].
+//! handle changes nothing and reports [`SqliteError::LeaseLost`]. A deferred row is released
+//! with its run time moved to the deferral's end, its wait counted, and its unsettled
+//! deliveries reset (a deferral is a settlement, not a crash).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use cogman_core::{BrokerError, DeliveryHandle};
+use chrono::{DateTime, Utc};
+use cogman_core::{BrokerError, DeliveryHandle, HandlerWait};
 use rusqlite::params;
 
 use super::dead_letter;
 use crate::error::SqliteError;
 use crate::store::SqliteStore;
-use crate::time::{duration_ns, now_ns};
+use crate::time::{duration_ns, now_ns, to_ns};
 
 /// Settles one claimed queue row.
 #[derive(Debug)]
@@ -102,6 +105,33 @@ impl DeliveryHandle for SqliteDelivery {
             Some(_) => Ok(()),
             None => Err(SqliteError::LeaseLost.into()),
         }
+    }
+
+    async fn defer(
+        self: Box<Self>,
+        until: DateTime<Utc>,
+        wait: HandlerWait,
+    ) -> Result<(), BrokerError> {
+        let (seq, token) = (self.seq, self.token);
+        let (at, waits, since) = (to_ns(until), i64::from(wait.waits), to_ns(wait.since));
+        let changed = self
+            .store
+            .writer()
+            .run(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "UPDATE queue SET run_at = ?3, visible_at = ?3, lease_token = NULL, \
+                         lease_owner = NULL, unsettled = 0, handler_waits = ?4, \
+                         waiting_since = ?5 WHERE seq = ?1 AND lease_token = ?2",
+                    )?
+                    .execute(params![seq, token, at, waits, since])?)
+            })
+            .await?;
+        if changed == 0 {
+            return Err(SqliteError::LeaseLost.into());
+        }
+        self.store.wake_consumers();
+        Ok(())
     }
 
     async fn extend_lease(&self, by: Duration) -> Result<(), BrokerError> {

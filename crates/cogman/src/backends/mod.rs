@@ -190,6 +190,7 @@ fn worker_options(config: &Config) -> WorkerOptions {
         task_timeout: config.task_timeout,
         kill_grace: config.kill_grace,
         max_result_bytes: config.max_result_bytes,
+        handler_wait: config.handler_wait,
         backoff: config.backoff(),
         retention: Some(retention_options(config)),
         scheduler: Some(scheduler_options(config)),

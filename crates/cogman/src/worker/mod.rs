@@ -3,6 +3,8 @@
 //!
 //! - `execute`: one handler call (timeout, panic, cancel, lease renewal).
 //! - `settle`: outcome → state, retry with backoff, record, ack.
+//! - `no_handler`: a task this worker has no handler for is handed back for another worker,
+//!   and fails only after `handler_wait`.
 //! - `heartbeat`: worker announcements for the API and CLI.
 //! - `stats`: the counters a worker keeps; its Prometheus metrics are
 //!   [`WorkerMetrics`](crate::metrics::WorkerMetrics) (module `metrics`).
@@ -14,6 +16,7 @@
 
 mod execute;
 mod heartbeat;
+mod no_handler;
 mod settle;
 mod stats;
 
@@ -67,6 +70,9 @@ pub struct WorkerOptions {
     pub kill_grace: Duration,
     /// Largest result a handler may return; a larger one fails the attempt.
     pub max_result_bytes: usize,
+    /// How long a task this worker has no handler for may wait for another worker (measured
+    /// from its first such delivery) before it fails.
+    pub handler_wait: Duration,
     /// Delay between attempts.
     pub backoff: Backoff,
     /// The periodic purge of finished tasks the worker runs while started ([`Retention`]);
@@ -101,6 +107,7 @@ impl Default for WorkerOptions {
             task_timeout: Duration::from_secs(25 * 60),
             kill_grace: Duration::from_secs(5),
             max_result_bytes: 1024 * 1024,
+            handler_wait: Duration::from_secs(3600),
             backoff: Backoff::default(),
             retention: None,
             scheduler: None,
@@ -424,19 +431,7 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
     let _permit = permit;
     let task = delivery.task().clone();
     let Some(handler) = inner.registry.get(&task.name) else {
-        let change = StateChange::new(task.id, TaskState::Failed)
-            .error(format!(
-                "no handler is registered for task name {:?} on worker {}",
-                task.name, inner.id
-            ))
-            .worker(inner.id.clone());
-        if inner.record_durably(&change).await.is_some() {
-            inner.stats.record(TaskState::Failed);
-            inner
-                .metrics
-                .settled(&task, TaskState::Failed, Duration::ZERO);
-            resolve_workflow_then_ack(&inner, &task, delivery).await;
-        }
+        no_handler::wait_or_fail(&inner, delivery).await;
         return;
     };
     let start = StateChange::new(task.id, TaskState::InProgress).worker(inner.id.clone());
@@ -467,11 +462,11 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
             return;
         }
         Some(RecordOutcome::Missing) => {
-            // The record was lost (expired or flushed): write it again from the delivery.
-            let mut restored = task.clone();
-            restored.status = TaskState::InProgress;
-            if let Err(error) = inner.log.create(&restored).await {
-                tracing::warn!(task_id = %task.id, %error, "could not restore a lost task record");
+            // No record: a foreign producer's task, or one lost (expired or flushed). Write it
+            // from the delivery.
+            if inner.create_from(&task, &start).await.is_none() {
+                let _ = delivery.requeue().await;
+                return;
             }
         }
         Some(_) => {}
@@ -517,7 +512,7 @@ async fn resolve_workflow_then_ack(
 
 /// How a state change is written.
 #[derive(Debug, Clone, Copy)]
-enum Write {
+pub(crate) enum Write {
     /// [`TaskLog::record`]: durable when answered (outcomes).
     Durable,
     /// [`TaskLog::record_transient`]: the start of a run, which is not an outcome.
@@ -528,14 +523,51 @@ enum Write {
 const MAX_PERMANENT_FAILURES: u32 = 5;
 
 impl WorkerInner {
-    /// Records `change`, retrying while the log is unreachable, until it is durable or the
-    /// worker is interrupted or the log keeps refusing it (then `None`: the caller puts the
-    /// task back, unacked).
-    pub(crate) async fn record_durably(&self, change: &StateChange) -> Option<RecordOutcome> {
-        self.record_until_taken(change, Write::Durable).await
+    /// Records `change` of `task` as `write` says; when the log has no record of the task (a
+    /// foreign producer's message, or a record lost), creates one from the delivered task with
+    /// the change applied, so every delivery a worker settles has a record. `None` as
+    /// [`WorkerInner::record_until_taken`].
+    pub(crate) async fn record_or_create(
+        &self,
+        task: &Task,
+        change: &StateChange,
+        write: Write,
+    ) -> Option<RecordOutcome> {
+        match self.record_until_taken(change, write).await? {
+            RecordOutcome::Missing => self.create_from(task, change).await,
+            outcome => Some(outcome),
+        }
     }
 
-    /// [`WorkerInner::record_durably`], for a change written as `write` says.
+    /// Creates the record of a delivered `task` as `change` leaves it, retrying while the log
+    /// is unreachable; `Some(Applied)` once written, `None` when the log keeps refusing it.
+    async fn create_from(&self, task: &Task, change: &StateChange) -> Option<RecordOutcome> {
+        let mut record = task.clone();
+        record.status = change.state;
+        record.updated_at = change.at;
+        record.fail_error.clone_from(&change.error);
+        record.result.clone_from(&change.result);
+        record.duration = change.duration;
+        let mut pause = Duration::from_millis(50);
+        for _ in 0..MAX_PERMANENT_FAILURES {
+            match self.log.create(&record).await {
+                Ok(()) => return Some(RecordOutcome::Applied),
+                Err(error) => {
+                    self.stats.record_error();
+                    tracing::warn!(task_id = %task.id, %error, "could not create the task's record from its delivery; retrying");
+                }
+            }
+            tokio::select! {
+                () = self.hard_stop.cancelled() => return None,
+                () = tokio::time::sleep(pause) => pause = (pause * 2).min(Duration::from_secs(5)),
+            }
+        }
+        None
+    }
+
+    /// Records `change` as `write` says, retrying while the log is unreachable, until it is
+    /// taken or the worker is interrupted or the log keeps refusing it (then `None`: the
+    /// caller puts the task back, unacked).
     async fn record_until_taken(
         &self,
         change: &StateChange,

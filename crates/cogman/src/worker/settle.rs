@@ -131,7 +131,10 @@ pub(crate) async fn settle(
         .worker(inner.id.clone());
     change.error = verdict.error;
     change.result = verdict.result;
-    let Some(outcome) = inner.record_durably(&change).await else {
+    let Some(outcome) = inner
+        .record_or_create(&task, &change, super::Write::Durable)
+        .await
+    else {
         if let Err(error) = delivery.requeue().await {
             tracing::warn!(task_id = %task.id, %error, "could not put a task back");
         }

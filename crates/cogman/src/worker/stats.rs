@@ -14,6 +14,7 @@ pub struct WorkerStats {
     retried: AtomicU64,
     cancelled: AtomicU64,
     duplicates: AtomicU64,
+    deferred: AtomicU64,
     errors: AtomicU64,
     in_flight: AtomicU64,
 }
@@ -31,6 +32,8 @@ pub struct StatsSnapshot {
     pub cancelled: u64,
     /// Successes of a task that had already succeeded (duplicate deliveries).
     pub duplicates: u64,
+    /// Deliveries handed back because this worker has no handler for their name.
+    pub deferred: u64,
     /// Backend errors while settling (the task was left to be delivered again).
     pub errors: u64,
     /// Tasks running now.
@@ -53,6 +56,10 @@ impl WorkerStats {
         self.duplicates.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn record_deferred(&self) {
+        self.deferred.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn record_error(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
@@ -73,6 +80,7 @@ impl WorkerStats {
             retried: self.retried.load(Ordering::Relaxed),
             cancelled: self.cancelled.load(Ordering::Relaxed),
             duplicates: self.duplicates.load(Ordering::Relaxed),
+            deferred: self.deferred.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
             in_flight: self.in_flight.load(Ordering::Relaxed),
         }
