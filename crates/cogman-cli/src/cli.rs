@@ -231,6 +231,13 @@ pub(crate) struct SendArgs {
     /// Handler timeout (e.g. 30s).
     #[arg(long, value_parser = parse_duration, allow_hyphen_values = true)]
     pub(crate) timeout: Option<Duration>,
+    /// Send only if no live task holds this key; otherwise print the holder's id (and say so
+    /// on stderr). Held until the task ends, or for --unique-for.
+    #[arg(long)]
+    pub(crate) unique_key: Option<String>,
+    /// Hold --unique-key for this long from the send (e.g. 1h), even after the task ended.
+    #[arg(long, requires = "unique_key", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub(crate) unique_for: Option<Duration>,
     /// Wait for the outcome (through every retry), print the result on stdout and exit 0 on
     /// success, 1 on failure or cancellation.
     #[arg(long)]

@@ -16,6 +16,7 @@
 //!   back — get, list, count, purge) and its typed filters and cursor paging.
 //! - [`outbox`]: the [`Outbox`] ability of durable logs (re-enqueue of tasks accepted while the
 //!   broker was unreachable).
+//! - [`unique`]: [`UniqueKey`] and [`Claim`], what a send with a unique key asks of the log.
 //! - [`workers`]: the [`WorkerRegistry`] ability (worker heartbeats).
 //! - [`schedule`]: periodic tasks ([`Schedule`], [`Timing`]) and the [`ScheduleStore`] ability
 //!   (schedules, the scheduler's leader lease, one claim per slot).
@@ -41,6 +42,7 @@ pub mod schedule;
 pub mod state;
 pub mod task;
 pub mod task_log;
+pub mod unique;
 pub mod workers;
 pub mod workflow;
 
@@ -69,5 +71,6 @@ pub use task_log::{
     BucketCount, CountQuery, Cursor, Page, PageRequest, RecordOutcome, StateChange, StatusCounts,
     TaskFilter, TaskLog, TaskLogError, apply_change, record_outcome,
 };
+pub use unique::{Claim, UniqueKey, validate_unique};
 pub use workers::{WorkerInfo, WorkerRegistry};
 pub use workflow::WorkflowLink;

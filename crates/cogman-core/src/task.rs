@@ -137,6 +137,9 @@ pub enum ValidationError {
     /// outside `[A-Za-z0-9_.-]`.
     #[error("invalid queue name {0:?} (1 to 64 characters among A-Z a-z 0-9 _ . -)")]
     InvalidQueueName(String),
+    /// A unique key or its hold time is invalid.
+    #[error("unique key is invalid: {0}")]
+    InvalidUniqueKey(&'static str),
     /// A chain, group or chord was refused as a whole (its size, or a field cogman sets).
     #[error("invalid workflow: {0}")]
     InvalidWorkflow(String),
@@ -272,6 +275,12 @@ pub struct TaskSpec {
     pub timeout: Option<Duration>,
     /// Workflow membership (set by chain, group and chord builders).
     pub workflow: Option<WorkflowLink>,
+    /// At most one live task holds this key: a send with a key already held returns the
+    /// holder's id instead of a new task (docs/scheduling.md).
+    pub unique_key: Option<String>,
+    /// How long the key is held from the send, even after the task finished; `None`: until
+    /// the task (every attempt of it) ends.
+    pub unique_for: Option<Duration>,
 }
 
 impl Default for TaskSpec {
@@ -353,6 +362,31 @@ impl TaskSpec {
         self
     }
 
+    /// Makes the task unique under `key`, held until the task ends (see
+    /// [`TaskSpec::unique_for`] for a fixed time).
+    #[must_use]
+    pub fn unique_key(mut self, key: impl Into<String>) -> Self {
+        self.unique_key = Some(key.into());
+        self
+    }
+
+    /// Holds the unique key for `hold` from the send instead of until the task ends.
+    #[must_use]
+    pub fn unique_for(mut self, hold: Duration) -> Self {
+        self.unique_for = Some(hold);
+        self
+    }
+
+    /// The unique key and its hold time, when the spec has a key.
+    pub fn unique(&self) -> Option<crate::unique::UniqueKey> {
+        self.unique_key
+            .as_ref()
+            .map(|key| crate::unique::UniqueKey {
+                key: key.clone(),
+                hold: self.unique_for,
+            })
+    }
+
     /// Checks every field against `limits`.
     ///
     /// # Errors
@@ -379,7 +413,7 @@ impl TaskSpec {
         if self.timeout == Some(Duration::ZERO) {
             return Err(ValidationError::ZeroTimeout);
         }
-        Ok(())
+        crate::unique::validate_unique(self.unique_key.as_deref(), self.unique_for, limits)
     }
 }
 
@@ -444,6 +478,11 @@ pub struct Task {
     pub timeout_ms: Option<u64>,
     /// Workflow membership.
     pub workflow: Option<WorkflowLink>,
+    /// The unique key this task's chain holds "until finished" (released when the chain
+    /// ends); `None` for other tasks and for keys held for a fixed time. Travels with the task
+    /// to the worker; the logs keep it in their unique-key table, not in the task record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_key: Option<String>,
 }
 
 impl Task {
@@ -471,6 +510,7 @@ impl Task {
                 .timeout
                 .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
             workflow: spec.workflow,
+            unique_key: spec.unique_key.filter(|_| spec.unique_for.is_none()),
         }
     }
 
@@ -487,6 +527,8 @@ impl Task {
             run_at: Some(run_at),
             timeout: self.timeout(),
             workflow: self.workflow.clone(),
+            unique_key: self.unique_key.clone(),
+            unique_for: None,
         };
         Task {
             attempt: self.attempt + 1,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::broker::BoxError;
 use crate::state::TaskState;
 use crate::task::{Task, TaskId, ValidationError};
+use crate::unique::{Claim, UniqueKey};
 
 /// Why a task-log call failed.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,9 @@ pub enum TaskLogError {
         /// What is wrong with it.
         reason: String,
     },
+    /// This log does not offer what was asked (for example unique keys).
+    #[error("this task log does not support {0}")]
+    Unsupported(&'static str),
     /// Anything else; not transient.
     #[error("task log error")]
     Other(#[source] BoxError),
@@ -384,6 +388,33 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
     /// [`TaskLogError::Unavailable`] when the store cannot be reached;
     /// [`TaskLogError::AttemptTaken`] naming the record that has this attempt number.
     async fn create(&self, task: &Task) -> Result<(), TaskLogError>;
+
+    /// Stores a new task holding `key`, as one atomic step of the log: if a live task holds
+    /// the key (one held "until finished" whose release has not happened, or one whose hold
+    /// time has not run out by the log's clock), nothing is written and the holder is
+    /// returned; otherwise the key is (re)claimed for `task.id` and the task is stored as
+    /// with [`TaskLog::create`]. Any number of concurrent callers, in any number of
+    /// processes, with one key: exactly one gets [`Claim::Created`]. The default refuses.
+    ///
+    /// # Errors
+    /// [`TaskLogError::Unsupported`] for a log without unique keys;
+    /// [`TaskLogError::Unavailable`] when the store cannot be reached.
+    async fn create_unique(&self, task: &Task, key: &UniqueKey) -> Result<Claim, TaskLogError> {
+        let _ = (task, key);
+        Err(TaskLogError::Unsupported("unique keys"))
+    }
+
+    /// Releases a key held "until finished" by `holder` (the first attempt's id), when its
+    /// chain of attempts ended. Only the holder's own claim goes: a key that expired and was
+    /// claimed again by another task, or one held for a fixed time, is left alone. Releasing
+    /// a key that is not held is a no-op. The default has nothing to release.
+    ///
+    /// # Errors
+    /// [`TaskLogError::Unavailable`] when the store cannot be reached.
+    async fn release_unique(&self, key: &str, holder: TaskId) -> Result<(), TaskLogError> {
+        let _ = (key, holder);
+        Ok(())
+    }
 
     /// Applies a state change under the transition rule, and appends it to the history.
     ///

@@ -74,6 +74,7 @@ mod read;
 mod row;
 mod schedules;
 mod task_log;
+mod unique;
 mod workers;
 mod writer;
 

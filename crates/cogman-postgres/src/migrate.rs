@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "schedules",
         include_str!("../migrations/0009_schedules.sql"),
     ),
+    (
+        10,
+        "unique_keys",
+        include_str!("../migrations/0010_unique_keys.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

@@ -62,6 +62,7 @@ pub(crate) fn task(row: &PgRow) -> Result<Task, TaskLogError> {
         workflow: workflow
             .map(|json| serde_json::from_str(&json).map_err(|e| bad("workflow", e.to_string())))
             .transpose()?,
+        unique_key: None,
     })
 }
 

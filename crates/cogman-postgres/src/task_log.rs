@@ -1,23 +1,32 @@
 //! The [`TaskLog`] side of [`PostgresLog`]: writes pass the schema gate, then go through the
 //! group-commit writer; reads of one task are in `read` (overlaid with the changes this
-//! process holds back), listing in `list`, counting in `counts`, purging in `purge`, each
+//! process holds back), listing in `list`, counting in `counts`, purging in `purge`, unique
+//! keys in `unique`, each
 //! working on the log's [`Db`](crate::db::Db).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
-    TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry,
+    BucketCount, Claim, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
+    TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerRegistry,
 };
 
 use crate::log::PostgresLog;
-use crate::{counts, list, purge, read};
+use crate::{counts, list, purge, read, unique};
 
 #[async_trait]
 impl TaskLog for PostgresLog {
     async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
         self.db().ready().await?;
         self.writer().create(task).await
+    }
+
+    async fn create_unique(&self, task: &Task, key: &UniqueKey) -> Result<Claim, TaskLogError> {
+        unique::create_unique(self.db(), task, key).await
+    }
+
+    async fn release_unique(&self, key: &str, holder: TaskId) -> Result<(), TaskLogError> {
+        unique::release_unique(self.db(), key, holder).await
     }
 
     async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {

@@ -326,7 +326,7 @@ pub(crate) fn pg_text(text: &str) -> String {
 }
 
 /// The columns of `create_tasks`, one array each.
-struct CreateArrays {
+pub(crate) struct CreateArrays {
     id: Vec<Uuid>,
     name: Vec<String>,
     payload: Vec<Vec<u8>>,
@@ -348,7 +348,7 @@ struct CreateArrays {
 }
 
 impl CreateArrays {
-    fn new(tasks: &[&Task]) -> Self {
+    pub(crate) fn new(tasks: &[&Task]) -> Self {
         CreateArrays {
             id: tasks.iter().map(|t| t.id.as_uuid()).collect(),
             name: tasks.iter().map(|t| t.name.clone()).collect(),
@@ -384,7 +384,7 @@ impl CreateArrays {
         }
     }
 
-    fn query(
+    pub(crate) fn query(
         &self,
     ) -> sqlx_core::query::Query<'_, sqlx_postgres::Postgres, sqlx_postgres::PgArguments> {
         sqlx_core::query::query(

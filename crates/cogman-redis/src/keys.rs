@@ -10,6 +10,7 @@
 //! | `{ns}:idx:pk:{primary_key}` | zset | ids of tasks with that primary key |
 //! | `{ns}:idx:original:{id}` | zset | ids of the retries of that original task (the original itself is found by its id) |
 //! | `{ns}:attempt:{original}:{n}` | string | the id of the record that holds attempt `n` of that chain (set if absent, the record's TTL; retries only; purged with the record) |
+//! | `{ns}:unique:{key}` | string | the id of the task holding the unique key (see `unique`) |
 //! | `{ns}:workers` | hash | worker id → heartbeat JSON |
 //! | `{ns}:workers:seen` | zset | worker id, scored by last heartbeat (ms) |
 //! | `{ns}:dead_letters` | hash | dead-letter id → entry JSON |
@@ -75,6 +76,10 @@ impl Keys {
     /// Who holds attempt `attempt` of the chain `original` ([`crate::attempts`]).
     pub(crate) fn attempt(&self, original: TaskId, attempt: u32) -> String {
         format!("{}{original}:{attempt}", self.attempt_prefix())
+    }
+
+    pub(crate) fn unique(&self, key: &str) -> String {
+        format!("{}:unique:{key}", self.ns)
     }
 
     pub(crate) fn workers(&self) -> String {

@@ -55,6 +55,7 @@ mod read;
 mod record;
 mod scripts;
 mod task_log;
+mod unique;
 mod workers;
 mod writer;
 

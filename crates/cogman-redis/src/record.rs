@@ -418,6 +418,7 @@ pub(crate) fn parse_task(
         run_at,
         timeout_ms,
         workflow,
+        unique_key: None,
     }))
 }
 

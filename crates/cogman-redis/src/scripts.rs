@@ -1,5 +1,6 @@
 //! The Lua scripts: `write` (a batch of creates and state changes, each under the transition
-//! rule; see [`crate::writer`]), `page` (one page of an index in list order) and `purge`. The
+//! rule; see [`crate::writer`]), `page` (one page of an index in list order), `purge`, and
+//! `claim` and `release` of unique keys (see [`crate::unique`]). The
 //! write and purge scripts are the shared prelude (`lua/prelude.lua`: the rank table and the
 //! index names) followed by their body, so the rank table exists once in Lua and mirrors
 //! [`cogman_core::TaskState::rank`] (checked by a test below).
@@ -18,6 +19,10 @@ pub(crate) struct Scripts {
     pub(crate) purge: Script,
     /// `lua/claim_attempt.lua` (see [`crate::attempts`]).
     pub(crate) claim_attempt: Script,
+    /// Claims a unique key (`lua/claim.lua`).
+    pub(crate) claim: Script,
+    /// Releases a unique key held by a given value (`lua/release.lua`).
+    pub(crate) release: Script,
 }
 
 impl Scripts {
@@ -26,6 +31,8 @@ impl Scripts {
             page: Script::new(include_str!("lua/page.lua")),
             purge: with_prelude(include_str!("lua/purge.lua")),
             claim_attempt: Script::new(include_str!("lua/claim_attempt.lua")),
+            claim: Script::new(include_str!("lua/claim.lua")),
+            release: Script::new(include_str!("lua/release.lua")),
         }
     }
 }

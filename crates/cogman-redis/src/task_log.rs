@@ -5,18 +5,26 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, CountQuery, Page, PageRequest, RecordOutcome, StateChange, Task, TaskFilter,
-    TaskId, TaskLog, TaskLogError, WorkerRegistry,
+    BucketCount, Claim, CountQuery, Page, PageRequest, RecordOutcome, StateChange, Task,
+    TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerRegistry,
 };
 
 use crate::log::RedisLog;
-use crate::{attempts, counts, list, purge, read};
+use crate::{attempts, counts, list, purge, read, unique};
 
 #[async_trait]
 impl TaskLog for RedisLog {
     async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
         attempts::claim(self.namespace(), task, self.ttl_secs()).await?;
         self.writer().create(task).await
+    }
+
+    async fn create_unique(&self, task: &Task, key: &UniqueKey) -> Result<Claim, TaskLogError> {
+        unique::create_unique(self, task, key).await
+    }
+
+    async fn release_unique(&self, key: &str, holder: TaskId) -> Result<(), TaskLogError> {
+        unique::release_unique(self, key, holder).await
     }
 
     async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_schedules.sql"),
     include_str!("../migrations/0005_attempt_unique.sql"),
     include_str!("../migrations/0006_handler_wait.sql"),
+    include_str!("../migrations/0007_unique_keys.sql"),
 ];
 
 /// The schema version this build writes.

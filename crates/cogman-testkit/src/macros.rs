@@ -52,6 +52,9 @@ macro_rules! task_log_conformance {
             schedule_store_put_list_pause_remove,
             schedule_lease_has_one_holder_until_it_expires,
             schedule_slot_is_claimed_once,
+            unique_concurrent_claims_create_exactly_one_task,
+            unique_key_is_released_by_its_holder_only,
+            unique_key_held_for_a_time_expires,
         );
     };
 }

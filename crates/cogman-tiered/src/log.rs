@@ -1,12 +1,12 @@
 //! The [`TaskLog`] side of [`TieredLog`]: writes go to the durable log first, then to the hot
-//! log (a miss queues a repair); changes that are not outcomes are answered by the hot log and
+//! log (a miss queues a repair; unique keys are the durable log's alone); changes that are not outcomes are answered by the hot log and
 //! held back by the durable one; `get` prefers the hot log; everything else is durable.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
-    TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry,
+    BucketCount, Claim, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
+    TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerRegistry,
 };
 
 use crate::tiered::TieredLog;
@@ -23,6 +23,25 @@ impl TaskLog for TieredLog {
             self.repair(task.id);
         }
         Ok(())
+    }
+
+    /// The durable log alone decides who holds a key; the hot log gets the record as with
+    /// `create`.
+    async fn create_unique(&self, task: &Task, key: &UniqueKey) -> Result<Claim, TaskLogError> {
+        let claim = self.durable().create_unique(task, key).await?;
+        if claim == Claim::Created
+            && self
+                .hot_call("create", self.hot().create(task))
+                .await
+                .is_none()
+        {
+            self.repair(task.id);
+        }
+        Ok(claim)
+    }
+
+    async fn release_unique(&self, key: &str, holder: TaskId) -> Result<(), TaskLogError> {
+        self.durable().release_unique(key, holder).await
     }
 
     async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use lapin::BasicProperties;
 
 use cogman_core::task::{validate_name, validate_primary_key, validate_queue_name};
+use cogman_core::validate_unique;
 use cogman_core::{HandlerWait, Limits, Priority, Task, TaskId, TaskState, WorkflowLink};
 
 use super::error::DecodeError;
@@ -126,6 +127,9 @@ pub fn decode(
         link.validate(original_task_id, limits)
             .map_err(|e| invalid(headers::WORKFLOW, e))?;
     }
+    let unique_key = string(table, headers::UNIQUE_KEY)?.map(str::to_owned);
+    validate_unique(unique_key.as_deref(), None, limits)
+        .map_err(|e| invalid(headers::UNIQUE_KEY, e))?;
     let prior_deliveries = u32_field(table, headers::DELIVERIES)?
         .unwrap_or(0)
         .saturating_add(u32_field(table, headers::BROKER_DELIVERY_COUNT)?.unwrap_or(0));
@@ -158,6 +162,7 @@ pub fn decode(
             run_at,
             timeout_ms,
             workflow,
+            unique_key,
         },
         prior_deliveries,
         handler_wait,
@@ -249,6 +254,7 @@ mod tests {
                 .priority(Priority::High)
                 .retry(3)
                 .primary_key("order-42")
+                .unique_key("order-42-once")
                 .timeout(std::time::Duration::from_millis(1500))
                 .run_at(now + chrono::Duration::seconds(30)),
             now,
@@ -271,6 +277,7 @@ mod tests {
         assert_eq!((a.retry, a.attempt), (b.retry, b.attempt));
         assert_eq!(a.original_task_id, b.original_task_id);
         assert_eq!(a.primary_key, b.primary_key);
+        assert_eq!(a.unique_key, b.unique_key);
         assert_eq!(a.timeout_ms, b.timeout_ms);
         // Times travel with millisecond precision.
         assert_eq!(

@@ -51,6 +51,9 @@ pub fn encode(task: &Task) -> BasicProperties {
     if let Some(key) = &task.primary_key {
         put(headers::PRIMARY_KEY, text(key));
     }
+    if let Some(key) = &task.unique_key {
+        put(headers::UNIQUE_KEY, text(key));
+    }
     put(headers::CREATED_AT, text(&timestamp(task.created_at)));
     if let Some(run_at) = task.run_at {
         put(headers::RUN_AT, text(&timestamp(run_at)));

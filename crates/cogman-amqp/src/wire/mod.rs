@@ -54,6 +54,9 @@ pub mod headers {
     pub const TIMEOUT_MS: &str = "cogman-timeout-ms";
     /// String (JSON), optional: workflow membership.
     pub const WORKFLOW: &str = "cogman-workflow";
+    /// String, optional: the unique key the task's chain holds until it ends; the worker
+    /// releases it when the chain ends.
+    pub const UNIQUE_KEY: &str = "cogman-unique-key";
     /// Integer, set by cogman: deliveries of this task that were not settled.
     pub const DELIVERIES: &str = "x-cogman-deliveries";
     /// Integer, set by RabbitMQ on a message redelivered from a quorum queue: how many times

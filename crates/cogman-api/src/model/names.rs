@@ -73,6 +73,8 @@ pub enum SendStatusName {
     Initiated,
     /// The broker is unreachable; the task is held in the server's memory only.
     Buffered,
+    /// A live task already holds the unique key: nothing was sent; the id is the holder's.
+    Duplicate,
 }
 
 impl From<SendStatus> for SendStatusName {
@@ -82,6 +84,7 @@ impl From<SendStatus> for SendStatusName {
             SendStatus::Scheduled => SendStatusName::Scheduled,
             SendStatus::Initiated => SendStatusName::Initiated,
             SendStatus::Buffered => SendStatusName::Buffered,
+            SendStatus::Duplicate => SendStatusName::Duplicate,
         }
     }
 }
@@ -93,6 +96,7 @@ impl From<SendStatusName> for SendStatus {
             SendStatusName::Scheduled => SendStatus::Scheduled,
             SendStatusName::Initiated => SendStatus::Initiated,
             SendStatusName::Buffered => SendStatus::Buffered,
+            SendStatusName::Duplicate => SendStatus::Duplicate,
         }
     }
 }

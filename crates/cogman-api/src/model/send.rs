@@ -68,6 +68,21 @@ pub struct SendTaskRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     pub timeout_ms: Option<u64>,
+    /// At most one live task holds this key: a send with a key already held answers 200 with
+    /// the holder's id and `deduplicated: true`, and sends nothing. 1 to 200 bytes, no control
+    /// characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
+    pub unique_key: Option<String>,
+    /// Hold `unique_key` for this many milliseconds from the send, even after the task
+    /// finished; without it the key is held until the task (every attempt of it) ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 31_536_000_000_i64)]
+    pub unique_for_ms: Option<u64>,
 }
 
 impl SendTaskRequest {
@@ -85,6 +100,10 @@ impl SendTaskRequest {
             primary_key: spec.primary_key.clone(),
             timeout_ms: spec
                 .timeout
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
+            unique_key: spec.unique_key.clone(),
+            unique_for_ms: spec
+                .unique_for
                 .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
         }
     }
@@ -134,6 +153,8 @@ impl SendTaskRequest {
         if let Some(ms) = self.timeout_ms {
             spec = spec.timeout(Duration::from_millis(ms));
         }
+        spec.unique_key = self.unique_key;
+        spec.unique_for = self.unique_for_ms.map(Duration::from_millis);
         Ok(spec)
     }
 }
@@ -155,10 +176,14 @@ pub struct RetryRequest {
 /// The answer to a send or a retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SendResponse {
-    /// The new task's id.
+    /// The new task's id; for a duplicate, the id of the task holding the unique key.
     pub id: Uuid,
-    /// Where it is.
+    /// Where it is (`duplicate` when nothing was sent).
     pub status: SendStatusName,
+    /// True when the task's unique key was already held: nothing was sent and `id` is the
+    /// holder's.
+    #[serde(default)]
+    pub deduplicated: bool,
 }
 
 impl From<SendReceipt> for SendResponse {
@@ -166,6 +191,7 @@ impl From<SendReceipt> for SendResponse {
         SendResponse {
             id: receipt.id.as_uuid(),
             status: receipt.status.into(),
+            deduplicated: receipt.is_duplicate(),
         }
     }
 }
@@ -198,7 +224,9 @@ mod tests {
             .retry(3)
             .primary_key("k")
             .run_at(now)
-            .timeout(Duration::from_millis(1500));
+            .timeout(Duration::from_millis(1500))
+            .unique_key("u")
+            .unique_for(Duration::from_secs(60));
         assert_eq!(SendTaskRequest::from_spec(&spec).into_spec(now), Ok(spec));
     }
 
@@ -214,8 +242,10 @@ mod tests {
             limits.max_name_bytes
         );
         assert_eq!(properties["retry"]["maximum"], limits.max_retry);
+        assert_eq!(properties["unique_key"]["maxLength"], limits.max_name_bytes);
         let max_delay_ms = u64::try_from(limits.max_delay.as_millis()).expect("fits");
         assert_eq!(properties["delay_ms"]["maximum"], max_delay_ms);
+        assert_eq!(properties["unique_for_ms"]["maximum"], max_delay_ms);
         let retry = serde_json::to_value(RetryRequest::schema()).expect("schema");
         assert_eq!(retry["properties"]["retry"]["maximum"], limits.max_retry);
     }

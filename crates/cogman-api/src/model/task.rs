@@ -162,6 +162,7 @@ impl TryFrom<TaskView> for Task {
             run_at: view.run_at,
             timeout_ms: view.timeout_ms,
             workflow,
+            unique_key: None,
         })
     }
 }

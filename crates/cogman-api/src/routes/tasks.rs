@@ -14,11 +14,13 @@ use crate::model::{ListParams, SendResponse, SendTaskRequest, TaskDetails, TaskP
 use crate::openapi::{QueryErrors, ReadErrors, TaskErrors, WriteErrors};
 use crate::state::ApiState;
 
-/// 201 with a `Location` when the task is in the broker; 202 when it waits for the broker.
+/// 201 with a `Location` when the task is in the broker; 202 when it waits for the broker;
+/// 200 when a task already holds its unique key (the `Location` is that task's).
 pub(crate) fn accepted(receipt: SendReceipt) -> Response {
     let status = match receipt.status {
         SendStatus::Queued | SendStatus::Scheduled => StatusCode::CREATED,
         SendStatus::Initiated | SendStatus::Buffered => StatusCode::ACCEPTED,
+        SendStatus::Duplicate => StatusCode::OK,
     };
     let mut response = (status, Json(SendResponse::from(receipt))).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("{}/tasks/{}", super::PREFIX, receipt.id))
@@ -30,13 +32,15 @@ pub(crate) fn accepted(receipt: SendReceipt) -> Response {
 
 /// Send a task.
 ///
-/// Validates every field first: a refused task writes nothing.
+/// Validates every field first: a refused task writes nothing. A task with a `unique_key`
+/// that a live task holds is not sent: the answer is 200 with the holder's id.
 #[utoipa::path(
     post,
     path = "/tasks",
     tag = "tasks",
     request_body = SendTaskRequest,
     responses(
+        (status = 200, description = "Not sent: a live task holds the same unique key; its id, with `deduplicated: true`", body = SendResponse),
         (status = 201, description = "Accepted and in the broker", body = SendResponse),
         (status = 202, description = "Accepted and durable; the broker will get it when reachable", body = SendResponse),
         WriteErrors,

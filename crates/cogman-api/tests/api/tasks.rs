@@ -186,3 +186,53 @@ async fn listing_filters_and_pages_with_a_cursor() {
     assert_eq!(item_count(&recent), 5);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn a_send_with_a_held_unique_key_answers_200_with_the_holder() {
+    let api = Harness::open().await;
+    let body = json!({"name": "report.daily", "unique_key": "report:2026-12-03"});
+    let first = api
+        .json(axum::http::Method::POST, "/api/v1/tasks", &body)
+        .await
+        .expect(201);
+    let first = first.json();
+    assert_eq!(first["deduplicated"], false);
+    let again = api
+        .json(axum::http::Method::POST, "/api/v1/tasks", &body)
+        .await
+        .expect(200);
+    let location = again
+        .headers
+        .get(header::LOCATION)
+        .expect("a Location header")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let again = again.json();
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(again["status"], "duplicate");
+    assert_eq!(again["deduplicated"], true);
+    assert_eq!(
+        location,
+        format!("/api/v1/tasks/{}", first["id"].as_str().expect("id"))
+    );
+    // Another key, or a timed one, is a new task.
+    let timed = json!({"name": "report.daily", "unique_key": "other", "unique_for_ms": 60000});
+    let other = api
+        .json(axum::http::Method::POST, "/api/v1/tasks", &timed)
+        .await
+        .expect(201);
+    assert_ne!(other.json()["id"], first["id"]);
+    // A hold time without a key, or a key with a control character, is refused.
+    for bad in [
+        json!({"name": "report.daily", "unique_for_ms": 1000}),
+        json!({"name": "report.daily", "unique_key": "a\u{1}b"}),
+        json!({"name": "report.daily", "unique_key": ""}),
+    ] {
+        let reply = api
+            .json(axum::http::Method::POST, "/api/v1/tasks", &bad)
+            .await;
+        assert_eq!(reply.status.as_u16(), 422, "{bad}");
+    }
+    api.stop().await;
+}

@@ -36,9 +36,15 @@ fn payload(args: &SendArgs) -> Result<Vec<u8>> {
 /// Says the task was sent: its id on stdout, or, when waiting (stdout is for the result), on
 /// stderr.
 fn announce(receipt: &SendReceipt, wait: bool) -> Result<()> {
+    if receipt.is_duplicate() {
+        eprintln!(
+            "note: task {} already holds this unique key; nothing was sent (its id is printed)",
+            receipt.id
+        );
+    }
     if wait {
         eprintln!(
-            "task {} sent; waiting for its outcome (Ctrl-C stops the waiting, not the task)",
+            "task {}: waiting for its outcome (Ctrl-C stops the waiting, not the task)",
             receipt.id
         );
         Ok(())
@@ -104,6 +110,8 @@ pub(crate) async fn run(
     if let Some(timeout) = args.timeout {
         spec = spec.timeout(timeout);
     }
+    spec.unique_key = args.unique_key;
+    spec.unique_for = args.unique_for;
     let wait = args.wait;
     let name = spec.name.clone();
     match remote {

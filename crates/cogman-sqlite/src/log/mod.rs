@@ -1,21 +1,22 @@
 //! The [`TaskLog`] side of [`SqliteStore`]: writes go through the writer's group transaction,
-//! reads through the reader connection. The SQL lives in [`write`] and [`read`], the row
-//! mapping in [`row`], the optional abilities in [`outbox`], [`workers`], [`dead_letters`] and
-//! [`schedules`].
+//! reads through the reader connection. The SQL lives in [`write`], [`read`] and `unique`, the
+//! row mapping in [`row`], the optional abilities in [`outbox`], [`workers`], [`dead_letters`]
+//! and [`schedules`].
 
 mod dead_letters;
 mod outbox;
 pub(crate) mod read;
 pub(crate) mod row;
 mod schedules;
+mod unique;
 mod workers;
 pub(crate) mod write;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, CountQuery, Outbox, Page, PageRequest, RecordOutcome, ScheduleStore, StateChange,
-    Task, TaskFilter, TaskId, TaskLog, TaskLogError, WorkerRegistry,
+    BucketCount, Claim, CountQuery, Outbox, Page, PageRequest, RecordOutcome, ScheduleStore,
+    StateChange, Task, TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerRegistry,
 };
 
 use crate::store::SqliteStore;
@@ -28,6 +29,22 @@ impl TaskLog for SqliteStore {
         Ok(self
             .writer()
             .run(move |conn| write::create(conn, &task))
+            .await?)
+    }
+
+    async fn create_unique(&self, task: &Task, key: &UniqueKey) -> Result<Claim, TaskLogError> {
+        let (task, key) = (task.clone(), key.clone());
+        Ok(self
+            .writer()
+            .run(move |conn| unique::create_unique(conn, &task, &key))
+            .await?)
+    }
+
+    async fn release_unique(&self, key: &str, holder: TaskId) -> Result<(), TaskLogError> {
+        let key = key.to_owned();
+        Ok(self
+            .writer()
+            .run(move |conn| unique::release_unique(conn, &key, holder))
             .await?)
     }
 

@@ -97,6 +97,7 @@ impl RawTask {
             fail_error: self.fail_error,
             result: self.result,
             duration: self.duration,
+            unique_key: None,
         })
     }
 }

@@ -64,6 +64,7 @@ pub(crate) fn encode(task: &Task) -> Result<QueueRow, SqliteError> {
         run_at: task.run_at,
         timeout_ms: task.timeout_ms,
         workflow: task.workflow.clone(),
+        unique_key: task.unique_key.clone(),
     };
     let json = serde_json::to_string(&without_payload).map_err(|source| SqliteError::Encode {
         what: "task",

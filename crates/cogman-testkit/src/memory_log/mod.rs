@@ -28,6 +28,7 @@ mod abilities;
 mod dead_letters;
 mod held;
 mod schedules;
+mod unique;
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -37,12 +38,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, CountQuery, Cursor, Outbox, Page, PageRequest, RecordOutcome, StateChange,
-    StatusCounts, Task, TaskFilter, TaskId, TaskLog, TaskLogError, WorkerInfo, WorkerRegistry,
-    apply_change,
+    BucketCount, Claim, CountQuery, Cursor, Outbox, Page, PageRequest, RecordOutcome, StateChange,
+    StatusCounts, Task, TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerInfo,
+    WorkerRegistry, apply_change,
 };
 
 use held::HeldChanges;
+use unique::UniqueKeys;
 
 /// The in-memory reference task log. `MemoryLog::default()` holds changes back for
 /// [`MemoryLog::DEFAULT_HOLD`]; [`MemoryLog::holding_for`] picks another time.
@@ -72,6 +74,8 @@ struct State {
     last_dead_letter: u64,
     /// Schedules, slot claims and leases.
     schedules: schedules::Schedules,
+    /// Unique keys and their holders.
+    unique: UniqueKeys,
 }
 
 impl Default for MemoryLog {
@@ -104,6 +108,40 @@ impl MemoryLog {
 }
 
 impl State {
+    /// Stores a new record (the unique key stays in [`UniqueKeys`], as every log keeps it out
+    /// of the task record); an existing one only moves forward.
+    fn create(&mut self, task: &Task) -> Result<(), TaskLogError> {
+        // A chain's attempt numbers are unique: a backend checks this in the same transaction
+        // as the insert (a unique index, a set-if-absent key).
+        let taken = self.tasks.values().find(|other| {
+            other.id != task.id
+                && other.original_task_id == task.original_task_id
+                && other.attempt == task.attempt
+        });
+        if let Some(taken) = taken
+            && !self.tasks.contains_key(&task.id)
+        {
+            return Err(TaskLogError::AttemptTaken {
+                original: task.original_task_id,
+                attempt: task.attempt,
+                taken_by: taken.id,
+            });
+        }
+        match self.tasks.entry(task.id) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(Task {
+                    unique_key: None,
+                    ..task.clone()
+                });
+                self.recorded.insert(task.id, Instant::now());
+            }
+            Entry::Occupied(_) => {
+                self.write(&StateChange::from_task(task));
+            }
+        }
+        Ok(())
+    }
+
     /// Applies `change` under the transition rule and keeps it in the history if it moved the
     /// task. Changes held for the task are applied before it, so they keep their order.
     fn write(&mut self, change: &StateChange) -> RecordOutcome {
@@ -137,33 +175,23 @@ impl State {
 #[async_trait]
 impl TaskLog for MemoryLog {
     async fn create(&self, task: &Task) -> Result<(), TaskLogError> {
-        let mut guard = self.state();
-        let state = &mut *guard;
-        // A chain's attempt numbers are unique: a backend checks this in the same transaction
-        // as the insert (a unique index, a set-if-absent key).
-        let taken = state.tasks.values().find(|other| {
-            other.id != task.id
-                && other.original_task_id == task.original_task_id
-                && other.attempt == task.attempt
-        });
-        if let Some(taken) = taken
-            && !state.tasks.contains_key(&task.id)
+        self.state().create(task)
+    }
+
+    async fn create_unique(&self, task: &Task, key: &UniqueKey) -> Result<Claim, TaskLogError> {
+        let mut state = self.state();
+        let claim = state.unique.claim(key, task.id, Instant::now());
+        if claim == Claim::Created
+            && let Err(error) = state.create(task)
         {
-            return Err(TaskLogError::AttemptTaken {
-                original: task.original_task_id,
-                attempt: task.attempt,
-                taken_by: taken.id,
-            });
+            state.unique.forget(&key.key, task.id);
+            return Err(error);
         }
-        match state.tasks.entry(task.id) {
-            Entry::Vacant(vacant) => {
-                vacant.insert(task.clone());
-                state.recorded.insert(task.id, Instant::now());
-            }
-            Entry::Occupied(_) => {
-                state.write(&StateChange::from_task(task));
-            }
-        }
+        Ok(claim)
+    }
+
+    async fn release_unique(&self, key: &str, holder: TaskId) -> Result<(), TaskLogError> {
+        self.state().unique.release(key, holder);
         Ok(())
     }
 

@@ -22,6 +22,7 @@ mod outbox;
 mod record;
 mod schedules;
 mod transient;
+mod unique;
 mod workers;
 
 pub use attempts::racing_creates_of_one_attempt_store_exactly_one;
@@ -56,6 +57,10 @@ pub use schedules::{
     schedule_store_put_list_pause_remove,
 };
 pub use transient::record_transient_answers_as_record_does;
+pub use unique::{
+    unique_concurrent_claims_create_exactly_one_task, unique_key_held_for_a_time_expires,
+    unique_key_is_released_by_its_holder_only,
+};
 pub use workers::worker_registry_heartbeat_list_deregister;
 
 use cogman_core::{StateChange, Task, TaskId, TaskLog, TaskState};

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use cogman_core::{
-    Broker, BrokerError, Limits, RecordOutcome, StateChange, Task, TaskId, TaskLog, TaskSpec,
-    TaskState,
+    Broker, BrokerError, Claim, Limits, RecordOutcome, StateChange, Task, TaskId, TaskLog,
+    TaskSpec, TaskState,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -36,6 +36,9 @@ pub enum SendStatus {
     /// The broker is unreachable and no durable log is configured: the task is held in this
     /// process's memory only, and published when the broker is back.
     Buffered,
+    /// The task carried a unique key that a live task already holds: nothing was sent, and
+    /// the receipt's id is the holder's (docs/scheduling.md).
+    Duplicate,
 }
 
 /// The answer to a send: the task's id and where it is.
@@ -45,6 +48,13 @@ pub struct SendReceipt {
     pub id: TaskId,
     /// Where the task is.
     pub status: SendStatus,
+}
+
+impl SendReceipt {
+    /// True when the send was answered with the task already holding its unique key.
+    pub fn is_duplicate(&self) -> bool {
+        self.status == SendStatus::Duplicate
+    }
 }
 
 /// Client settings (derived from [`crate::Config`] by [`Client::connect`]).
@@ -150,6 +160,10 @@ impl Client {
 
     /// Sends a task: validates it, records it and hands it to the broker.
     ///
+    /// A task with a unique key ([`TaskSpec::unique_key`]) is recorded only if no live task
+    /// holds the key, decided atomically by the log; otherwise nothing is sent and the receipt
+    /// names the holder with [`SendStatus::Duplicate`] (not an error).
+    ///
     /// # Errors
     /// [`Error::Validation`] for bad input (nothing is written); [`Error::Broker`] with
     /// [`BrokerError::BufferFull`] when the broker is unreachable and the memory buffer is
@@ -157,7 +171,17 @@ impl Client {
     pub async fn send_task(&self, spec: TaskSpec) -> Result<SendReceipt, Error> {
         let now = Utc::now();
         self.validate(&spec)?;
-        self.dispatch(Task::from_spec(spec, now)).await
+        let Some(key) = spec.unique() else {
+            return self.dispatch(Task::from_spec(spec, now)).await;
+        };
+        let task = Task::from_spec(spec, now);
+        match self.inner.log.create_unique(&task, &key).await? {
+            Claim::Created => self.publish_created(task).await,
+            Claim::Held { by } => Ok(SendReceipt {
+                id: by,
+                status: SendStatus::Duplicate,
+            }),
+        }
     }
 
     /// Checks `spec` against this client's limits without sending it.
@@ -175,8 +199,13 @@ impl Client {
 
     /// Records `task` as initiated, then publishes it.
     pub(crate) async fn dispatch(&self, task: Task) -> Result<SendReceipt, Error> {
+        self.inner.log.create(&task).await?;
+        self.publish_created(task).await
+    }
+
+    /// Publishes a task already recorded as initiated.
+    async fn publish_created(&self, task: Task) -> Result<SendReceipt, Error> {
         let inner = &self.inner;
-        inner.log.create(&task).await?;
         match inner.publish(&task).await {
             Ok(status) => Ok(SendReceipt {
                 id: task.id,
@@ -398,6 +427,7 @@ impl ClientInner {
         if let Err(log_error) = self.log.record(&change).await {
             tracing::warn!(task_id = %task.id, %log_error, "could not record a refused task");
         }
+        release_unique(self.log.as_ref(), task).await;
     }
 
     /// Publishes within the request timeout and records the queued/scheduled state.
@@ -417,5 +447,24 @@ impl ClientInner {
         } else {
             SendStatus::Queued
         })
+    }
+}
+
+/// Releases the unique key `task`'s chain holds "until finished" (if any), now that the chain
+/// ended; retried a few times while the log is unreachable, then logged.
+pub(crate) async fn release_unique(log: &dyn TaskLog, task: &Task) {
+    let Some(key) = &task.unique_key else {
+        return;
+    };
+    let holder = task.original_task_id;
+    let released = cogman_core::retry_transient(
+        5,
+        cogman_core::TaskLogError::is_transient,
+        || log.release_unique(key, holder),
+        |_, _, wait| tokio::time::sleep(wait),
+    )
+    .await;
+    if let Err(error) = released {
+        tracing::warn!(task_id = %task.id, %error, unique_key = %key, "could not release the unique key of a finished task; it stays held");
     }
 }

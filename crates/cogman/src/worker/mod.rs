@@ -445,6 +445,8 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
             if current == TaskState::Success {
                 inner.stats.record_duplicate();
             }
+            // Cancelled while it waited: its chain ends here.
+            settle::release_if_ended(&inner, &task, current, RecordOutcome::Unchanged).await;
             // A chord member whose outcome was recorded before a crash still resolves its chord.
             resolve_workflow_then_ack(&inner, &task, delivery).await;
             return;

@@ -67,14 +67,11 @@ async fn fail(inner: &WorkerInner, task: &Task, delivery: Delivery, waited: Dura
     let change = StateChange::new(task.id, TaskState::Failed)
         .error(no_handler_error(task, waited))
         .worker(inner.id.clone());
-    if inner
-        .record_or_create(task, &change, Write::Durable)
-        .await
-        .is_none()
-    {
+    let Some(outcome) = inner.record_or_create(task, &change, Write::Durable).await else {
         let _ = delivery.requeue().await;
         return;
-    }
+    };
+    super::settle::release_if_ended(inner, task, TaskState::Failed, outcome).await;
     tracing::warn!(task_id = %task.id, name = %task.name, queue = queue_of(task), "no worker took the task within handler_wait; it failed");
     inner.stats.record(TaskState::Failed);
     if let Some(observer) = inner.observer.get() {

@@ -162,6 +162,7 @@ pub(crate) async fn settle(
     {
         inner.stats.record_duplicate();
     }
+    release_if_ended(inner, &task, verdict.state, outcome).await;
     inner.stats.record(verdict.state);
     if let Some(observer) = inner.observer.get() {
         observer.settled(&task, verdict.state, ran_for);
@@ -190,5 +191,29 @@ async fn cancel_sent_attempt(inner: &WorkerInner, task: &Task, next: cogman_core
     let change = StateChange::new(next, TaskState::Cancelled).error("cancelled on request");
     if let Err(error) = inner.client.log().record(&change).await {
         tracing::warn!(task_id = %task.id, next_attempt = %next, %error, "could not cancel the attempt sent while the task was cancelled");
+    }
+}
+
+/// Releases the unique key `task`'s chain holds "until finished" when the state the log now
+/// holds for it (`state` as written, or the newer one a stale `outcome` names) ends the chain:
+/// success, failed or cancelled — not `retry`, whose next attempt keeps the key.
+pub(crate) async fn release_if_ended(
+    inner: &WorkerInner,
+    task: &Task,
+    state: TaskState,
+    outcome: RecordOutcome,
+) {
+    if task.unique_key.is_none() {
+        return;
+    }
+    let held = match outcome {
+        RecordOutcome::Stale { current } => current,
+        _ => state,
+    };
+    if matches!(
+        held,
+        TaskState::Success | TaskState::Failed | TaskState::Cancelled
+    ) {
+        crate::client::release_unique(inner.client.log().as_ref(), task).await;
     }
 }

@@ -91,6 +91,18 @@ fn check_task(
             what()
         )));
     }
+    refuse_unique(spec, &what)
+}
+
+/// A task of a workflow carries no unique key: a duplicate step could not be answered with
+/// another workflow's task, so such a workflow is refused as a whole.
+fn refuse_unique(spec: &TaskSpec, what: &impl Fn() -> String) -> Result<(), ValidationError> {
+    if spec.unique_key.is_some() || spec.unique_for.is_some() {
+        return Err(ValidationError::InvalidWorkflow(format!(
+            "{}: a workflow task cannot carry a unique key; send it alone to make it unique",
+            what()
+        )));
+    }
     Ok(())
 }
 
@@ -146,6 +158,8 @@ fn spec_of(step: &NextStep, payload: Vec<u8>, link: WorkflowLink, now: DateTime<
         }),
         timeout: step.timeout_ms.map(std::time::Duration::from_millis),
         workflow: Some(link),
+        unique_key: None,
+        unique_for: None,
     }
 }
 
