@@ -295,6 +295,8 @@ impl Default for TaskSpec {
             run_at: None,
             timeout: None,
             workflow: None,
+            unique_key: None,
+            unique_for: None,
         }
     }
 }
