@@ -22,6 +22,7 @@ use crate::error;
 use crate::link::{Connector, Link};
 use crate::publisher::Publisher;
 use crate::router::Router;
+use crate::sets::NamedSets;
 use crate::topology::Topology;
 
 /// cogman's RabbitMQ broker. Cheap to clone; clones share connections.
@@ -78,6 +79,7 @@ impl AmqpBroker {
         let publisher = Publisher::new(
             link,
             Arc::clone(&topology),
+            Arc::new(NamedSets::new(Arc::clone(&topology))),
             config.connection_timeout,
             config.confirm_timeout,
         );

@@ -34,7 +34,8 @@
 //!   [`QueueStatsSource`](cogman_core::QueueStatsSource).
 //! - helpers the handle and the impls share: `received` (a message as received), `context`
 //!   (what consumers and delivery handles share), `courier` (moving a received message: dead
-//!   letter, restamp, re-delay; checked ack/nack).
+//!   letter, restamp, re-delay; checked ack/nack), `sets` (the named queues' sets declared so
+//!   far).
 
 mod broker;
 mod channel;
@@ -48,6 +49,7 @@ mod publisher;
 mod queue;
 mod received;
 mod router;
+mod sets;
 mod stats;
 pub mod topology;
 pub mod wire;
@@ -55,4 +57,4 @@ pub mod wire;
 pub use broker::AmqpBroker;
 pub use config::{AmqpConfig, ConfigError, QueueType};
 pub use ladder::{DELAY_LEVELS, MAX_LADDER_DELAY_SECS};
-pub use topology::Topology;
+pub use topology::{QueueSet, Topology};

@@ -15,7 +15,8 @@ use tokio::time::Instant;
 use cogman_core::BrokerError;
 
 use crate::link::Link;
-use crate::topology::Topology;
+use crate::sets::NamedSets;
+use crate::topology::{QueueSet, Topology};
 use crate::{channel, error};
 
 /// Pause between attempts after a failed publish, so a dying connection is not hammered.
@@ -44,6 +45,7 @@ pub(crate) struct Publisher {
 struct Inner {
     link: Link,
     topology: Arc<Topology>,
+    sets: Arc<NamedSets>,
     channel: Mutex<Option<Channel>>,
     opening: tokio::sync::Mutex<()>,
     connection_timeout: Duration,
@@ -65,6 +67,7 @@ impl Publisher {
     pub(crate) fn new(
         link: Link,
         topology: Arc<Topology>,
+        sets: Arc<NamedSets>,
         connection_timeout: Duration,
         confirm_timeout: Duration,
     ) -> Self {
@@ -72,6 +75,7 @@ impl Publisher {
             inner: Arc::new(Inner {
                 link,
                 topology,
+                sets,
                 channel: Mutex::new(None),
                 opening: tokio::sync::Mutex::new(()),
                 connection_timeout,
@@ -180,12 +184,43 @@ impl Publisher {
         }
     }
 
-    /// Declares the whole topology on a fresh channel of the current connection.
+    /// Declares the whole topology, with the named queues' sets declared so far, on a fresh
+    /// channel of the current connection.
     async fn redeclare(&self, deadline: Instant) -> Result<(), BrokerError> {
         let channel = self.inner.link.channel(Some(deadline)).await?;
-        let declared = self.inner.topology.declare(&channel).await;
+        let declared = async {
+            self.inner.topology.declare(&channel).await?;
+            self.inner.sets.redeclare(&channel).await
+        }
+        .await;
         let _ = channel.close(200, "topology declared".into()).await;
         declared.map_err(error::connect)
+    }
+
+    /// The sets of named queue `queue`, declared on the broker the first time this process
+    /// asks for them (later calls answer from memory).
+    ///
+    /// # Errors
+    /// [`BrokerError::Malformed`] for a name the topology refuses; the link's error when the
+    /// broker cannot be reached within `connection_timeout`; a declaration refused by the
+    /// broker (a queue of that name exists with other arguments).
+    pub(crate) async fn queue_set(&self, queue: &str) -> Result<Arc<QueueSet>, BrokerError> {
+        if let Some(set) = self.inner.sets.known(queue) {
+            return Ok(set);
+        }
+        let set = self.inner.sets.named(queue)?;
+        let deadline = Instant::now() + self.inner.connection_timeout;
+        let channel = self.inner.link.channel(Some(deadline)).await?;
+        let declared = self.inner.topology.declare_set(&channel, &set).await;
+        let _ = channel.close(200, "queue set declared".into()).await;
+        declared.map_err(error::connect)?;
+        self.inner.sets.remember(&set);
+        Ok(set)
+    }
+
+    /// The named queues' sets declared so far.
+    pub(crate) fn sets(&self) -> &Arc<NamedSets> {
+        &self.inner.sets
     }
 
     /// The open confirm-mode channel, opening one on the current connection if needed.

@@ -1,6 +1,8 @@
 //! [`Received`]: a message as a consumer received it, with what is needed to settle it or
 //! move it elsewhere. Shared by the consumer, the delivery handles and the courier.
 
+use std::sync::Arc;
+
 use lapin::types::ShortString;
 use lapin::{Acker, BasicProperties, Channel};
 
@@ -11,6 +13,8 @@ pub(crate) struct Received {
     /// consumer that received it was dropped.
     pub(crate) _channel: Channel,
     pub(crate) queue: ShortString,
+    /// The named queue whose set `queue` belongs to: the task's queue, whatever its header says.
+    pub(crate) named: Arc<str>,
     pub(crate) redelivered: bool,
     pub(crate) properties: BasicProperties,
     pub(crate) body: Vec<u8>,

@@ -1,6 +1,6 @@
-//! [`Router`]: where a message goes. Tasks due now go to a work queue of their priority set
-//! (round-robin over the set, through the default exchange); tasks due later enter the delay
-//! ladder with a routing key that spells their delay and names that work queue.
+//! [`Router`]: where a message goes. Tasks due now go to a work queue of their named queue's
+//! priority set (round-robin over the set, through the default exchange); tasks due later
+//! enter the delay ladder with a routing key that spells their delay and names that work queue.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +12,7 @@ use lapin::types::ShortString;
 use cogman_core::Priority;
 
 use crate::ladder::{self, EARLY_TOLERANCE};
-use crate::topology::{Topology, short};
+use crate::topology::{QueueSet, Topology, short};
 
 /// An exchange and routing key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +38,10 @@ impl Router {
         }
     }
 
-    /// The route of a new task of `priority` due at `run_at`.
+    /// The route of a new task of `priority` on the named queue `set`, due at `run_at`.
     pub(crate) fn route(
         &self,
+        set: &QueueSet,
         priority: Priority,
         run_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
@@ -49,9 +50,7 @@ impl Router {
             Priority::High => &self.next_high,
             Priority::Low => &self.next_low,
         };
-        let queue = self
-            .topology
-            .queue_at(priority, cursor.fetch_add(1, Ordering::Relaxed));
+        let queue = set.queue_at(priority, cursor.fetch_add(1, Ordering::Relaxed));
         match remaining(run_at, now) {
             Some(wait) => self.delayed(queue, wait),
             None => Route {
@@ -89,12 +88,14 @@ mod tests {
     fn tasks_due_now_round_robin_and_later_ones_take_the_ladder() {
         let mut config = AmqpConfig::new("amqp://localhost");
         config.low_queue_count = 2;
-        let router = Router::new(Arc::new(Topology::new(&config).expect("valid")));
+        let topology = Arc::new(Topology::new(&config).expect("valid"));
+        let default = topology.default_set().clone();
+        let router = Router::new(topology);
         let now = Utc::now();
         let keys: Vec<String> = (0..3)
             .map(|_| {
                 router
-                    .route(Priority::Low, None, now)
+                    .route(&default, Priority::Low, None, now)
                     .routing_key
                     .to_string()
             })
@@ -108,6 +109,7 @@ mod tests {
             ]
         );
         let late = router.route(
+            &default,
             Priority::High,
             Some(now + chrono::Duration::seconds(3)),
             now,
@@ -119,6 +121,7 @@ mod tests {
                 .ends_with(".1.1.high_priority_queue_0")
         );
         let past = router.route(
+            &default,
             Priority::High,
             Some(now - chrono::Duration::seconds(3)),
             now,

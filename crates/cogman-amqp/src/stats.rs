@@ -1,7 +1,9 @@
 //! Queue statistics for [`AmqpBroker`], read with passive `queue.declare` (the management
 //! plugin is not assumed). RabbitMQ reports ready messages and consumers this way, not
 //! unacknowledged ones, so `in_flight` is always 0 here. The delay ladder is reported as one
-//! entry, `{prefix}cogman_delay`, whose `scheduled` sums all levels.
+//! entry, `{prefix}cogman_delay`, whose `scheduled` sums all levels. Work queues are listed for
+//! the `default` named queue and for each named queue this process has published to or
+//! consumed (a process cannot list the others without the management plugin).
 
 use async_trait::async_trait;
 use lapin::Channel;
@@ -28,15 +30,19 @@ impl QueueStatsSource for AmqpBroker {
 async fn read(broker: &AmqpBroker, channel: &Channel) -> lapin::Result<Vec<QueueStats>> {
     let topology = broker.topology();
     let mut stats = Vec::new();
-    for (priority, queue) in topology.work_queues() {
-        let (ready, consumers) = peek(channel, queue).await?;
-        stats.push(entry(
-            queue.as_str(),
-            Some(priority),
-            ready,
-            0,
-            Some(consumers),
-        ));
+    // The `default` named queue's sets, and those of every named queue this process has
+    // published to or consumed.
+    for set in broker.publisher().sets().all() {
+        for (priority, queue) in set.work_queues() {
+            let (ready, consumers) = peek(channel, queue).await?;
+            stats.push(entry(
+                queue.as_str(),
+                Some(priority),
+                ready,
+                0,
+                Some(consumers),
+            ));
+        }
     }
     let mut scheduled = 0;
     for level in topology.delay_levels() {

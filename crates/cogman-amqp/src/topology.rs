@@ -1,6 +1,7 @@
 //! [`Topology`]: the stable names and arguments of every queue and exchange cogman uses on
 //! RabbitMQ, and the idempotent declaration of all of them (same arguments every time, so any
-//! number of clients and workers can declare concurrently). Documented in
+//! number of clients and workers can declare concurrently). Each named queue has its own
+//! high and low sets ([`QueueSet`]); the `default` one keeps the seed's names. Documented in
 //! `docs/wire-format.md`.
 
 use lapin::options::{
@@ -9,16 +10,66 @@ use lapin::options::{
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, ExchangeKind};
 
-use cogman_core::Priority;
+use cogman_core::{BrokerError, DEFAULT_QUEUE, Priority, validate_queue_name};
 
 use crate::config::{AmqpConfig, ConfigError, QueueType};
 use crate::ladder::{self, DELAY_LEVELS};
 
+/// Longest AMQP short string (queue names, routing keys).
+const MAX_SHORT: usize = 255;
+
+/// The work queues of one named queue: its high and its low set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSet {
+    name: String,
+    high: Vec<ShortString>,
+    low: Vec<ShortString>,
+}
+
+impl QueueSet {
+    /// The named queue (`default`, `images`, …).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The work queues of one priority, in index order.
+    pub fn queues(&self, priority: Priority) -> &[ShortString] {
+        match priority {
+            Priority::High => &self.high,
+            Priority::Low => &self.low,
+        }
+    }
+
+    /// Every work queue of the set: the high ones, then the low ones.
+    pub fn work_queues(&self) -> impl Iterator<Item = (Priority, &ShortString)> {
+        self.high
+            .iter()
+            .map(|q| (Priority::High, q))
+            .chain(self.low.iter().map(|q| (Priority::Low, q)))
+    }
+
+    /// The work queue at `index` (modulo the set size) of a priority, for round-robin.
+    pub(crate) fn queue_at(&self, priority: Priority, index: usize) -> &ShortString {
+        let set = self.queues(priority);
+        &set[index % set.len()]
+    }
+}
+
+/// The delay exit's binding pattern of work queue `queue`: the 23 delay words, then exactly
+/// the queue's name (a `#.` pattern would also match longer names ending in `.{queue}`).
+pub(crate) fn exit_pattern(queue: &str) -> String {
+    let mut pattern = "*.".repeat(DELAY_LEVELS as usize);
+    pattern.push_str(queue);
+    pattern
+}
+
 /// Every name cogman uses on the broker, derived from an [`AmqpConfig`].
 #[derive(Debug, Clone)]
 pub struct Topology {
-    high: Vec<ShortString>,
-    low: Vec<ShortString>,
+    prefix: String,
+    high_count: u16,
+    low_count: u16,
+    default: QueueSet,
     dead_letter: ShortString,
     delay_levels: Vec<ShortString>,
     delay_deliver: ShortString,
@@ -39,12 +90,18 @@ impl Topology {
                 .expect("invariant: names are short, checked by AmqpConfig::validate")
         };
         Ok(Topology {
-            high: (0..config.high_queue_count)
-                .map(|i| name(format!("high_priority_queue_{i}")))
-                .collect(),
-            low: (0..config.low_queue_count)
-                .map(|i| name(format!("low_priority_queue_{i}")))
-                .collect(),
+            prefix: prefix.clone(),
+            high_count: config.high_queue_count,
+            low_count: config.low_queue_count,
+            default: QueueSet {
+                name: DEFAULT_QUEUE.to_owned(),
+                high: (0..config.high_queue_count)
+                    .map(|i| name(format!("high_priority_queue_{i}")))
+                    .collect(),
+                low: (0..config.low_queue_count)
+                    .map(|i| name(format!("low_priority_queue_{i}")))
+                    .collect(),
+            },
             dead_letter: name("cogman_dead_letter".into()),
             delay_levels: (0..DELAY_LEVELS)
                 .map(|level| name(format!("cogman_delay_{level}")))
@@ -60,20 +117,54 @@ impl Topology {
         self.queue_type
     }
 
-    /// The queues of one priority set, in index order.
+    /// The queues of one priority set of the `default` named queue, in index order.
     pub fn queues(&self, priority: Priority) -> &[ShortString] {
-        match priority {
-            Priority::High => &self.high,
-            Priority::Low => &self.low,
-        }
+        self.default.queues(priority)
     }
 
-    /// Every work queue: the high set, then the low set.
+    /// Every work queue of the `default` named queue: the high set, then the low set.
     pub fn work_queues(&self) -> impl Iterator<Item = (Priority, &ShortString)> {
-        self.high
-            .iter()
-            .map(|q| (Priority::High, q))
-            .chain(self.low.iter().map(|q| (Priority::Low, q)))
+        self.default.work_queues()
+    }
+
+    /// The sets of the `default` named queue (the seed's names).
+    pub fn default_set(&self) -> &QueueSet {
+        &self.default
+    }
+
+    /// The sets of named queue `queue`: `{p}high_priority_queue_{i}` and
+    /// `{p}low_priority_queue_{i}` for `default`, `{p}{queue}.high_priority_queue_{i}` and
+    /// `{p}{queue}.low_priority_queue_{i}` for any other.
+    ///
+    /// # Errors
+    /// [`BrokerError::Malformed`] for a name that is not a valid queue name, or that makes a
+    /// queue name or delay routing key longer than AMQP allows with this prefix.
+    pub fn set(&self, queue: &str) -> Result<QueueSet, BrokerError> {
+        if queue == DEFAULT_QUEUE {
+            return Ok(self.default.clone());
+        }
+        validate_queue_name(queue).map_err(|e| BrokerError::Malformed(e.to_string()))?;
+        let names = |kind: &str, count: u16| -> Result<Vec<ShortString>, BrokerError> {
+            (0..count)
+                .map(|i| {
+                    let name = format!("{}{queue}.{kind}_priority_queue_{i}", self.prefix);
+                    // The delay routing key adds two characters per ladder level.
+                    if name.len() + 2 * DELAY_LEVELS as usize > MAX_SHORT {
+                        return Err(BrokerError::Malformed(format!(
+                            "queue name {queue:?} is too long with queue_prefix {:?}: {name} \
+                             and its delay routing keys must stay within {MAX_SHORT} bytes",
+                            self.prefix
+                        )));
+                    }
+                    Ok(short(&name))
+                })
+                .collect()
+        };
+        Ok(QueueSet {
+            name: queue.to_owned(),
+            high: names("high", self.high_count)?,
+            low: names("low", self.low_count)?,
+        })
     }
 
     /// The queue that holds dead-lettered messages: `{prefix}cogman_dead_letter`.
@@ -93,12 +184,14 @@ impl Topology {
         &self.delay_deliver
     }
 
-    /// Every queue cogman declares: the work queues, the delay ladder and the dead-letter
-    /// queue.
+    /// Every queue cogman declares on connect: the work queues of the `default` named queue,
+    /// the delay ladder and the dead-letter queue (the sets of other named queues are declared
+    /// when first used).
     pub fn all_queues(&self) -> impl Iterator<Item = &ShortString> {
-        self.high
+        self.default
+            .high
             .iter()
-            .chain(&self.low)
+            .chain(&self.default.low)
             .chain(&self.delay_levels)
             .chain([&self.dead_letter])
     }
@@ -115,12 +208,6 @@ impl Topology {
             .expect("invariant: the ladder has DELAY_LEVELS > 0 levels")
     }
 
-    /// The work queue at `index` (modulo the set size) of a priority set, for round-robin.
-    pub(crate) fn queue_at(&self, priority: Priority, index: usize) -> &ShortString {
-        let set = self.queues(priority);
-        &set[index % set.len()]
-    }
-
     /// Declares every exchange, queue and binding. Idempotent.
     ///
     /// # Errors
@@ -130,7 +217,9 @@ impl Topology {
         // Work queues first: the ones most likely to exist already (declared by the seed or
         // an operator), so a conflict is found before anything new is created.
         for priority in [Priority::High, Priority::Low] {
-            self.declare_work_queues(channel, priority).await?;
+            for queue in self.default.queues(priority) {
+                declare_queue(channel, queue, self.work_queue_arguments(priority)).await?;
+            }
         }
         let dead_letter_args = match self.queue_type {
             QueueType::Classic => queue_mode("lazy"),
@@ -185,13 +274,15 @@ impl Topology {
                 )
                 .await?;
         }
-        for (_, queue) in self.work_queues() {
+        self.declare_set(channel, &self.default).await?;
+        // The `#.Q` bindings of earlier versions also matched the longer names of named
+        // queues' work queues ending in `.Q`; the anchored ones just bound replace them.
+        for (_, queue) in self.default.work_queues() {
             channel
-                .queue_bind(
+                .queue_unbind(
                     queue.clone(),
                     self.delay_deliver.clone(),
                     short(&format!("#.{queue}")),
-                    QueueBindOptions::default(),
                     FieldTable::default(),
                 )
                 .await?;
@@ -199,15 +290,37 @@ impl Topology {
         Ok(())
     }
 
-    /// Declares the work queues of one priority set (before consuming them, in case a queue
-    /// was deleted while cogman ran).
-    pub(crate) async fn declare_work_queues(
+    /// Declares both sets of a named queue and their delay-exit bindings. Idempotent. Needs
+    /// the delay exit exchange (declared by [`Topology::declare`] on connect).
+    ///
+    /// # Errors
+    /// As [`Topology::declare`].
+    pub(crate) async fn declare_set(&self, channel: &Channel, set: &QueueSet) -> lapin::Result<()> {
+        for priority in [Priority::High, Priority::Low] {
+            self.declare_set_priority(channel, set, priority).await?;
+        }
+        Ok(())
+    }
+
+    /// Declares the work queues of one priority of a named queue's sets, with their bindings
+    /// (before consuming them, in case a queue was deleted while cogman ran).
+    pub(crate) async fn declare_set_priority(
         &self,
         channel: &Channel,
+        set: &QueueSet,
         priority: Priority,
     ) -> lapin::Result<()> {
-        for queue in self.queues(priority) {
+        for queue in set.queues(priority) {
             declare_queue(channel, queue, self.work_queue_arguments(priority)).await?;
+            channel
+                .queue_bind(
+                    queue.clone(),
+                    self.delay_deliver.clone(),
+                    short(&exit_pattern(queue.as_str())),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
         }
         Ok(())
     }
@@ -327,8 +440,46 @@ mod tests {
             "t1.cogman_delay_22"
         );
         assert_eq!(
-            topology.queue_at(Priority::High, 3).as_str(),
+            topology.default_set().queue_at(Priority::High, 3).as_str(),
             "t1.high_priority_queue_1"
         );
+    }
+
+    #[test]
+    fn named_queues_have_their_own_sets_and_default_keeps_the_seeds() {
+        let mut config = AmqpConfig::new("amqp://localhost");
+        config.queue_prefix = "t1.".into();
+        config.low_queue_count = 2;
+        let topology = Topology::new(&config).expect("valid config");
+        assert_eq!(
+            &topology.set("default").expect("default"),
+            topology.default_set()
+        );
+        let images = topology.set("img.resize").expect("a valid name");
+        let names: Vec<&str> = images.work_queues().map(|(_, q)| q.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "t1.img.resize.high_priority_queue_0",
+                "t1.img.resize.low_priority_queue_0",
+                "t1.img.resize.low_priority_queue_1"
+            ]
+        );
+        assert!(topology.set("a b").is_err(), "an invalid name");
+        config.queue_prefix = "p".repeat(150);
+        let long = Topology::new(&config).expect("valid config");
+        assert!(long.set("short").is_ok());
+        assert!(
+            matches!(long.set(&"q".repeat(64)), Err(BrokerError::Malformed(_))),
+            "too long with this prefix"
+        );
+    }
+
+    #[test]
+    fn the_delay_exit_pattern_is_anchored() {
+        let pattern = exit_pattern("high_priority_queue_0");
+        assert_eq!(pattern.matches("*.").count(), DELAY_LEVELS as usize);
+        assert!(pattern.ends_with(".high_priority_queue_0"));
+        assert!(!pattern.contains('#'));
     }
 }

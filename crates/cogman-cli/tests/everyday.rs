@@ -422,7 +422,9 @@ fn send_warns_when_no_live_worker_handles_the_name() {
     let alone = run(cogman(dir.path()).args(["send", "upper"]));
     assert!(alone.status.success());
     assert!(
-        stderr(&alone).contains("warning: no live worker handles \"upper\" (0 live worker(s))"),
+        stderr(&alone).contains(
+            "warning: no live worker handles \"upper\" on queue \"default\" (0 live worker(s)"
+        ),
         "{}",
         stderr(&alone)
     );
@@ -434,9 +436,29 @@ fn send_warns_when_no_live_worker_handles_the_name() {
     let other = run(cogman(dir.path()).args(["send", "resize"]));
     assert!(other.status.success(), "the task is still accepted");
     assert!(
-        stderr(&other).contains("warning: no live worker handles \"resize\" (1 live worker(s))"),
+        stderr(&other).contains(
+            "warning: no live worker handles \"resize\" on queue \"default\" (1 live worker(s)"
+        ),
         "{}",
         stderr(&other)
+    );
+    // The handler is there, but not on that queue.
+    let elsewhere = run(cogman(dir.path()).args(["send", "upper", "--queue", "images"]));
+    assert!(elsewhere.status.success(), "the task is still accepted");
+    assert!(
+        stderr(&elsewhere).contains(
+            "warning: no live worker handles \"upper\" on queue \"images\" (1 live worker(s), 0 on that queue)"
+        ),
+        "{}",
+        stderr(&elsewhere)
+    );
+    // A bad queue name is refused, clearly, before anything is written.
+    let bad = run(cogman(dir.path()).args(["send", "upper", "--queue", "no spaces"]));
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("invalid queue name \"no spaces\""),
+        "{}",
+        stderr(&bad)
     );
 }
 

@@ -231,7 +231,9 @@ fn serve_takes_host_names_prints_the_ui_and_answers_probes_at_the_root() {
     assert!(unhandled.status.success());
     let said = String::from_utf8_lossy(&unhandled.stderr);
     assert!(
-        said.contains("warning: no live worker handles \"resize\" (1 live worker(s))"),
+        said.contains(
+            "warning: no live worker handles \"resize\" on queue \"default\" (1 live worker(s)"
+        ),
         "{said}"
     );
 }

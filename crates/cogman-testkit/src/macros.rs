@@ -84,6 +84,8 @@ macro_rules! broker_conformance {
             consume_after_close_fails,
             queue_stats_count_ready_and_scheduled_tasks_per_priority,
             queue_stats_follow_deliveries_and_dead_letters,
+            a_consumer_gets_only_the_named_queues_it_serves,
+            delayed_task_to_a_named_queue_arrives,
         );
     };
 }

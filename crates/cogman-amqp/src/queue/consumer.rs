@@ -1,6 +1,6 @@
 //! [`AmqpConsumer`]: the worker's stream of deliveries. A feed task (see `feed`) keeps one
-//! channel per priority set subscribed to every queue of that set and forwards deliveries into
-//! two buffers; `next()` always takes from the high buffer first, then screens the message
+//! channel per priority subscribed to every queue of that priority in the sets of the named
+//! queues served, and forwards deliveries into two buffers; `next()` always takes from the high buffer first, then screens the message
 //! (see `screen`) before handing it out.
 //!
 //! High first, even in a tight loop: when the high buffer is momentarily empty but a high
@@ -28,13 +28,13 @@ use super::{feed, screen};
 use crate::context::ConsumeContext;
 use crate::link::Link;
 use crate::received::Received;
-use crate::topology::Topology;
+use crate::topology::{QueueSet, Topology};
 
 /// How long `next()` waits for a high-priority message that is probably on its way before it
 /// hands out a low one instead.
 const HIGH_GRACE: Duration = Duration::from_millis(5);
 
-/// Deliveries from every cogman queue, high priority first.
+/// Deliveries from the work queues of the named queues served, high priority first.
 #[derive(Debug)]
 pub(crate) struct AmqpConsumer {
     high: mpsc::UnboundedReceiver<Received>,
@@ -54,6 +54,7 @@ impl AmqpConsumer {
     pub(crate) fn start(
         link: Link,
         topology: Arc<Topology>,
+        sets: Vec<Arc<QueueSet>>,
         options: ConsumeOptions,
         context: Arc<ConsumeContext>,
         cancel: CancellationToken,
@@ -66,6 +67,7 @@ impl AmqpConsumer {
             feed::Feed {
                 link,
                 topology,
+                sets,
                 options,
                 high: high_tx,
                 low: low_tx,

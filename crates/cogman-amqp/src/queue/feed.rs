@@ -1,6 +1,6 @@
 //! The feed task of one consumer: on every session of the consuming link it opens one channel
-//! per priority set (channel-wide prefetch), re-declares that set's work queues, subscribes to
-//! each of them and forwards deliveries to the consumer's buffers. When a subscription ends,
+//! per priority (channel-wide prefetch), re-declares that priority's work queues of every named
+//! queue served (with their delay-exit bindings), subscribes to each of them and forwards deliveries to the consumer's buffers. When a subscription ends,
 //! errors, or its channel or connection stops being usable, it subscribes again from scratch
 //! (on the same connection if it is still up, else on the next one) — consumers never stay
 //! silently detached (lapin#389).
@@ -21,7 +21,7 @@ use cogman_core::{ConsumeOptions, Priority};
 use crate::config::QueueType;
 use crate::link::{Link, Session};
 use crate::received::Received;
-use crate::topology::{Topology, short};
+use crate::topology::{QueueSet, Topology, short};
 
 /// First and largest pause before subscribing again; the pause doubles while subscriptions
 /// keep failing and resets once they held for [`STABLE_AFTER`].
@@ -31,17 +31,20 @@ const STABLE_AFTER: Duration = Duration::from_secs(10);
 /// How often channel and connection state are checked.
 const HEALTH_POLL: Duration = Duration::from_millis(250);
 
-/// One item of the merged subscriptions: a delivery, an error, or `None` when that
-/// subscription ended.
+/// One item of the merged subscriptions: the priority, work queue and named queue it came
+/// from, and a delivery, an error, or `None` when that subscription ended.
 type Item = (
     Priority,
     ShortString,
+    Arc<str>,
     Option<lapin::Result<lapin::message::Delivery>>,
 );
 
 pub(super) struct Feed {
     pub(super) link: Link,
     pub(super) topology: Arc<Topology>,
+    /// The sets of the named queues served.
+    pub(super) sets: Vec<Arc<QueueSet>>,
     pub(super) options: ConsumeOptions,
     pub(super) high: mpsc::UnboundedSender<Received>,
     pub(super) low: mpsc::UnboundedSender<Received>,
@@ -126,25 +129,30 @@ impl Feed {
                 },
             )
             .await?;
-        self.topology
-            .declare_work_queues(&channel, priority)
-            .await?;
-        for queue in self.topology.queues(priority) {
-            let tag = short(&format!("{}.{queue}", truncate(&self.options.consumer_tag)));
-            let consumer = channel
-                .basic_consume(
-                    queue.clone(),
-                    tag,
-                    BasicConsumeOptions::default(),
-                    FieldTable::default(),
-                )
+        for set in &self.sets {
+            self.topology
+                .declare_set_priority(&channel, set, priority)
                 .await?;
-            let queue = queue.clone();
-            let end_queue = queue.clone();
-            let stream = consumer
-                .map(move |d| (priority, queue.clone(), Some(d)))
-                .chain(stream::once(future::ready((priority, end_queue, None))));
-            items.push(stream.boxed());
+            let named: Arc<str> = Arc::from(set.name());
+            for queue in set.queues(priority) {
+                let tag = short(&format!("{}.{queue}", truncate(&self.options.consumer_tag)));
+                let consumer = channel
+                    .basic_consume(
+                        queue.clone(),
+                        tag,
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await?;
+                let (queue, end_queue) = (queue.clone(), queue.clone());
+                let (named, end_named) = (Arc::clone(&named), Arc::clone(&named));
+                let stream = consumer
+                    .map(move |d| (priority, queue.clone(), Arc::clone(&named), Some(d)))
+                    .chain(stream::once(future::ready((
+                        priority, end_queue, end_named, None,
+                    ))));
+                items.push(stream.boxed());
+            }
         }
         Ok(channel)
     }
@@ -170,7 +178,7 @@ impl Feed {
                     continue;
                 }
             };
-            let Some((priority, queue, delivery)) = item else {
+            let Some((priority, queue, named, delivery)) = item else {
                 return Some("every subscription ended".into());
             };
             let delivery = match delivery {
@@ -186,6 +194,7 @@ impl Feed {
                 acker: delivery.acker,
                 _channel: channel.clone(),
                 queue,
+                named,
                 redelivered: delivery.redelivered,
                 properties: delivery.properties,
                 body: delivery.data,

@@ -32,7 +32,10 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 impl Broker for AmqpBroker {
     async fn publish(&self, task: &Task) -> Result<(), BrokerError> {
         self.check(task)?;
-        let route = self.router().route(task.priority, task.run_at, Utc::now());
+        let set = self.publisher().queue_set(&task.queue).await?;
+        let route = self
+            .router()
+            .route(&set, task.priority, task.run_at, Utc::now());
         let message = Outgoing {
             exchange: route.exchange,
             routing_key: route.routing_key,
@@ -47,9 +50,16 @@ impl Broker for AmqpBroker {
             return Err(BrokerError::Closed);
         }
         let link = self.consume_link().await?;
+        let mut sets = Vec::with_capacity(options.queues.len());
+        for queue in &options.queues {
+            let set = self.publisher().sets().named(queue)?;
+            self.publisher().sets().remember(&set);
+            sets.push(set);
+        }
         Ok(Box::new(AmqpConsumer::start(
             link,
             self.shared_topology(),
+            sets,
             options,
             Arc::clone(self.context()),
             self.cancel().clone(),

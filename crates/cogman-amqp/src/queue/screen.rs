@@ -46,7 +46,7 @@ enum Move {
 /// `next()` cannot strand a message half-moved.
 pub(super) fn screen(message: Received, context: &Arc<ConsumeContext>) -> Option<Delivery> {
     let now = Utc::now();
-    let decoded = match wire::decode(&message.properties, &message.body, &context.limits, now) {
+    let mut decoded = match wire::decode(&message.properties, &message.body, &context.limits, now) {
         Ok(decoded) => decoded,
         Err(reason) => {
             tracing::warn!(
@@ -63,6 +63,10 @@ pub(super) fn screen(message: Received, context: &Arc<ConsumeContext>) -> Option
             return None;
         }
     };
+    // A message taken from a named queue's set belongs to that queue.
+    if *decoded.task.queue != *message.named {
+        decoded.task.queue = message.named.to_string();
+    }
     let task_id = decoded.task.id;
     if message.redelivered && context.queue_type == QueueType::Classic {
         let unsettled = decoded.prior_deliveries.saturating_add(1);

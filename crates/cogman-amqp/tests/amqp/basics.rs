@@ -21,7 +21,15 @@ async fn a_task_round_trips_with_every_field_and_ack_removes_it() {
     task.run_at = None;
     fx.broker.publish(&task).await.expect("publish");
 
-    let mut consumer = fx.consumer().await;
+    // The sample task is on a named queue: consume that one.
+    let mut consumer = fx
+        .broker
+        .consume(cogman_core::ConsumeOptions {
+            queues: vec![task.queue.clone()],
+            ..cogman_core::ConsumeOptions::default()
+        })
+        .await
+        .expect("consume");
     let delivery = next_within(&mut *consumer, DEADLINE)
         .await
         .expect("delivery");
@@ -33,7 +41,8 @@ async fn a_task_round_trips_with_every_field_and_ack_removes_it() {
         .expect("nothing else");
 
     let raw = Raw::open(URI).await;
-    let queue = fx.topology().queues(Priority::High)[0].to_string();
+    let set = fx.topology().set(&task.queue).expect("a valid queue");
+    let queue = set.queues(Priority::High)[0].to_string();
     assert_eq!(raw.ready(&queue).await, 0, "acked task left the queue");
     raw.close().await;
 }

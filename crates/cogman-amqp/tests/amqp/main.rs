@@ -8,6 +8,7 @@ mod common;
 mod basics;
 mod delay;
 mod malformed;
+mod named_queues;
 mod pika;
 mod poison;
 mod priority;

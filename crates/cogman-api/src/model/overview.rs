@@ -67,10 +67,17 @@ pub struct WorkerView {
     pub in_flight: u32,
     /// Task names it has handlers for.
     pub handlers: Vec<String>,
+    /// The named queues it consumes.
+    #[serde(default = "default_queues")]
+    pub queues: Vec<String>,
     /// When it started.
     pub started_at: DateTime<Utc>,
     /// When it last reported.
     pub last_heartbeat: DateTime<Utc>,
+}
+
+fn default_queues() -> Vec<String> {
+    vec![cogman::default_queue()]
 }
 
 impl From<&WorkerInfo> for WorkerView {
@@ -82,6 +89,7 @@ impl From<&WorkerInfo> for WorkerView {
             concurrency: info.concurrency,
             in_flight: info.in_flight,
             handlers: info.handlers.clone(),
+            queues: info.queues.clone(),
             started_at: info.started_at,
             last_heartbeat: info.last_heartbeat,
         }

@@ -174,7 +174,7 @@ pub struct RetryRequest {
 }
 
 /// The answer to a send or a retry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SendResponse {
     /// The new task's id; for a duplicate, the id of the task holding the unique key.
     pub id: Uuid,
@@ -184,6 +184,10 @@ pub struct SendResponse {
     /// holder's.
     #[serde(default)]
     pub deduplicated: bool,
+    /// Present when no live worker has a handler for the task's name on its queue: the task
+    /// is accepted all the same and waits until such a worker starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl From<SendReceipt> for SendResponse {
@@ -192,6 +196,7 @@ impl From<SendReceipt> for SendResponse {
             id: receipt.id.as_uuid(),
             status: receipt.status.into(),
             deduplicated: receipt.is_duplicate(),
+            warning: receipt.warning,
         }
     }
 }
@@ -201,6 +206,7 @@ impl From<SendResponse> for SendReceipt {
         SendReceipt {
             id: TaskId::from_uuid(response.id),
             status: response.status.into(),
+            warning: response.warning,
         }
     }
 }

@@ -22,9 +22,9 @@ pub(crate) fn accepted(receipt: SendReceipt) -> Response {
         SendStatus::Initiated | SendStatus::Buffered => StatusCode::ACCEPTED,
         SendStatus::Duplicate => StatusCode::OK,
     };
+    let id = receipt.id;
     let mut response = (status, Json(SendResponse::from(receipt))).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("{}/tasks/{}", super::PREFIX, receipt.id))
-    {
+    if let Ok(location) = HeaderValue::from_str(&format!("{}/tasks/{}", super::PREFIX, id)) {
         response.headers_mut().insert(header::LOCATION, location);
     }
     response

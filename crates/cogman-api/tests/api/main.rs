@@ -12,5 +12,6 @@ mod fuzz;
 mod metrics;
 mod openapi;
 mod overview;
+mod queues;
 mod same_site;
 mod tasks;

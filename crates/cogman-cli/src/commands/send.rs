@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::remote::RemoteClient;
 use anyhow::{Context, Result};
-use cogman::{Client, Config, Priority, SendReceipt, TaskSpec};
+use cogman::{Config, Priority, SendReceipt, TaskSpec};
 
 use super::{print_receipt, wait, with_client};
 use crate::cli::SendArgs;
@@ -53,40 +53,10 @@ fn announce(receipt: &SendReceipt, wait: bool) -> Result<()> {
     }
 }
 
-/// Warns on stderr when the live workers are known (`handlers`: each live worker's task names)
-/// and none of them handles `name`: the task would wait until such a worker starts.
-fn warn_if_unhandled(name: &str, handlers: Option<Vec<Vec<String>>>) {
-    let Some(handlers) = handlers else { return };
-    if !handlers.iter().flatten().any(|h| h == name) {
-        eprintln!(
-            "warning: no live worker handles {:?} ({} live worker(s)); the task waits until one \
-             with that handler starts",
-            display::escape(name),
-            handlers.len()
-        );
-    }
-}
-
-/// Each live worker's task names, from the log's worker registry (`None`: not known).
-async fn local_handlers(client: &Client) -> Option<Vec<Vec<String>>> {
-    match client.inspector().workers().await {
-        Ok(workers) => workers.map(|ws| ws.into_iter().map(|w| w.handlers).collect()),
-        Err(error) => {
-            tracing::debug!(%error, "cannot read the live workers");
-            None
-        }
-    }
-}
-
-/// Each live worker's task names, from the API (`None`: not known).
-async fn remote_handlers(remote: &RemoteClient) -> Option<Vec<Vec<String>>> {
-    match remote.workers().await {
-        Ok(list) if list.supported => Some(list.workers.into_iter().map(|w| w.handlers).collect()),
-        Ok(_) => None,
-        Err(error) => {
-            tracing::debug!(%error, "cannot read the live workers");
-            None
-        }
+/// Prints the send's warning (no live worker handles the task on its queue) on stderr.
+fn warn(receipt: &SendReceipt) {
+    if let Some(warning) = &receipt.warning {
+        eprintln!("warning: {}", display::escape(warning));
     }
 }
 
@@ -113,12 +83,11 @@ pub(crate) async fn run(
     spec.unique_key = args.unique_key;
     spec.unique_for = args.unique_for;
     let wait = args.wait;
-    let name = spec.name.clone();
     match remote {
         Some(remote) => {
             let receipt = remote.send(&spec).await?;
             announce(&receipt, wait)?;
-            warn_if_unhandled(&name, remote_handlers(&remote).await);
+            warn(&receipt);
             if wait {
                 let id = receipt.id;
                 let last = wait::outcome(async || Ok(remote.get(id).await?)).await?;
@@ -130,7 +99,7 @@ pub(crate) async fn run(
             with_client(&config, async |client| {
                 let receipt = client.send_task(spec).await?;
                 announce(&receipt, wait)?;
-                warn_if_unhandled(&name, local_handlers(client).await);
+                warn(&receipt);
                 if wait {
                     let id = receipt.id;
                     let last =

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use cogman_api::model::{
     DeadLetterList, PurgedDeadLetters, RetryRequest, SendResponse, SendTaskRequest, TaskPage,
-    TaskView, ViewError, WorkerList,
+    TaskView, ViewError,
 };
 use cogman_api::{ErrorBody, PREFIX};
 
@@ -246,15 +246,6 @@ impl RemoteClient {
         let answer: PurgedDeadLetters =
             Self::call(self.request(Method::DELETE, "/dead-letters")).await?;
         Ok(answer.purged)
-    }
-
-    /// The live workers (`GET /workers`); `supported` is false when the server's task log
-    /// keeps no worker registry.
-    ///
-    /// # Errors
-    /// Any transport error, or 401/403 for a missing or unknown token.
-    pub(crate) async fn workers(&self) -> Result<WorkerList, RemoteError> {
-        Self::call(self.request(Method::GET, "/workers")).await
     }
 }
 

@@ -7,12 +7,26 @@ use cogman_testkit::servers::SharedCleanup;
 /// Removes the queues and exchanges of `prefix` on `uri` when dropped (chain more with the
 /// [`SharedCleanup`] builder).
 pub fn amqp_cleanup(uri: &str, prefix: &str) -> SharedCleanup {
+    amqp_cleanup_with(uri, prefix, &[])
+}
+
+/// As [`amqp_cleanup`], with the work queues of the named queues `named` too.
+pub fn amqp_cleanup_with(uri: &str, prefix: &str, named: &[&str]) -> SharedCleanup {
     let mut amqp = AmqpConfig::new(uri);
     amqp.queue_prefix = prefix.to_owned();
     let topology = Topology::new(&amqp).expect("valid topology");
+    let sets: Vec<_> = named
+        .iter()
+        .map(|queue| topology.set(queue).expect("a valid queue name"))
+        .collect();
     let queues = topology
         .work_queues()
         .map(|(_, q)| q.to_string())
+        .chain(sets.iter().flat_map(|set| {
+            set.work_queues()
+                .map(|(_, q)| q.to_string())
+                .collect::<Vec<_>>()
+        }))
         .chain(topology.delay_levels().iter().map(ToString::to_string))
         .chain([topology.dead_letter_queue().to_string()]);
     let exchanges = topology

@@ -14,7 +14,7 @@ use serde_json::Value;
 mod amqp;
 mod worker_process;
 #[allow(unused_imports)]
-pub use amqp::amqp_cleanup;
+pub use amqp::{amqp_cleanup, amqp_cleanup_with};
 #[allow(unused_imports)]
 pub use worker_process::{Frozen, WorkerProcess, send_signal};
 

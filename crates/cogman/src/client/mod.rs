@@ -4,6 +4,7 @@
 //! seed's re-enqueue). Without a durable log, tasks wait in a bounded memory buffer and are
 //! reported as [`SendStatus::Buffered`], never as queued.
 
+mod coverage;
 mod relay;
 
 use std::collections::VecDeque;
@@ -41,13 +42,19 @@ pub enum SendStatus {
     Duplicate,
 }
 
-/// The answer to a send: the task's id and where it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The answer to a send: the task's id, where it is, and a warning when no live worker can
+/// run it yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SendReceipt {
     /// The id cogman assigned.
     pub id: TaskId,
     /// Where the task is.
     pub status: SendStatus,
+    /// Set by [`Client::send_task`] when the worker registry is readable and no live worker
+    /// has a handler for the task's name on its queue: the task is accepted and waits until
+    /// such a worker starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl SendReceipt {
@@ -87,6 +94,8 @@ pub(crate) struct ClientInner {
     pub(crate) log: Arc<dyn TaskLog>,
     options: ClientOptions,
     buffer: Mutex<VecDeque<Task>>,
+    /// Which live workers serve which handlers and queues (for the send warning).
+    coverage: coverage::Coverage,
     /// Wakes the relay: a publish failed, or the buffer has work.
     wake: Notify,
     shutdown: CancellationToken,
@@ -139,6 +148,7 @@ impl Client {
             log,
             options,
             buffer: Mutex::new(VecDeque::new()),
+            coverage: coverage::Coverage::default(),
             wake: Notify::new(),
             shutdown: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -171,17 +181,28 @@ impl Client {
     pub async fn send_task(&self, spec: TaskSpec) -> Result<SendReceipt, Error> {
         let now = Utc::now();
         self.validate(&spec)?;
-        let Some(key) = spec.unique() else {
-            return self.dispatch(Task::from_spec(spec, now)).await;
-        };
+        let key = spec.unique();
         let task = Task::from_spec(spec, now);
-        match self.inner.log.create_unique(&task, &key).await? {
-            Claim::Created => self.publish_created(task).await,
-            Claim::Held { by } => Ok(SendReceipt {
-                id: by,
-                status: SendStatus::Duplicate,
-            }),
-        }
+        let (name, queue) = (task.name.clone(), task.queue.clone());
+        let mut receipt = match key {
+            None => self.dispatch(task).await?,
+            Some(key) => match self.inner.log.create_unique(&task, &key).await? {
+                Claim::Created => self.publish_created(task).await?,
+                Claim::Held { by } => {
+                    return Ok(SendReceipt {
+                        id: by,
+                        status: SendStatus::Duplicate,
+                        warning: None,
+                    });
+                }
+            },
+        };
+        receipt.warning = self
+            .inner
+            .coverage
+            .warning(&*self.inner.log, &name, &queue)
+            .await;
+        Ok(receipt)
     }
 
     /// Checks `spec` against this client's limits without sending it.
@@ -210,6 +231,7 @@ impl Client {
             Ok(status) => Ok(SendReceipt {
                 id: task.id,
                 status,
+                warning: None,
             }),
             Err(error) if error.is_transient() => self.hold(task, error).await,
             Err(error) => {
@@ -252,6 +274,7 @@ impl Client {
         Ok(SendReceipt {
             id: task.id,
             status,
+            warning: None,
         })
     }
 

@@ -15,7 +15,7 @@ use crate::client::{Client, SendReceipt};
 use crate::error::Error;
 
 /// The answer to [`Client::send_chain`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainReceipt {
     /// The id shared by every step (in each step's `workflow.workflow_id`).
     pub workflow_id: TaskId,

@@ -81,7 +81,8 @@ function workerTable(answer) {
     meter.firstChild.style.width = `${load}%`;
     return h('tr', {},
       h('td', { class: 'nowrap' }, h('div', { class: 'mono' }, w.id), h('div', { class: 'sub' }, `${w.host} · pid ${w.pid} · up ${span(now - new Date(w.started_at).getTime())}`)),
-      h('td', {}, h('div', { class: 'ellipsis narrow', title: w.handlers.join(', ') }, w.handlers.join(', ') || '—')),
+      h('td', {}, h('div', { class: 'ellipsis narrow', title: w.handlers.join(', ') }, w.handlers.join(', ') || '—'),
+        h('div', { class: 'sub', title: 'the named queues it consumes' }, `queues: ${(w.queues || ['default']).join(', ')}`)),
       h('td', { class: 'num nowrap', title: `${load}% of its slots busy` }, `${w.in_flight} / ${w.concurrency}`, meter),
       h('td', { class: 'nowrap', title: shortTime(w.last_heartbeat) }, age(w.last_heartbeat, now)));
   });

@@ -49,6 +49,7 @@ function fields(details) {
     ['Attempt', task.original_task_id === task.id ? `${task.attempt} (first)`
       : h('span', {}, `${task.attempt} of `, taskLink(task.original_task_id, shortId(task.original_task_id)))],
     ['Retries left', task.retry],
+    ['Queue', task.queue],
     ['Priority', task.priority],
     ['Primary key', task.primary_key ?? h('span', { class: 'faint' }, '—')],
     ['Created', fullTime(task.created_at)],
