@@ -146,6 +146,8 @@ async fn forward(
             acker: delivery.acker,
             _channel: channel.clone(),
             queue: queue.clone(),
+            // The dead-letter queue belongs to no named set: the task's queue is its header's.
+            named: Arc::from(cogman_core::DEFAULT_QUEUE),
             redelivered: delivery.redelivered,
             properties: delivery.properties,
             body: delivery.data,
