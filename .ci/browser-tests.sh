@@ -88,10 +88,13 @@ start() {
   printf -v "$var" '%s' "$url"
 }
 
-# The main server: tokens and a worker with one handler that succeeds and one that fails.
+# The main server: tokens and a worker with one handler that succeeds and one that fails; a task
+# no handler takes fails after 2 s (handler_wait) instead of the default hour.
+export COGMAN_HANDLER_WAIT=2s
 start URL main --token-file "$WORK/tokens" \
   --handler 'echo=cat' \
   --handler 'fail=echo "boom: $(cat)" >&2; exit 3' || exit 1
+unset COGMAN_HANDLER_WAIT
 # A server without tokens (allowed on loopback only), API only.
 start OPEN_URL open --no-worker || exit 1
 

@@ -73,8 +73,9 @@ test('the dashboard shows the counts, queues and workers the API reports', async
   const workerRow = page.locator('[data-testid="workers"] tbody tr', { hasText: workers[0].id });
   await workerRow.waitFor();
   const cells = (await workerRow.locator('td').allTextContents()).map((t) => t.trim());
-  // Worker, handlers, in flight / concurrency, heartbeat age.
-  assert.equal(cells[1], workers[0].handlers.join(', '));
+  // Worker, handlers (with the queues it consumes below them), in flight / concurrency,
+  // heartbeat age.
+  assert.equal(cells[1], `${workers[0].handlers.join(', ')}queues: ${workers[0].queues.join(', ')}`);
   assert.match(cells[2], new RegExp(`^\\d+ / ${workers[0].concurrency}$`));
   assert.match(cells[3], /^\d+ (ms|s) ago$/);
 

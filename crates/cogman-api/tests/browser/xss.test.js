@@ -20,7 +20,8 @@ test('markup in a task is rendered as text', async () => {
     primary_key: `${EVIL}<script>alert(2)</script>`,
   });
   const jsonId = await sendTask({ name: EVIL, payload: { html: EVIL, '<b>k</b>': 1 } });
-  // No handler has this name, so the worker fails it with an error that quotes the name.
+  // No handler has this name: the worker waits handler_wait (2 s, set by browser-tests.sh) for
+  // one, then fails it with an error that quotes the name.
   await waitForState(id, 'failed');
 
   const page = await openUi(browser.context, { hash: `#/tasks?name=${encodeURIComponent(EVIL)}` });
