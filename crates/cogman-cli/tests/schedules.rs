@@ -1,7 +1,7 @@
 //! Periodic tasks through the `cogman` binary: three `cogman worker` processes run the
-//! scheduler on one log — the embedded SQLite file, PostgreSQL (`--postgres`) or Redis
-//! (`--redis`) — and an `every 1s` schedule added with `cogman schedule add` is sent once per
-//! slot: 10 ± 1 runs in 10 s, no slot twice; after the leader is killed with SIGKILL another
+//! scheduler on one log — the embedded SQLite file or PostgreSQL (`--postgres`; Redis keeps
+//! no schedules yet, docs/scheduling.md) — and an `every 1s` schedule added with
+//! `cogman schedule add` is sent once per slot: 10 ± 1 runs in 10 s, no slot twice; after the leader is killed with SIGKILL another
 //! process sends the next slots within the lease time, none doubled. Handlers append
 //! `$COGMAN_PRIMARY_KEY $COGMAN_TASK_ID` (the key names the slot) to a file. Also: a bad cron
 //! expression is refused with a clear error, and `[[schedule]]` tables of a config file run.
@@ -17,18 +17,15 @@ use chrono::{DateTime, TimeDelta, Utc};
 use cogman_testkit::servers::SharedCleanup;
 use support::{WorkerProcess, cogman, lines, print_logs, run, stderr, stdout, wait_for};
 
-const REDIS: &str = "redis://127.0.0.1:6379";
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// The scheduler lease of the test's processes.
 const LEASE: Duration = Duration::from_secs(3);
 
 /// Which task log the processes share (the queue is the SQLite file in every case).
 #[derive(Clone, Copy)]
-#[allow(dead_code)] // Redis keeps no schedules yet
 enum Log {
     Sqlite,
     Postgres,
-    Redis,
 }
 
 struct Setup {
@@ -51,11 +48,6 @@ impl Setup {
                 vars.push(("COGMAN_POSTGRES_URI", POSTGRES.to_owned()));
                 vars.push(("COGMAN_POSTGRES_SCHEMA", name.clone()));
                 Some(SharedCleanup::new().postgres_schema(POSTGRES, &name))
-            }
-            Log::Redis => {
-                vars.push(("COGMAN_REDIS_URI", REDIS.to_owned()));
-                vars.push(("COGMAN_REDIS_NAMESPACE", name.clone()));
-                Some(SharedCleanup::new().redis_namespace(REDIS, &name))
             }
         };
         Setup {
