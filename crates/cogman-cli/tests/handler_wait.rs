@@ -11,7 +11,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cogman::{Client, Config, TaskSpec, TaskState};
-use cogman_amqp::{AmqpConfig, Topology};
 use cogman_testkit::servers::SharedCleanup;
 use serde_json::Value;
 use support::{WAIT, WorkerProcess, cogman_in, stdout, wait_for};
@@ -67,20 +66,7 @@ impl Setup {
             };
             vars.push(("COGMAN_AMQP_URI", AMQP.to_owned()));
             vars.push(("COGMAN_AMQP_QUEUE_PREFIX", prefix.clone()));
-            let mut topology = AmqpConfig::new(AMQP);
-            topology.queue_prefix = prefix;
-            let topology = Topology::new(&topology).expect("valid topology");
-            let queues = topology
-                .work_queues()
-                .map(|(_, q)| q.to_string())
-                .chain(topology.delay_levels().iter().map(ToString::to_string))
-                .chain([topology.dead_letter_queue().to_string()]);
-            let exchanges = topology
-                .delay_levels()
-                .iter()
-                .chain([topology.delay_deliver_exchange()])
-                .map(ToString::to_string);
-            cleanup = Some(SharedCleanup::new().amqp(AMQP, queues, exchanges));
+            cleanup = Some(support::amqp_cleanup(AMQP, &prefix));
         }
         Setup {
             dir,

@@ -7,15 +7,12 @@
 mod support;
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use cogman_amqp::{AmqpConfig, Topology};
-use cogman_testkit::servers::SharedCleanup;
-use support::{WAIT, WorkerProcess, run, wait_for};
+use support::{WAIT, WorkerProcess, http_get, run, wait_for};
 
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
@@ -61,30 +58,6 @@ fn send(dir: &Path, vars: &[(&str, String)], name: &str, extra: &[&str]) {
     support::stdout(&run(cogman(dir, vars).args(["send", name]).args(extra)));
 }
 
-/// `GET url` over a plain connection: the status code and the body.
-fn http_get(url: &str) -> (u16, String) {
-    let rest = url.strip_prefix("http://").expect("an http URL");
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = TcpStream::connect(host).expect("connects");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request sent");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer read");
-    let code = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status code");
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (code, body)
-}
-
 /// The samples of an exposition: `name{labels}` (as written) → value.
 fn samples(text: &str) -> HashMap<String, f64> {
     text.lines()
@@ -119,7 +92,7 @@ fn run_tasks_and_check(dir: &Path, vars: &[(&str, String)], url: &str) -> String
     }
     send(dir, vars, "flaky", &["--retry", "1"]);
     let text = wait_for("the worker to count 7 attempts", || {
-        let (code, body) = http_get(url);
+        let (code, body) = http_get(url, None);
         assert_eq!(code, 200, "{body}");
         let s = samples(&body);
         let total: f64 = s
@@ -177,27 +150,14 @@ fn an_embedded_worker_counts_its_attempts_by_name_and_outcome() {
     let (_worker, url) = worker_with_metrics(dir.path(), &[]);
     run_tasks_and_check(dir.path(), &[], &url);
     let base = url.trim_end_matches("/metrics");
-    assert_eq!(http_get(&format!("{base}/other")).0, 404);
+    assert_eq!(http_get(&format!("{base}/other"), None).0, 404);
 }
 
 #[test]
 fn a_worker_over_rabbitmq_counts_its_attempts_by_name_and_outcome() {
     let id = cogman::TaskId::new().as_uuid().simple().to_string();
     let prefix = format!("m_{}.", &id[id.len() - 12..]);
-    let mut amqp = AmqpConfig::new(AMQP);
-    amqp.queue_prefix.clone_from(&prefix);
-    let topology = Topology::new(&amqp).expect("valid topology");
-    let queues = topology
-        .work_queues()
-        .map(|(_, q)| q.to_string())
-        .chain(topology.delay_levels().iter().map(ToString::to_string))
-        .chain([topology.dead_letter_queue().to_string()]);
-    let exchanges = topology
-        .delay_levels()
-        .iter()
-        .chain([topology.delay_deliver_exchange()])
-        .map(ToString::to_string);
-    let _cleanup = SharedCleanup::new().amqp(AMQP, queues, exchanges);
+    let _cleanup = support::amqp_cleanup(AMQP, &prefix);
     let vars = [
         ("COGMAN_AMQP_URI", AMQP.to_owned()),
         ("COGMAN_AMQP_QUEUE_PREFIX", prefix),
@@ -221,7 +181,7 @@ fn the_metrics_address_comes_from_the_config_too() {
     wait_for("the metrics line", || {
         worker.log().contains(&url).then_some(())
     });
-    let (code, body) = http_get(&url);
+    let (code, body) = http_get(&url, None);
     assert_eq!(code, 200);
     assert!(body.contains("cogman_worker_tasks_in_flight 0"), "{body}");
 }
@@ -311,7 +271,7 @@ fn every_metric_of_the_grafana_dashboard_is_exposed() {
     let (_worker, url) = worker_with_metrics(dir.path(), &[]);
     let worker_text = run_tasks_and_check(dir.path(), &[], &url);
     let (_serve, base, _) = serve(dir.path(), &["--no-worker"], &[]);
-    let (code, serve_text) = http_get(&format!("{base}/api/v1/metrics"));
+    let (code, serve_text) = http_get(&format!("{base}/api/v1/metrics"), None);
     assert_eq!(code, 200, "{serve_text}");
     let mut exposed = sample_names(&worker_text);
     exposed.extend(sample_names(&serve_text));
@@ -345,7 +305,7 @@ fn the_worker_inside_serve_serves_its_metrics_at_the_configured_address() {
     let url = metrics.expect("serve prints where its worker's metrics are");
     send(dir.path(), &[], "ok", &[]);
     wait_for("the attempt to be counted", || {
-        let (code, body) = http_get(&url);
+        let (code, body) = http_get(&url, None);
         assert_eq!(code, 200, "{body}");
         body.contains("cogman_worker_attempts_total{name=\"ok\",outcome=\"success\"} 1")
             .then_some(())

@@ -3,13 +3,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::Instant;
 
-use support::{WAIT, cogman, json, run, stderr, stdout, wait_for};
+use support::{WAIT, cogman, http_get, json, run, stderr, stdout, wait_for};
 
 const ADMIN: &str = "admin-token-for-cli-tests-0001";
 const READER: &str = "read-token-for-cli-tests-00002";
@@ -73,31 +72,6 @@ fn serve_on(dir: &Path, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> (
         _stderr: stderr,
     };
     (server, line)
-}
-
-/// `GET url` with a bearer token over a plain TCP connection: the status code and the body.
-fn http_get(url: &str, token: Option<&str>) -> (u16, String) {
-    let rest = url.strip_prefix("http://").expect("an http URL");
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut stream = TcpStream::connect(host).expect("connects");
-    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .expect("request sent");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer read");
-    let code = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status code");
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (code, body)
 }
 
 fn remote(dir: &Path, url: &str, token: &str) -> Command {
