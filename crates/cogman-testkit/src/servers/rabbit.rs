@@ -138,6 +138,12 @@ impl PrivateRabbit {
             .env("RABBITMQ_CONFIG_FILE", path("rabbitmq.conf"))
             .env("RABBITMQ_ENABLED_PLUGINS_FILE", path("enabled_plugins"))
             .env("RABBITMQ_PID_FILE", path("pid"))
+            // Schedulers that sleep instead of spinning when idle: a test machine has few
+            // cores, shared with the shared broker, the tests and other private nodes.
+            .env(
+                "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
+                "+sbwt none +sbwtdcpu none +sbwtdio none",
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());

@@ -14,7 +14,7 @@ use futures::future::join_all;
 use tokio::time::Instant;
 
 use crate::check::{accepted, exactly_once, no_loss, wait_all_success};
-use crate::harness::{Env, POSTGRES, REDIS, TASK, WAIT};
+use crate::harness::{Env, POSTGRES, REDIS, TASK, Timeline, WAIT};
 use crate::ledger::Ledger;
 use crate::sender::Sender;
 
@@ -42,7 +42,9 @@ async fn send_while_down(client: &cogman::Client, retry: u32) -> Vec<cogman::Tas
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broker_restarts_and_cut_connections_lose_no_accepted_task() {
+    let timeline = Timeline::start();
     let node = private_node().await;
+    timeline.mark("private node booted");
     let env = Env::new("brokerfaults", &node.uri(), None, Some(POSTGRES));
     let ledger = Ledger::default();
     let worker = env.worker(&ledger).await;
@@ -51,16 +53,19 @@ async fn broker_restarts_and_cut_connections_lose_no_accepted_task() {
 
     sender.allow(150);
     ledger.wait_for(100, "100 runs before stop_app").await;
+    timeline.mark("100 runs; stop_app");
     node.stop_app().await.expect("stop_app");
     // Sent while the broker is down: accepted into the durable log's outbox.
     sender.allow(50);
     sender
         .wait_completed(200, "the sends made while the broker is down")
         .await;
+    timeline.mark("sends done while down; start_app");
     node.start_app().await.expect("start_app");
     sender.allow(100);
     ledger.wait_for_more(50, "runs after start_app").await;
     sender.allow(100);
+    timeline.mark("runs after start_app; close_all_connections");
     node.close_all_connections()
         .await
         .expect("close_all_connections");
@@ -69,6 +74,7 @@ async fn broker_restarts_and_cut_connections_lose_no_accepted_task() {
         .wait_for_more(50, "runs after the connections were cut")
         .await;
 
+    timeline.mark("runs after the cut; finishing the sends");
     let sent = sender.finish().await;
     let ids = accepted(&sent, true);
     assert_eq!(ids.len(), 500);
@@ -80,6 +86,7 @@ async fn broker_restarts_and_cut_connections_lose_no_accepted_task() {
         initiated >= 50,
         "the sends made while the broker was down went to the outbox: {initiated}"
     );
+    timeline.mark("sends finished; waiting for every success");
     wait_all_success(client.log().as_ref(), &ids).await;
     let extra = no_loss(&ledger, &ids, &[worker.stats()]);
     eprintln!(
@@ -87,7 +94,9 @@ async fn broker_restarts_and_cut_connections_lose_no_accepted_task() {
         ledger.len()
     );
     worker.stop().await;
+    timeline.mark("worker stopped");
     client.close().await;
+    timeline.mark("client closed");
 }
 
 /// AMQP heartbeat of the hung-broker test: a silent peer is dead after twice this.

@@ -28,6 +28,20 @@ pub(crate) fn unique(label: &str) -> String {
     format!("d_{label}_{}", &id[id.len() - 12..])
 }
 
+/// Prints each phase of a long test with the time since it began (shown when the test fails
+/// or times out, so a slow phase is told from a hang).
+pub(crate) struct Timeline(tokio::time::Instant);
+
+impl Timeline {
+    pub(crate) fn start() -> Timeline {
+        Timeline(tokio::time::Instant::now())
+    }
+
+    pub(crate) fn mark(&self, what: &str) {
+        eprintln!("[{:>7.2?}] {what}", self.0.elapsed());
+    }
+}
+
 /// One test's config, scratch directory and cleanup.
 pub(crate) struct Env {
     pub(crate) config: Config,
