@@ -242,6 +242,16 @@ pub(crate) struct SendArgs {
     /// success, 1 on failure or cancellation.
     #[arg(long)]
     pub(crate) wait: bool,
+    /// Send one task per line of this file (`-` reads stdin), the line as its payload, one
+    /// after the other; each id is printed once its send returned. A failed send is reported
+    /// on stderr with its line number and the next line is sent; the exit code is 1 if any
+    /// send failed.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["payload", "payload_file", "wait", "unique_key"]
+    )]
+    pub(crate) each_line: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) remote: RemoteArgs,
 }

@@ -194,3 +194,54 @@ fn one_client_and_two_worker_processes_run_every_task_once() {
     sent.sort();
     assert_eq!(ran, sent);
 }
+
+/// `send --each-line -`: one task per line of stdin (a `\r\n` end and an empty line
+/// included), each id printed in order, each payload the line without its end.
+#[test]
+fn send_each_line_sends_one_task_per_line_and_prints_their_ids_in_order() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = cogman(dir.path())
+        .args(["send", "job", "--each-line", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cogman send starts");
+    std::io::Write::write_all(
+        child.stdin.as_mut().expect("stdin"),
+        b"first\r\n\nthird line\nlast",
+    )
+    .expect("lines written");
+    drop(child.stdin.take());
+    let output = child.wait_with_output().expect("cogman send ends");
+    let ids: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+    let payloads: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            stdout(&run(
+                cogman(dir.path()).args(["status", id, "--raw", "payload"])
+            ))
+        })
+        .collect();
+    assert_eq!(payloads, ["first", "", "third line", "last"]);
+    for id in &ids {
+        assert_eq!(status_of(dir.path(), id)["task"]["status"], "queued");
+    }
+}
+
+/// `send --each-line FILE` cannot be combined with a single task's payload or `--wait`.
+#[test]
+fn send_each_line_refuses_a_payload_and_wait() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for extra in [&["--payload", "x"][..], &["--wait"][..]] {
+        let output = run(cogman(dir.path())
+            .args(["send", "job", "--each-line", "f.txt"])
+            .args(extra));
+        assert!(!output.status.success(), "{extra:?} is refused");
+        assert!(
+            support::stderr(&output).contains("cannot be used with"),
+            "{}",
+            support::stderr(&output)
+        );
+    }
+}

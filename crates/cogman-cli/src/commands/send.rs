@@ -5,12 +5,14 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::remote::RemoteClient;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use cogman::{Config, Priority, SendReceipt, TaskSpec};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, BufReader};
 
 use super::{print_receipt, wait, with_client};
 use crate::cli::SendArgs;
 use crate::display;
+use crate::output::outln;
 
 /// Every byte of standard input.
 fn read_stdin() -> Result<Vec<u8>> {
@@ -60,28 +62,105 @@ fn warn(receipt: &SendReceipt) {
     }
 }
 
+/// The task the options describe, carrying `payload`.
+fn spec(args: &SendArgs, payload: Vec<u8>) -> Result<TaskSpec> {
+    let priority: Priority = args.priority.parse()?;
+    let mut spec = TaskSpec::new(args.name.clone(), payload)
+        .priority(priority)
+        .queue(args.queue.clone())
+        .retry(args.retry);
+    if let Some(delay) = args.delay {
+        spec = spec.delay(delay);
+    }
+    if let Some(key) = &args.primary_key {
+        spec = spec.primary_key(key.clone());
+    }
+    if let Some(timeout) = args.timeout {
+        spec = spec.timeout(timeout);
+    }
+    spec.unique_key.clone_from(&args.unique_key);
+    spec.unique_for = args.unique_for;
+    Ok(spec)
+}
+
+/// Where `--each-line` reads: the file at `path`, or stdin for `-`, read as it comes (a
+/// pipe can feed tasks over time).
+async fn line_source(path: &Path) -> Result<Box<dyn AsyncBufRead + Unpin + Send>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(BufReader::new(tokio::io::stdin())));
+    }
+    let file = tokio::fs::File::open(path)
+        .await
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(Box::new(BufReader::new(file)))
+}
+
+/// `--each-line`: one task per line (bytes, without the line end), sent in order by `send`;
+/// each id printed as its send returns, so a caller stopped midway knows exactly which tasks
+/// were accepted.
+async fn send_each_line(
+    args: &SendArgs,
+    path: &Path,
+    mut send: impl AsyncFnMut(TaskSpec) -> Result<SendReceipt>,
+) -> Result<()> {
+    let mut source = line_source(path).await?;
+    let (mut number, mut failed, mut warned) = (0usize, 0usize, false);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if source
+            .read_until(b'\n', &mut line)
+            .await
+            .with_context(|| format!("reading {}", path.display()))?
+            == 0
+        {
+            break;
+        }
+        number += 1;
+        let payload = line.strip_suffix(b"\n").unwrap_or(&line);
+        let payload = payload.strip_suffix(b"\r").unwrap_or(payload);
+        match send(spec(args, payload.to_vec())?).await {
+            Ok(receipt) => {
+                outln!("{}", receipt.id)?;
+                if !warned && receipt.warning.is_some() {
+                    warn(&receipt);
+                    warned = true;
+                }
+            }
+            Err(error) => {
+                failed += 1;
+                eprintln!("line {number}: not sent: {error:#}");
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {number} tasks were not sent");
+    }
+    Ok(())
+}
+
 pub(crate) async fn run(
     config: Config,
     args: SendArgs,
     remote: Option<RemoteClient>,
 ) -> Result<()> {
-    let payload = payload(&args)?;
-    let priority: Priority = args.priority.parse()?;
-    let mut spec = TaskSpec::new(args.name, payload)
-        .priority(priority)
-        .queue(args.queue)
-        .retry(args.retry);
-    if let Some(delay) = args.delay {
-        spec = spec.delay(delay);
+    if let Some(path) = args.each_line.clone() {
+        return match remote {
+            Some(remote) => {
+                send_each_line(&args, &path, async |spec| Ok(remote.send(&spec).await?)).await
+            }
+            None => {
+                with_client(&config, async |client| {
+                    send_each_line(&args, &path, async |spec| {
+                        Ok(client.send_task(spec).await?)
+                    })
+                    .await
+                })
+                .await
+            }
+        };
     }
-    if let Some(key) = args.primary_key {
-        spec = spec.primary_key(key);
-    }
-    if let Some(timeout) = args.timeout {
-        spec = spec.timeout(timeout);
-    }
-    spec.unique_key = args.unique_key;
-    spec.unique_for = args.unique_for;
+    let spec = spec(&args, payload(&args)?)?;
     let wait = args.wait;
     match remote {
         Some(remote) => {

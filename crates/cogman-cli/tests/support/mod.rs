@@ -14,9 +14,12 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod amqp;
+mod dist;
 mod worker_process;
 #[allow(unused_imports)]
 pub use amqp::{amqp_cleanup, amqp_cleanup_with};
+#[allow(unused_imports)]
+pub use dist::{AMQP, Dist, POSTGRES, REDIS};
 #[allow(unused_imports)]
 pub use worker_process::{Frozen, WorkerProcess, send_signal};
 
