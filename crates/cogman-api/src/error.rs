@@ -213,7 +213,8 @@ impl From<cogman::Error> for ApiError {
                 ApiError::NotFound(format!("no dead letter with id {id}"))
             }
             error @ (cogman::Error::DeadLetterNotRequeueable { .. }
-            | cogman::Error::DeadLettersUnsupported) => ApiError::Conflict(error.to_string()),
+            | cogman::Error::DeadLettersUnsupported
+            | cogman::Error::QueuePausesUnsupported) => ApiError::Conflict(error.to_string()),
             cogman::Error::UnknownTask(name) => {
                 ApiError::InvalidField(format!("no handler is registered for task name {name:?}"))
             }

@@ -29,6 +29,7 @@ pub const BEARER: &str = "bearer";
         (name = "tasks", description = "Send, inspect, retry and cancel tasks"),
         (name = "dead-letters", description = "Messages that can never run: list, requeue, purge"),
         (name = "overview", description = "Queues, workers and counts"),
+        (name = "queues", description = "Named queues: list, pause, resume"),
         (name = "system", description = "Health, the caller's role, metrics and this document"),
     )
 )]

@@ -107,6 +107,8 @@ pub(crate) enum Command {
     Cancel(CancelArgs),
     /// Periodic tasks: add, list, pause, resume, remove (docs/scheduling.md).
     Schedule(crate::commands::schedule::ScheduleArgs),
+    /// Pause, resume and list paused named queues (docs/scheduling.md).
+    Queue(crate::commands::queue::QueueArgs),
     /// List, requeue and purge dead letters: messages that can never run (malformed, poison),
     /// with the reason, on every backend.
     #[command(name = "dead-letters", subcommand)]

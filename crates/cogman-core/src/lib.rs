@@ -36,6 +36,7 @@ pub mod group_commit;
 pub mod handler;
 pub mod outbox;
 pub mod outcome;
+pub mod queue_pause;
 pub mod redact;
 pub mod retry;
 pub mod schedule;
@@ -56,6 +57,7 @@ pub use group_commit::{GroupCommit, Weighed, run_batches};
 pub use handler::{Handler, HandlerFn, Output, TaskContext, handler_fn};
 pub use outbox::Outbox;
 pub use outcome::{Disposition, TaskError};
+pub use queue_pause::{PausedQueue, QueuePauses};
 pub use redact::redact_uri;
 pub use retry::{Backoff, retry_transient};
 pub use schedule::{

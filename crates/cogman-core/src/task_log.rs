@@ -509,6 +509,11 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The queue-pause ability (which named queues deliver nothing), for logs that support it.
+    fn queue_pauses(&self) -> Option<&dyn crate::queue_pause::QueuePauses> {
+        None
+    }
+
     /// The (at most) `limit` oldest tasks matching `filter`, oldest first — for example the
     /// oldest queued task, whose age the API exports as a metric. The default pages through
     /// [`TaskLog::list`] to the end; logs that can read in ascending order should override it.

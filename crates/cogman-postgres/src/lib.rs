@@ -69,6 +69,7 @@ mod log;
 mod migrate;
 mod op;
 mod outbox;
+mod pauses;
 mod purge;
 mod read;
 mod row;

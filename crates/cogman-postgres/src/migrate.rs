@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "unique_keys",
         include_str!("../migrations/0010_unique_keys.sql"),
     ),
+    (
+        11,
+        "paused_queues",
+        include_str!("../migrations/0011_paused_queues.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

@@ -86,4 +86,8 @@ impl TaskLog for PostgresLog {
     fn schedule_store(&self) -> Option<&dyn cogman_core::ScheduleStore> {
         Some(self)
     }
+
+    fn queue_pauses(&self) -> Option<&dyn cogman_core::QueuePauses> {
+        Some(self)
+    }
 }

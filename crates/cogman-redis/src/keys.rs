@@ -17,6 +17,7 @@
 //! | `{ns}:dead_letters:ids` | zset | dead-letter ids, scored by themselves |
 //! | `{ns}:dead_letters:keys` | hash | an entry's idempotency key → its id |
 //! | `{ns}:dead_letters:seq` | string | the last dead-letter id given |
+//! | `{ns}:paused_queues` | hash | paused named queue → when it was paused (RFC 3339); no TTL |
 
 use cogman_core::{TaskId, TaskState};
 
@@ -80,6 +81,10 @@ impl Keys {
 
     pub(crate) fn unique(&self, key: &str) -> String {
         format!("{}:unique:{key}", self.ns)
+    }
+
+    pub(crate) fn paused_queues(&self) -> String {
+        format!("{}:paused_queues", self.ns)
     }
 
     pub(crate) fn workers(&self) -> String {

@@ -50,6 +50,7 @@ mod keys;
 mod list;
 mod log;
 mod namespace;
+mod pauses;
 mod purge;
 mod read;
 mod record;

@@ -62,4 +62,8 @@ impl TaskLog for RedisLog {
     fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
         Some(self)
     }
+
+    fn queue_pauses(&self) -> Option<&dyn cogman_core::QueuePauses> {
+        Some(self)
+    }
 }

@@ -55,6 +55,7 @@ macro_rules! task_log_conformance {
             unique_concurrent_claims_create_exactly_one_task,
             unique_key_is_released_by_its_holder_only,
             unique_key_held_for_a_time_expires,
+            queue_pauses_pause_list_resume,
         );
     };
 }

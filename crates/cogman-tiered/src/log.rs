@@ -126,4 +126,9 @@ impl TaskLog for TieredLog {
     fn schedule_store(&self) -> Option<&dyn cogman_core::ScheduleStore> {
         self.durable().schedule_store()
     }
+
+    /// Paused queues live in the durable log (PostgreSQL), so a Redis flush resumes nothing.
+    fn queue_pauses(&self) -> Option<&dyn cogman_core::QueuePauses> {
+        self.durable().queue_pauses()
+    }
 }

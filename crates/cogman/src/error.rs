@@ -77,6 +77,9 @@ pub enum Error {
     /// The task log keeps no dead letters.
     #[error("this task log keeps no dead letters")]
     DeadLettersUnsupported,
+    /// The task log keeps no queue pauses.
+    #[error("this task log cannot pause queues")]
+    QueuePausesUnsupported,
     /// No dead letter has that id.
     #[error("no dead letter with id {0}")]
     DeadLetterNotFound(u64),

@@ -19,8 +19,8 @@ pub use dead_letters::{DeadLetterList, DeadLetterParams, DeadLetterView, PurgedD
 pub use list::ListParams;
 pub use names::{PriorityName, SendStatusName, StatusName};
 pub use overview::{
-    AccessRole, BucketView, CountsParams, CountsResponse, Health, QueueList, QueueView, Whoami,
-    WorkerList, WorkerView,
+    AccessRole, BucketView, CountsParams, CountsResponse, Health, NamedQueueList, NamedQueueView,
+    QueueList, QueueView, Whoami, WorkerList, WorkerView,
 };
 pub use send::{RetryRequest, SendResponse, SendTaskRequest};
 pub use task::{StateChangeView, TaskDetails, TaskPage, TaskView, ViewError};

@@ -184,3 +184,32 @@ pub struct Whoami {
     /// The caller's role.
     pub role: AccessRole,
 }
+
+/// A named queue and whether it is paused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = NamedQueue)]
+pub struct NamedQueueView {
+    /// The named queue.
+    pub name: String,
+    /// True while no worker takes its tasks (sends are still accepted).
+    pub paused: bool,
+    /// When it was paused; null while it delivers.
+    pub paused_since: Option<DateTime<Utc>>,
+}
+
+impl From<&cogman::NamedQueue> for NamedQueueView {
+    fn from(queue: &cogman::NamedQueue) -> Self {
+        NamedQueueView {
+            name: queue.name.clone(),
+            paused: queue.paused_since.is_some(),
+            paused_since: queue.paused_since,
+        }
+    }
+}
+
+/// The answer of `GET /named-queues`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NamedQueueList {
+    /// `default`, the queues live workers consume, and the paused ones, by name.
+    pub queues: Vec<NamedQueueView>,
+}

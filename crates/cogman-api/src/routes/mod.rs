@@ -9,11 +9,13 @@
 //! - [`actions`]: retry, cancel.
 //! - [`dead_letters`]: list, requeue, delete, purge.
 //! - [`overview`]: queues, workers, counts.
+//! - [`pauses`]: named queues, pause, resume.
 //! - [`system`]: health, whoami, metrics, the OpenAPI document, fallbacks.
 
 mod actions;
 mod dead_letters;
 mod overview;
+mod pauses;
 mod system;
 mod tasks;
 
@@ -46,6 +48,9 @@ fn protected() -> OpenApiRouter<ApiState> {
         .routes(routes!(dead_letters::requeue_dead_letter))
         .routes(routes!(dead_letters::delete_dead_letter))
         .routes(routes!(overview::queues))
+        .routes(routes!(pauses::named_queues))
+        .routes(routes!(pauses::pause_queue))
+        .routes(routes!(pauses::resume_queue))
         .routes(routes!(overview::workers))
         .routes(routes!(overview::counts))
         .routes(routes!(system::whoami))

@@ -12,6 +12,7 @@ mod fuzz;
 mod metrics;
 mod openapi;
 mod overview;
+mod pauses;
 mod queues;
 mod same_site;
 mod tasks;

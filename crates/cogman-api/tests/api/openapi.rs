@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::common::Harness;
 
 /// Every endpoint the API offers.
-const ENDPOINTS: [(&str, &str); 16] = [
+const ENDPOINTS: [(&str, &str); 19] = [
     ("post", "/api/v1/tasks"),
     ("get", "/api/v1/tasks"),
     ("get", "/api/v1/tasks/{id}"),
@@ -20,6 +20,9 @@ const ENDPOINTS: [(&str, &str); 16] = [
     ("post", "/api/v1/dead-letters/{id}/requeue"),
     ("delete", "/api/v1/dead-letters/{id}"),
     ("get", "/api/v1/queues"),
+    ("get", "/api/v1/named-queues"),
+    ("post", "/api/v1/named-queues/{name}/pause"),
+    ("post", "/api/v1/named-queues/{name}/resume"),
     ("get", "/api/v1/workers"),
     ("get", "/api/v1/counts"),
     ("get", "/api/v1/healthz"),
@@ -59,7 +62,9 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
     let some_id = uuid::Uuid::now_v7().to_string();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         assert!(path.starts_with(cogman_api::PREFIX), "{path}");
-        let uri = path.replace("{id}", &some_id);
+        let uri = path
+            .replace("{id}", &some_id)
+            .replace("{name}", "some.queue");
         for method in METHODS {
             let request = Request::builder()
                 .method(Method::from_bytes(method.to_uppercase().as_bytes()).expect("method"))

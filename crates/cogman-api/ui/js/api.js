@@ -92,6 +92,9 @@ export const api = {
   retry: (taskId, retry) => request('POST', `/tasks/${id(taskId)}/retry`, { body: { retry } }),
   cancel: (taskId) => request('POST', `/tasks/${id(taskId)}/cancel`),
   queues: () => request('GET', '/queues'),
+  namedQueues: () => request('GET', '/named-queues'),
+  pauseQueue: (name) => request('POST', `/named-queues/${id(name)}/pause`),
+  resumeQueue: (name) => request('POST', `/named-queues/${id(name)}/resume`),
   workers: () => request('GET', '/workers'),
   counts: (params) => request('GET', '/counts', { params }),
 };

@@ -5,6 +5,7 @@ mod bench;
 mod dead_letters;
 mod demo;
 mod inspect;
+pub(crate) mod queue;
 mod report;
 pub(crate) mod schedule;
 mod send;
@@ -89,7 +90,8 @@ fn remote_args(command: &Command) -> Option<&RemoteArgs> {
         | Command::Worker(_)
         | Command::Bench(_)
         | Command::Serve(_)
-        | Command::Schedule(_) => None,
+        | Command::Schedule(_)
+        | Command::Queue(_) => None,
     }
 }
 
@@ -112,6 +114,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Retry(args) => actions::retry(config, args, remote).await,
         Command::Cancel(args) => actions::cancel(config, args, remote).await,
         Command::Schedule(args) => schedule::run(config, args).await,
+        Command::Queue(args) => queue::run(config, args).await,
         Command::DeadLetters(command) => dead_letters::run(config, command, remote).await,
     }
 }

@@ -5,6 +5,7 @@
 
 mod dead_letters;
 mod outbox;
+mod pauses;
 pub(crate) mod read;
 pub(crate) mod row;
 mod schedules;
@@ -115,6 +116,10 @@ impl TaskLog for SqliteStore {
     }
 
     fn schedule_store(&self) -> Option<&dyn ScheduleStore> {
+        Some(self)
+    }
+
+    fn queue_pauses(&self) -> Option<&dyn cogman_core::QueuePauses> {
         Some(self)
     }
 }

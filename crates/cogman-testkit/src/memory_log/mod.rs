@@ -27,6 +27,7 @@
 mod abilities;
 mod dead_letters;
 mod held;
+mod pauses;
 mod schedules;
 mod unique;
 
@@ -76,6 +77,8 @@ struct State {
     schedules: schedules::Schedules,
     /// Unique keys and their holders.
     unique: UniqueKeys,
+    /// Paused named queues and since when.
+    paused_queues: BTreeMap<String, DateTime<Utc>>,
 }
 
 impl Default for MemoryLog {
@@ -302,6 +305,10 @@ impl TaskLog for MemoryLog {
     }
 
     fn schedule_store(&self) -> Option<&dyn cogman_core::ScheduleStore> {
+        Some(self)
+    }
+
+    fn queue_pauses(&self) -> Option<&dyn cogman_core::QueuePauses> {
         Some(self)
     }
 }

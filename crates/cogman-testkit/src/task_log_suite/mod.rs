@@ -19,6 +19,7 @@ mod held;
 mod history;
 mod listing;
 mod outbox;
+mod pauses;
 mod record;
 mod schedules;
 mod transient;
@@ -47,6 +48,7 @@ pub use outbox::{
     outbox_claim_is_leased, outbox_claims_only_old_initiated_tasks,
     outbox_concurrent_claimers_are_disjoint, outbox_never_returns_queued_tasks,
 };
+pub use pauses::queue_pauses_pause_list_resume;
 pub use record::{
     create_never_moves_a_task_backwards, create_then_get_round_trips,
     record_applies_forward_changes, record_follows_the_rule_for_every_pair_of_states,

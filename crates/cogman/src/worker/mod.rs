@@ -35,6 +35,7 @@ use tokio_util::task::TaskTracker;
 pub use stats::{StatsSnapshot, WorkerStats};
 
 use crate::metrics::WorkerMetrics;
+use crate::queue_pauses::{ActiveQueues, PAUSE_CHECK};
 
 /// Told about every settled attempt (for metrics, or the CLI worker's one line per attempt).
 /// Must be quick: it runs on the worker's path.
@@ -365,15 +366,15 @@ impl Worker {
     }
 }
 
-/// Opens a consumer, retrying while the broker is unreachable.
-async fn open_consumer(inner: &WorkerInner) -> Option<Box<dyn Consumer>> {
+/// Opens a consumer of `queues`, retrying while the broker is unreachable.
+async fn open_consumer(inner: &WorkerInner, queues: &[String]) -> Option<Box<dyn Consumer>> {
     // Fewer deliveries than slots would leave slots idle: hold at least `concurrency`.
     let slots = u16::try_from(inner.options.concurrency).unwrap_or(u16::MAX);
     let options = ConsumeOptions {
         prefetch: inner.options.prefetch.max(slots),
         consumer_tag: format!("cogman-worker-{}", inner.id),
         lease: inner.options.lease,
-        queues: inner.options.queues.clone(),
+        queues: queues.to_vec(),
     };
     let mut pause = Duration::from_millis(100);
     loop {
@@ -389,20 +390,56 @@ async fn open_consumer(inner: &WorkerInner) -> Option<Box<dyn Consumer>> {
     }
 }
 
+/// Reads which served queues are paused before the first consumer opens, waiting while the
+/// log cannot be read (a paused queue must not deliver because a restart met the log down).
+/// False when the worker was stopped meanwhile.
+async fn first_read_of_pauses(inner: &WorkerInner, queues: &mut ActiveQueues) -> bool {
+    loop {
+        match queues.refresh(inner.log.as_ref()).await {
+            Ok(_) => return true,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the paused queues yet; retrying");
+            }
+        }
+        tokio::select! {
+            () = inner.stop.cancelled() => return false,
+            () = tokio::time::sleep(PAUSE_CHECK) => {}
+        }
+    }
+}
+
 async fn consume_loop(inner: Arc<WorkerInner>) {
-    let Some(mut consumer) = open_consumer(&inner).await else {
+    let mut queues = ActiveQueues::new(inner.options.queues.clone());
+    if !first_read_of_pauses(&inner, &mut queues).await {
         return;
-    };
+    }
+    let mut consumer: Option<Box<dyn Consumer>> = None;
+    let mut pause_check = tokio::time::interval(PAUSE_CHECK);
+    pause_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let slots = Arc::new(Semaphore::new(inner.options.concurrency as usize));
     let mut pause = Duration::from_millis(50);
     loop {
+        if consumer.is_none() && !queues.active().is_empty() {
+            consumer = open_consumer(&inner, queues.active()).await;
+            if consumer.is_none() {
+                break;
+            }
+        }
         let permit = tokio::select! {
             () = inner.stop.cancelled() => break,
+            _ = pause_check.tick() => {
+                follow_pauses(&inner, &mut queues, &mut consumer).await;
+                continue;
+            }
             permit = Arc::clone(&slots).acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
         };
         let next = tokio::select! {
             () = inner.stop.cancelled() => break,
-            next = consumer.next() => next,
+            _ = pause_check.tick() => {
+                follow_pauses(&inner, &mut queues, &mut consumer).await;
+                continue;
+            }
+            Some(next) = next_delivery(consumer.as_mut()) => next,
         };
         match next {
             Ok(delivery) => {
@@ -425,6 +462,38 @@ async fn consume_loop(inner: Arc<WorkerInner>) {
     inner.tasks.close();
     inner.tasks.wait().await;
     drop(consumer);
+}
+
+/// The consumer's next delivery; `None` (never ready) while there is no consumer because
+/// every served queue is paused.
+async fn next_delivery(
+    consumer: Option<&mut Box<dyn Consumer>>,
+) -> Option<Result<Delivery, BrokerError>> {
+    match consumer {
+        Some(consumer) => Some(consumer.next().await),
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads the paused queues again; when the active ones changed, drops the consumer so the
+/// loop opens one of the new set. Dropping gives back what it buffered: the SQLite consumer
+/// releases its claims, RabbitMQ takes back the unsettled messages of its channels once the
+/// deliveries already running are settled. Running tasks finish.
+async fn follow_pauses(
+    inner: &WorkerInner,
+    queues: &mut ActiveQueues,
+    consumer: &mut Option<Box<dyn Consumer>>,
+) {
+    match queues.refresh(inner.log.as_ref()).await {
+        Ok(true) => {
+            tracing::info!(worker = %inner.id, queues = ?queues.active(), "paused queues changed; consuming the active ones");
+            *consumer = None;
+        }
+        Ok(false) => {}
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the paused queues; keeping the last answer");
+        }
+    }
 }
 
 async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemaphorePermit) {

@@ -1,5 +1,6 @@
-// Dashboard: tasks per state over a time range (cards and a stacked bar chart), the broker's
-// queues and the live workers. Refreshes every 5 s.
+// Dashboard: tasks per state over a time range (cards and a stacked bar chart), the named
+// queues (pause and resume, from named_queues.js), the broker's queues and the live workers.
+// Refreshes every 5 s.
 
 import { api } from '../api.js';
 import { stackedBars } from '../chart.js';
@@ -8,6 +9,7 @@ import { errorBox } from '../errors.js';
 import { age, shortTime, span } from '../format.js';
 import { refresher } from '../refresh.js';
 import { LABELS, STATES } from '../states.js';
+import { namedQueueTable } from './named_queues.js';
 
 const REFRESH_MS = 5000;
 
@@ -98,6 +100,8 @@ export function dashboard(root, params) {
   const chart = h('div', { class: 'chart', dataset: { testid: 'chart' } });
   const chartError = h('div');
   const queues = h('div', {}, h('p', { class: 'faint' }, 'Loading…'));
+  const named = h('div');
+  const namedMessage = h('div');
   const workers = h('div', {}, h('p', { class: 'faint' }, 'Loading…'));
   const updated = h('span', { class: 'updated', dataset: { testid: 'updated' } });
   const ranges = h('div', { class: 'segmented', role: 'group', 'aria-label': 'Time range' },
@@ -116,7 +120,7 @@ export function dashboard(root, params) {
         h('span', { class: 'hint' }, `last ${RANGES[rangeKey].label}, per ${RANGES[rangeKey].interval}, by current state`)),
       chartError, chart, legend()),
     h('div', { class: 'columns' },
-      h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Queues')), queues),
+      h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Queues')), namedMessage, named, queues),
       h('section', { class: 'panel' }, h('div', { class: 'panel-head' }, h('h2', {}, 'Workers'),
         h('span', { class: 'hint' }, 'alive in the last 30 s')), workers)));
 
@@ -127,9 +131,9 @@ export function dashboard(root, params) {
   // A refresh tick skips while a request is out; the Refresh button supersedes it.
   const { load, stop } = refresher(async () => {
     const query = countsQuery(rangeKey);
-    const [counts, qs, ws] = await Promise.allSettled([api.counts(query.params), api.queues(), api.workers()]);
-    return { query, counts, qs, ws };
-  }, ({ query, counts, qs, ws }) => {
+    const [counts, qs, ws, ns] = await Promise.allSettled([api.counts(query.params), api.queues(), api.workers(), api.namedQueues()]);
+    return { query, counts, qs, ws, ns };
+  }, ({ query, counts, qs, ws, ns }) => {
     if (counts.status === 'fulfilled') {
       lastBuckets = fullBuckets(counts.value, query);
       renderCards(cards, lastBuckets);
@@ -139,6 +143,9 @@ export function dashboard(root, params) {
       fill(chartError, errorBox(counts.reason, 'Counts'));
     }
     fill(queues, qs.status === 'fulfilled' ? queueTable(qs.value) : errorBox(qs.reason));
+    // A log that cannot pause queues (409) shows no named-queue table.
+    if (ns.status === 'fulfilled') fill(named, namedQueueTable(ns.value, namedMessage, () => load()));
+    else fill(named, ns.reason?.status === 409 ? [] : errorBox(ns.reason, 'Named queues'));
     fill(workers, ws.status === 'fulfilled' ? workerTable(ws.value) : errorBox(ws.reason));
     updated.textContent = `updated ${shortTime(new Date())}`;
     root.dataset.loaded = String(Number(root.dataset.loaded ?? 0) + 1);
