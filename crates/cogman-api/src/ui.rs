@@ -51,7 +51,7 @@ macro_rules! asset {
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// Every file of the UI; a unit test checks that this matches the `ui/` folder.
-static ASSETS: [Asset; 16] = [
+static ASSETS: [Asset; 17] = [
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
@@ -68,6 +68,7 @@ static ASSETS: [Asset; 16] = [
     asset!("js/views/tasks.js", JS),
     asset!("js/views/task.js", JS),
     asset!("js/views/send.js", JS),
+    asset!("js/views/named_queues.js", JS),
 ];
 
 /// A strong `ETag` per asset (same order as [`ASSETS`]): the first 128 bits of its SHA-256.
