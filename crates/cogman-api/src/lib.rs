@@ -20,8 +20,10 @@
 //! - `extract`: extractors that turn bad input into 400/413/415/422.
 //! - [`token`] and `auth`: hashed tokens, roles, the constant-time check.
 //! - `layers`: request timeout and security headers.
+//! - `search`: the search line of `GET /search` (parser and per-task check).
 //! - `same_site`: the `Host`, `Origin` and write-header checks that keep other sites out.
 //! - `connections`: the accept loop: connection limit, header-read and idle timeouts.
+//! - `events`: the live feed behind `GET /events` (one log watcher, broadcast).
 //! - `metrics`: the Prometheus registry and the worker observer.
 //! - [`openapi`]: the document's fixed parts and shared error responses.
 //! - `serve`: [`serve()`], binding (loopback unless tokens are set) and graceful stop.
@@ -29,6 +31,7 @@
 mod auth;
 mod connections;
 pub mod error;
+mod events;
 mod extract;
 mod layers;
 mod metrics;
@@ -37,6 +40,7 @@ pub mod openapi;
 mod options;
 mod routes;
 mod same_site;
+mod search;
 mod serve;
 mod state;
 pub mod token;

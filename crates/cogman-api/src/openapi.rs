@@ -11,6 +11,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
 use crate::error::ErrorBody;
+use crate::model::{LiveCounts, LiveTask};
 
 /// Name of the bearer security scheme.
 pub const BEARER: &str = "bearer";
@@ -24,7 +25,7 @@ pub const BEARER: &str = "bearer";
                        queue, worker and count overviews; metrics. See docs/api.md.",
     ),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, LiveCounts, LiveTask)),
     tags(
         (name = "tasks", description = "Send, inspect, retry and cancel tasks"),
         (name = "dead-letters", description = "Messages that can never run: list, requeue, purge"),

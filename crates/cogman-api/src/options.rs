@@ -30,6 +30,9 @@ pub struct ApiOptions {
     pub idle_timeout: Duration,
     /// Most connections served at once; further ones get a 503 and are closed. Default 1024.
     pub max_connections: usize,
+    /// How often the live feed (`GET /events`) reads the task log while someone listens.
+    /// Default 1 s.
+    pub events_interval: Duration,
 }
 
 impl ApiOptions {
@@ -43,6 +46,8 @@ impl ApiOptions {
     pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
     /// Default connection limit: 1024.
     pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+    /// Default live-feed interval: 1 s.
+    pub const DEFAULT_EVENTS_INTERVAL: Duration = Duration::from_secs(1);
 
     /// Defaults with these tokens.
     #[must_use]
@@ -69,6 +74,7 @@ impl Default for ApiOptions {
             header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            events_interval: Self::DEFAULT_EVENTS_INTERVAL,
         }
     }
 }

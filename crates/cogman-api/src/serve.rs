@@ -92,6 +92,12 @@ pub async fn serve_listener(
     check_bind(addr, state.options())?;
     tracing::info!(%addr, auth = state.options().requires_auth(), "serving the cogman API");
     let limits = ConnectionLimits::from(state.options());
+    // Live-feed streams never end on their own: closing them lets the open requests finish.
+    let events = state.events().clone();
+    let shutdown = async move {
+        shutdown.await;
+        events.close();
+    };
     serve_connections(listener, router(state), limits, shutdown)
         .await
         .map_err(ServeError::Io)

@@ -1,11 +1,12 @@
 //! [`ApiState`]: what every request handler shares — the cogman client (writes), its
 //! [`Inspector`] (reads), an optional worker running in the same process, the purge of finished
-//! tasks this process runs, the options and the metric registry. Cheap to clone.
+//! tasks this process runs, the options, the metric registry and the live feed. Cheap to clone.
 
 use std::sync::Arc;
 
 use cogman::{Client, Inspector, Retention, Worker};
 
+use crate::events::EventHub;
 use crate::metrics::{DurationObserver, Metrics};
 use crate::options::ApiOptions;
 
@@ -18,6 +19,7 @@ pub struct ApiState {
     retention: Option<Retention>,
     options: Arc<ApiOptions>,
     metrics: Arc<Metrics>,
+    events: EventHub,
 }
 
 impl ApiState {
@@ -28,6 +30,7 @@ impl ApiState {
             client,
             worker: None,
             retention: None,
+            events: EventHub::new(options.events_interval),
             options: Arc::new(options),
             metrics: Arc::new(Metrics::new()),
         }
@@ -81,5 +84,10 @@ impl ApiState {
 
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// The live feed of `GET /events`.
+    pub(crate) fn events(&self) -> &EventHub {
+        &self.events
     }
 }

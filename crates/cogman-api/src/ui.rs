@@ -51,7 +51,7 @@ macro_rules! asset {
 const JS: &str = "text/javascript; charset=utf-8";
 
 /// Every file of the UI; a unit test checks that this matches the `ui/` folder.
-static ASSETS: [Asset; 17] = [
+static ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("favicon.svg", "image/svg+xml"),
@@ -64,11 +64,13 @@ static ASSETS: [Asset; 17] = [
     asset!("js/chart.js", JS),
     asset!("js/states.js", JS),
     asset!("js/refresh.js", JS),
+    asset!("js/live.js", JS),
     asset!("js/views/dashboard.js", JS),
     asset!("js/views/tasks.js", JS),
     asset!("js/views/task.js", JS),
     asset!("js/views/send.js", JS),
     asset!("js/views/named_queues.js", JS),
+    asset!("js/views/bulk.js", JS),
 ];
 
 /// A strong `ETag` per asset (same order as [`ASSETS`]): the first 128 bits of its SHA-256.
@@ -216,7 +218,7 @@ mod tests {
         let embedded: BTreeSet<String> = ASSETS.iter().map(|a| a.path.to_owned()).collect();
         assert_eq!(embedded.len(), ASSETS.len(), "an asset is listed twice");
         assert_eq!(embedded, on_disk);
-        for asset in &ASSETS {
+        for asset in ASSETS {
             if asset.path.ends_with(".js") {
                 assert_eq!(asset.content_type, JS, "{}", asset.path);
             }
@@ -227,7 +229,7 @@ mod tests {
     fn the_ui_renders_data_without_html_parsing() {
         // Task names, payloads and errors are attacker-controlled: the scripts build the DOM
         // with textContent only, and the page has no inline code the CSP would have to allow.
-        for asset in &ASSETS {
+        for asset in ASSETS {
             let text = std::str::from_utf8(asset.body).expect("utf-8 asset");
             for banned in [
                 "innerHTML",

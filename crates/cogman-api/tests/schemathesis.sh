@@ -2,7 +2,8 @@
 # Property-based check of the REST API against its own OpenAPI document with schemathesis:
 # builds `cogman`, starts `cogman serve` on a free loopback port with a temp SQLite file, an
 # admin token and a worker, and runs schemathesis with the checks not_a_server_error,
-# response_schema_conformance, status_code_conformance and content_type_conformance.
+# response_schema_conformance, status_code_conformance and content_type_conformance (all but
+# GET /api/v1/events, the live feed, whose answer never ends: tests/api/events.rs covers it).
 # Exits non-zero when schemathesis finds a failure. Installs schemathesis (pinned) if missing.
 #
 # Knobs: SCHEMATHESIS_MAX_EXAMPLES (default 40), SCHEMATHESIS_SEED (default: random),
@@ -74,6 +75,7 @@ if [ -n "${SCHEMATHESIS_SEED:-}" ]; then seed_args=(--seed "$SCHEMATHESIS_SEED")
 
 status=0
 "$st" run "$work/openapi.json" --url "$base" -H "$auth" -H "X-Cogman-Client: schemathesis" \
+  --exclude-path /api/v1/events \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
   --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --request-timeout 20 --workers 1 \
   --no-color "${seed_args[@]}" || status=$?

@@ -7,20 +7,29 @@
 //! - [`list`]: the query of `GET /tasks`.
 //! - [`overview`]: queues, workers, counts, health, whoami.
 //! - [`dead_letters`]: dead letters, their page and query.
+//! - [`bulk`]: the body and answer of `POST /tasks/bulk`.
+//! - [`events`]: what `GET /events` pushes.
+//! - [`search`]: the query and answer of `GET /search`.
 
+pub mod bulk;
 pub mod dead_letters;
+pub mod events;
 pub mod list;
 pub mod names;
 pub mod overview;
+pub mod search;
 pub mod send;
 pub mod task;
 
+pub use bulk::{BulkAction, BulkRequest, BulkResponse, BulkSkip};
 pub use dead_letters::{DeadLetterList, DeadLetterParams, DeadLetterView, PurgedDeadLetters};
+pub use events::{LiveCounts, LiveTask};
 pub use list::ListParams;
 pub use names::{PriorityName, SendStatusName, StatusName};
 pub use overview::{
     AccessRole, BucketView, CountsParams, CountsResponse, Health, NamedQueueList, NamedQueueView,
     QueueList, QueueView, Whoami, WorkerList, WorkerView,
 };
+pub use search::{SearchPage, SearchParams};
 pub use send::{RetryRequest, SendResponse, SendTaskRequest};
 pub use task::{StateChangeView, TaskDetails, TaskPage, TaskView, ViewError};

@@ -7,15 +7,21 @@
 //!
 //! - [`tasks`]: send, get, list.
 //! - [`actions`]: retry, cancel.
+//! - [`bulk`]: retry or cancel many tasks.
 //! - [`dead_letters`]: list, requeue, delete, purge.
 //! - [`overview`]: queues, workers, counts.
 //! - [`pauses`]: named queues, pause, resume.
+//! - [`events`]: the live feed (server-sent events).
+//! - [`search`]: the search line over the whole log.
 //! - [`system`]: health, whoami, metrics, the OpenAPI document, fallbacks.
 
 mod actions;
+mod bulk;
 mod dead_letters;
+mod events;
 mod overview;
 mod pauses;
+mod search;
 mod system;
 mod tasks;
 
@@ -39,8 +45,10 @@ fn protected() -> OpenApiRouter<ApiState> {
     OpenApiRouter::new()
         .routes(routes!(tasks::send_task, tasks::list_tasks))
         .routes(routes!(tasks::get_task))
+        .routes(routes!(search::search))
         .routes(routes!(actions::retry_task))
         .routes(routes!(actions::cancel_task))
+        .routes(routes!(bulk::bulk))
         .routes(routes!(
             dead_letters::list_dead_letters,
             dead_letters::purge_dead_letters
@@ -53,6 +61,7 @@ fn protected() -> OpenApiRouter<ApiState> {
         .routes(routes!(pauses::resume_queue))
         .routes(routes!(overview::workers))
         .routes(routes!(overview::counts))
+        .routes(routes!(events::events))
         .routes(routes!(system::whoami))
         .routes(routes!(system::metrics))
         .routes(routes!(system::openapi_json))

@@ -4,10 +4,12 @@
 mod actions;
 mod auth;
 mod bad_input;
+mod bulk;
 mod common;
 mod connections;
 mod dead_letters;
 mod distributed;
+mod events;
 mod fuzz;
 mod metrics;
 mod openapi;
@@ -15,4 +17,5 @@ mod overview;
 mod pauses;
 mod queues;
 mod same_site;
+mod search;
 mod tasks;

@@ -87,6 +87,7 @@ const id = (value) => encodeURIComponent(String(value));
 export const api = {
   whoami: () => request('GET', '/whoami'),
   tasks: (params) => request('GET', '/tasks', { params }),
+  search: (params) => request('GET', '/search', { params }),
   task: (taskId) => request('GET', `/tasks/${id(taskId)}`),
   send: (body) => request('POST', '/tasks', { body }),
   retry: (taskId, retry) => request('POST', `/tasks/${id(taskId)}/retry`, { body: { retry } }),

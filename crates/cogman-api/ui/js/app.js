@@ -3,6 +3,7 @@
 
 import { setToken, token } from './api.js';
 import { fill, h } from './dom.js';
+import { onLiveEvent, onLiveState, reconnectLive } from './live.js';
 import { currentRole, onRoleChange, probe, ROLE_LABELS } from './session.js';
 import { dashboard } from './views/dashboard.js';
 import { send } from './views/send.js';
@@ -14,6 +15,7 @@ const notice = document.getElementById('notice');
 const rolePill = document.getElementById('role');
 const tokenForm = document.getElementById('token-form');
 const tokenInput = document.getElementById('token-input');
+const livePill = document.getElementById('live');
 
 const NOTICES = {
   missing: 'This server needs an API token: enter it in the box at the top right.',
@@ -29,6 +31,19 @@ function showRole(role) {
   notice.hidden = !text;
   notice.dataset.kind = role;
   notice.textContent = text ?? '';
+}
+
+const LIVE_LABELS = {
+  connecting: ['connecting…', 'Opening the live feed (GET /api/v1/events)'],
+  live: ['live', 'Changes are pushed by the server as they happen'],
+  polling: ['polling', 'The live feed is down: views reload on a timer until it is back'],
+};
+
+function showLive(state) {
+  const [label, title] = LIVE_LABELS[state] ?? [state, ''];
+  livePill.dataset.live = state;
+  livePill.textContent = label;
+  livePill.title = title;
 }
 
 /** The view for a hash: [name, mount(container, params)]. */
@@ -66,16 +81,24 @@ tokenForm.addEventListener('submit', async (e) => {
   e.preventDefault();
   setToken(tokenInput.value.trim());
   await probe();
+  reconnectLive();
   route();
 });
 document.getElementById('token-clear').addEventListener('click', async () => {
   tokenInput.value = '';
   setToken('');
   await probe();
+  reconnectLive();
   route();
 });
 
 onRoleChange(showRole);
+onLiveState(showLive);
+// The feed stays open while the UI is, so the badge tells the truth on every page; it counts the
+// events received (data-events), which shows a reload came from a push.
+onLiveEvent(() => {
+  livePill.dataset.events = String(Number(livePill.dataset.events ?? 0) + 1);
+});
 window.addEventListener('hashchange', route);
 showRole(currentRole());
 probe().then(route, route);

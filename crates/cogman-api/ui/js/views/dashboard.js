@@ -1,13 +1,13 @@
 // Dashboard: tasks per state over a time range (cards and a stacked bar chart), the named
 // queues (pause and resume, from named_queues.js), the broker's queues and the live workers.
-// Refreshes every 5 s.
+// Reloads on live events (every 5 s while the live feed is down).
 
 import { api } from '../api.js';
 import { stackedBars } from '../chart.js';
 import { fill, h } from '../dom.js';
 import { errorBox } from '../errors.js';
 import { age, shortTime, span } from '../format.js';
-import { refresher } from '../refresh.js';
+import { follow, refresher } from '../refresh.js';
 import { LABELS, STATES } from '../states.js';
 import { namedQueueTable } from './named_queues.js';
 
@@ -152,11 +152,11 @@ export function dashboard(root, params) {
   }, (e) => fill(chartError, errorBox(e, 'Counts')));
 
   load();
-  const timer = setInterval(() => load({ tick: true }), REFRESH_MS);
+  const unfollow = follow(() => load({ tick: true }), REFRESH_MS);
   window.addEventListener('resize', drawChart);
   return () => {
     stop();
-    clearInterval(timer);
+    unfollow();
     window.removeEventListener('resize', drawChart);
   };
 }

@@ -1,11 +1,12 @@
 // Task detail: every field, the payload and result (JSON, text or base64), the error, the
 // chain of attempts, the history timeline, and Retry / Cancel when the state and the role
-// allow them. Refreshes every 2 s while an attempt is still running.
+// allow them. Reloads on live events about its chain (every 2 s while the live feed is down).
 
 import { api } from '../api.js';
 import { fill, h } from '../dom.js';
 import { errorBox, explain } from '../errors.js';
 import { bytes, describeBytes, fullTime, seconds, shortId, span } from '../format.js';
+import { follow } from '../refresh.js';
 import { canWrite, currentRole, onRoleChange } from '../session.js';
 import { badge, canCancel, canRetry, isFinal } from '../states.js';
 
@@ -103,7 +104,7 @@ export function taskDetail(root, params, id) {
 
   let details = null;
   let stopped = false;
-  let timer = null;
+  let running = true;
   let seq = 0;
   let confirming = false;
 
@@ -192,9 +193,7 @@ export function taskDetail(root, params, id) {
       details = answer;
       render();
       root.dataset.state = answer.task.status;
-      const running = [answer.task, ...answer.attempts].some((t) => !isFinal(t.status));
-      clearTimeout(timer);
-      if (running) timer = setTimeout(load, REFRESH_MS);
+      running = [answer.task, ...answer.attempts].some((t) => !isFinal(t.status));
     } catch (e) {
       if (stopped || mine !== seq) return;
       if (!details) fill(body, errorBox(e));
@@ -202,11 +201,17 @@ export function taskDetail(root, params, id) {
     }
   }
 
+  // An event about this chain reloads it; while an attempt still runs, any change of the totals
+  // does too (a change beyond the feed's window of newest attempts shows only there).
+  const concerns = (event) => event.type === 'resync'
+    || (event.type === 'task' && (event.data.id === id || event.data.original_task_id === details?.task?.original_task_id))
+    || (event.type === 'counts' && running);
+  const unfollow = follow(load, REFRESH_MS, concerns);
   const unsubscribe = onRoleChange(() => render());
   load();
   return () => {
     stopped = true;
     unsubscribe();
-    clearTimeout(timer);
+    unfollow();
   };
 }
