@@ -40,6 +40,10 @@ pub(crate) struct ConfigArgs {
     /// PostgreSQL URI for the durable task log.
     #[arg(long, global = true)]
     pub(crate) postgres: Option<String>,
+    /// Export spans to this OTLP/HTTP collector (e.g. http://127.0.0.1:4318), overriding the
+    /// config's `otlp_endpoint`.
+    #[arg(long, global = true)]
+    pub(crate) otlp_endpoint: Option<String>,
 }
 
 /// Where send, status, tasks, retry and cancel go: a running `cogman serve` instead of the

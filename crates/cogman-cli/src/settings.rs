@@ -54,6 +54,11 @@ pub(crate) fn load(args: &ConfigArgs) -> Result<Config> {
         ("--amqp", "amqp.uri", args.amqp.as_deref()),
         ("--redis", "redis.uri", args.redis.as_deref()),
         ("--postgres", "postgres.uri", args.postgres.as_deref()),
+        (
+            "--otlp-endpoint",
+            "otlp_endpoint",
+            args.otlp_endpoint.as_deref(),
+        ),
     ] {
         if let Some(value) = value {
             layers.set(path, value, &format!("flag {flag}"))?;

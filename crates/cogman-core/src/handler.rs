@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::outcome::TaskError;
 use crate::task::{Task, TaskId};
+use crate::trace::TraceContext;
 
 /// What a handler knows about the task it runs.
 #[derive(Debug, Clone)]
@@ -30,6 +31,10 @@ pub struct TaskContext {
     /// Cancelled when the task is cancelled, times out, or the worker stops hard.
     /// Long handlers should watch it (`ctx.cancelled().await`) and return early.
     pub cancellation: CancellationToken,
+    /// The trace context of this run (its `run` span when the worker exports traces, else the
+    /// context the task arrived with): pass [`TraceContext::traceparent`] on to make what the
+    /// handler calls part of the task's trace. Shell handlers get it as `TRACEPARENT`.
+    pub trace: Option<TraceContext>,
 }
 
 impl TaskContext {
@@ -44,6 +49,7 @@ impl TaskContext {
             primary_key: task.primary_key.clone(),
             delivery_count,
             cancellation,
+            trace: task.trace.clone(),
         }
     }
 

@@ -43,6 +43,7 @@ pub mod schedule;
 pub mod state;
 pub mod task;
 pub mod task_log;
+pub mod trace;
 pub mod unique;
 pub mod workers;
 pub mod workflow;
@@ -73,6 +74,7 @@ pub use task_log::{
     BucketCount, CountQuery, Cursor, Page, PageRequest, RecordOutcome, StateChange, StatusCounts,
     TaskFilter, TaskLog, TaskLogError, apply_change, record_outcome,
 };
+pub use trace::{SpanId, TraceContext, TraceId};
 pub use unique::{Claim, UniqueKey, validate_unique};
 pub use workers::{WorkerInfo, WorkerRegistry};
 pub use workflow::WorkflowLink;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::state::TaskState;
+use crate::trace::TraceContext;
 use crate::workflow::WorkflowLink;
 
 /// A task's id: a UUID v7 assigned by cogman, so ids sort by creation time.
@@ -281,6 +282,9 @@ pub struct TaskSpec {
     /// How long the key is held from the send, even after the task finished; `None`: until
     /// the task (every attempt of it) ends.
     pub unique_for: Option<Duration>,
+    /// The caller's trace context (for example its current span, or a `TRACEPARENT` it was
+    /// given): the task's spans join that trace. `None`: a traced client starts a new trace.
+    pub trace_parent: Option<TraceContext>,
 }
 
 impl Default for TaskSpec {
@@ -297,6 +301,7 @@ impl Default for TaskSpec {
             workflow: None,
             unique_key: None,
             unique_for: None,
+            trace_parent: None,
         }
     }
 }
@@ -376,6 +381,13 @@ impl TaskSpec {
     #[must_use]
     pub fn unique_for(mut self, hold: Duration) -> Self {
         self.unique_for = Some(hold);
+        self
+    }
+
+    /// Makes the task's spans children of `parent` (see [`TaskSpec::trace_parent`]).
+    #[must_use]
+    pub fn trace_parent(mut self, parent: TraceContext) -> Self {
+        self.trace_parent = Some(parent);
         self
     }
 
@@ -485,6 +497,10 @@ pub struct Task {
     /// to the worker; the logs keep it in their unique-key table, not in the task record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique_key: Option<String>,
+    /// Where the task's trace continues (W3C `traceparent`/`tracestate`): the span that sent
+    /// it, or the run that scheduled this attempt. Travels with the task to the worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceContext>,
 }
 
 impl Task {
@@ -513,6 +529,7 @@ impl Task {
                 .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
             workflow: spec.workflow,
             unique_key: spec.unique_key.filter(|_| spec.unique_for.is_none()),
+            trace: spec.trace_parent,
         }
     }
 
@@ -531,6 +548,7 @@ impl Task {
             workflow: self.workflow.clone(),
             unique_key: self.unique_key.clone(),
             unique_for: None,
+            trace_parent: self.trace.clone(),
         };
         Task {
             attempt: self.attempt + 1,

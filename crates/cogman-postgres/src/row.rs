@@ -36,6 +36,7 @@ pub(crate) fn task(row: &PgRow) -> Result<Task, TaskLogError> {
     let timeout_ms: Option<i64> = row.try_get("timeout_ms").map_err(other)?;
     let workflow: Option<String> = row.try_get("workflow").map_err(other)?;
     Ok(Task {
+        trace: None,
         id,
         name: row.try_get("name").map_err(other)?,
         queue: row.try_get("queue").map_err(other)?,

@@ -400,6 +400,7 @@ pub(crate) fn parse_task(
     let queue =
         text("queue", take("queue"))?.unwrap_or_else(|| cogman_core::DEFAULT_QUEUE.to_owned());
     Ok(Some(Task {
+        trace: None,
         id,
         name,
         queue,

@@ -85,6 +85,11 @@ pub struct Config {
     /// metrics (`GET /metrics`), e.g. `127.0.0.1:9464`; unset (the default) serves none. The library serves nothing by
     /// itself: see [`crate::metrics::MetricsServer`].
     pub metrics: Option<std::net::SocketAddr>,
+    /// The OTLP/HTTP collector spans are exported to (its base URL, e.g.
+    /// `http://127.0.0.1:4318`; `/v1/traces` is added), as JSON. Unset (the default): no span
+    /// is recorded, and the trace context a task arrived with is passed on unchanged
+    /// (docs/observability.md).
+    pub otlp_endpoint: Option<String>,
     /// The scheduler's leader lease: the process sending periodic tasks renews it; another
     /// takes over this long after it died. Default 15 s.
     #[serde(with = "humantime_serde")]
@@ -124,6 +129,7 @@ impl Default for Config {
             send_buffer: 10_000,
             purge_interval: Duration::from_secs(600),
             metrics: None,
+            otlp_endpoint: None,
             scheduler_lease: Duration::from_secs(15),
             schedules: Vec::new(),
             sqlite: SqliteConfig::default(),
@@ -247,6 +253,11 @@ impl Config {
         }
         if self.concurrency == 0 || self.concurrency > 10_000 {
             return Err(fail("concurrency", "must be between 1 and 10000"));
+        }
+        if let Some(endpoint) = &self.otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(fail("otlp_endpoint", "must be an http:// or https:// URL"));
         }
         if self.queues.is_empty() {
             return Err(fail("queues", "name at least one queue"));

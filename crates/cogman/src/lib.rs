@@ -34,6 +34,8 @@
 //!   the tiered log (`cogman-tiered`) composed of the Redis and PostgreSQL ones.
 //! - [`retention`]: [`Retention`] — the periodic purge of finished tasks older than the TTL,
 //!   run by every started worker (and `cogman serve`).
+//! - [`telemetry`]: [`Tracer`] — the spans of a task's send, publish, consume, run and
+//!   record, exported over OTLP/HTTP when `otlp_endpoint` is set.
 //! - [`scheduler`]: [`Scheduler`] — periodic tasks: one leader (a lease in the log) sends
 //!   each slot once (a claim per slot); managing schedules through the client and inspector.
 //! - this file: the seed's facade — [`start_background`], [`Cogman::send_task`],
@@ -50,6 +52,7 @@ pub mod queue_pauses;
 pub mod registry;
 pub mod retention;
 pub mod scheduler;
+pub mod telemetry;
 pub mod worker;
 pub mod workflow;
 
@@ -63,6 +66,7 @@ pub use queue_pauses::{NamedQueue, PAUSE_CHECK};
 pub use registry::Registry;
 pub use retention::{Retention, RetentionOptions};
 pub use scheduler::{ScheduleConfig, ScheduleView, Scheduler, SchedulerOptions};
+pub use telemetry::Tracer;
 pub use worker::{StatsSnapshot, TaskObserver, Worker, WorkerOptions};
 pub use workflow::{
     ChainReceipt, ChordReceipt, ChordResult, GroupReceipt, GroupStatus, WorkflowKind,

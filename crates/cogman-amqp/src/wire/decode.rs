@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use lapin::BasicProperties;
 
 use cogman_core::task::{validate_name, validate_primary_key, validate_queue_name};
-use cogman_core::validate_unique;
 use cogman_core::{HandlerWait, Limits, Priority, Task, TaskId, TaskState, WorkflowLink};
+use cogman_core::{TraceContext, validate_unique};
 
 use super::error::DecodeError;
 use super::fields::{int, required_string, string, u32_field};
@@ -130,6 +130,15 @@ pub fn decode(
     let unique_key = string(table, headers::UNIQUE_KEY)?.map(str::to_owned);
     validate_unique(unique_key.as_deref(), None, limits)
         .map_err(|e| invalid(headers::UNIQUE_KEY, e))?;
+    // Tracing is best effort: a trace context that is missing, of the wrong type or invalid
+    // leaves the task untraced (a new trace), it never dead-letters it.
+    let trace = string(table, headers::TRACEPARENT)
+        .ok()
+        .flatten()
+        .and_then(|parent| {
+            let state = string(table, headers::TRACESTATE).ok().flatten();
+            TraceContext::parse(parent, state)
+        });
     let prior_deliveries = u32_field(table, headers::DELIVERIES)?
         .unwrap_or(0)
         .saturating_add(u32_field(table, headers::BROKER_DELIVERY_COUNT)?.unwrap_or(0));
@@ -144,6 +153,7 @@ pub fn decode(
 
     Ok(Decoded {
         task: Task {
+            trace,
             id,
             name: name.to_owned(),
             queue,
@@ -256,7 +266,14 @@ mod tests {
                 .primary_key("order-42")
                 .unique_key("order-42-once")
                 .timeout(std::time::Duration::from_millis(1500))
-                .run_at(now + chrono::Duration::seconds(30)),
+                .run_at(now + chrono::Duration::seconds(30))
+                .trace_parent(
+                    TraceContext::parse(
+                        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                        Some("congo=t61rcWkgMzE"),
+                    )
+                    .expect("valid traceparent"),
+                ),
             now,
         );
         task.status = TaskState::Queued;
@@ -278,6 +295,7 @@ mod tests {
         assert_eq!(a.original_task_id, b.original_task_id);
         assert_eq!(a.primary_key, b.primary_key);
         assert_eq!(a.unique_key, b.unique_key);
+        assert_eq!(a.trace, b.trace);
         assert_eq!(a.timeout_ms, b.timeout_ms);
         // Times travel with millisecond precision.
         assert_eq!(
@@ -298,6 +316,19 @@ mod tests {
         round_trip_equal(&decoded.task, &task);
         assert_eq!(decoded.prior_deliveries, 0);
         assert_eq!(decoded.task.status, TaskState::Queued);
+    }
+
+    #[test]
+    fn a_bad_trace_context_leaves_the_task_untraced() {
+        let task = sample();
+        for value in [
+            AMQPValue::LongString(LongString::from("00-not-a-trace-01")),
+            AMQPValue::LongLongInt(7),
+        ] {
+            let props = with_header(&encode(&task), headers::TRACEPARENT, value);
+            let decoded = decode(&props, b"", &Limits::default(), Utc::now()).expect("valid");
+            assert_eq!(decoded.task.trace, None);
+        }
     }
 
     #[test]

@@ -54,6 +54,12 @@ pub fn encode(task: &Task) -> BasicProperties {
     if let Some(key) = &task.unique_key {
         put(headers::UNIQUE_KEY, text(key));
     }
+    if let Some(trace) = &task.trace {
+        put(headers::TRACEPARENT, text(&trace.traceparent()));
+        if let Some(state) = &trace.state {
+            put(headers::TRACESTATE, text(state));
+        }
+    }
     put(headers::CREATED_AT, text(&timestamp(task.created_at)));
     if let Some(run_at) = task.run_at {
         put(headers::RUN_AT, text(&timestamp(run_at)));

@@ -57,6 +57,13 @@ pub mod headers {
     /// String, optional: the unique key the task's chain holds until it ends; the worker
     /// releases it when the chain ends.
     pub const UNIQUE_KEY: &str = "cogman-unique-key";
+    /// String, optional: the W3C trace context of the span that sent the task
+    /// (`00-{trace id}-{span id}-{flags}`); the worker's spans join that trace. A value that
+    /// does not parse is ignored, never a reason to refuse the task.
+    pub const TRACEPARENT: &str = "traceparent";
+    /// String, optional: the W3C `tracestate` that goes with [`TRACEPARENT`], passed on
+    /// unchanged.
+    pub const TRACESTATE: &str = "tracestate";
     /// Integer, set by cogman: deliveries of this task that were not settled.
     pub const DELIVERIES: &str = "x-cogman-deliveries";
     /// Integer, set by RabbitMQ on a message redelivered from a quorum queue: how many times

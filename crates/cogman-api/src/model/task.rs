@@ -144,6 +144,7 @@ impl TryFrom<TaskView> for Task {
             .transpose()
             .map_err(|e| ViewError::new("workflow", e))?;
         Ok(Task {
+            trace: None,
             id: TaskId::from_uuid(view.id),
             name: view.name,
             queue: view.queue,

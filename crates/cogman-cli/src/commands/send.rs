@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::remote::RemoteClient;
 use anyhow::{Context, Result, bail};
-use cogman::{Config, Priority, SendReceipt, TaskSpec};
+use cogman::{Config, Priority, SendReceipt, TaskSpec, TraceContext};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt as _, BufReader};
 
 use super::{print_receipt, wait, with_client};
@@ -80,6 +80,8 @@ fn spec(args: &SendArgs, payload: Vec<u8>) -> Result<TaskSpec> {
     }
     spec.unique_key.clone_from(&args.unique_key);
     spec.unique_for = args.unique_for;
+    // Run from a traced process (a shell handler, a CI job): the task joins its trace.
+    spec.trace_parent = inherited_trace();
     Ok(spec)
 }
 
@@ -137,6 +139,13 @@ async fn send_each_line(
         bail!("{failed} of {number} tasks were not sent");
     }
     Ok(())
+}
+
+/// The W3C trace context of the process that ran `cogman send` (`TRACEPARENT`, with
+/// `TRACESTATE`), as a shell handler gets it; an invalid one is ignored.
+fn inherited_trace() -> Option<TraceContext> {
+    let parent = std::env::var("TRACEPARENT").ok()?;
+    TraceContext::parse(&parent, std::env::var("TRACESTATE").ok().as_deref())
 }
 
 pub(crate) async fn run(

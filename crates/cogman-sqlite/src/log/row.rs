@@ -74,6 +74,7 @@ impl RawTask {
             None => None,
         };
         Ok(Task {
+            trace: None,
             id: parse_id(&self.id)?,
             original_task_id: parse_id(&self.original_task_id)
                 .map_err(|_| corrupt("original_task_id is not a UUID".into()))?,

@@ -46,6 +46,7 @@ pub(crate) fn priority_code(priority: Priority) -> i64 {
 pub(crate) fn encode(task: &Task) -> Result<QueueRow, SqliteError> {
     // Every field but the payload, which goes to its own BLOB column.
     let without_payload = Task {
+        trace: task.trace.clone(),
         id: task.id,
         name: task.name.clone(),
         queue: task.queue.clone(),

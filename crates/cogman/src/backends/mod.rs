@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::retention::{Retention, RetentionOptions};
 use crate::scheduler::{Scheduler, SchedulerOptions};
+use crate::telemetry::Tracer;
 use crate::worker::{Worker, WorkerOptions};
 
 /// The broker and task log chosen by a config.
@@ -31,6 +32,8 @@ pub struct Backends {
     pub broker: Arc<dyn Broker>,
     /// Where their lives are recorded.
     pub log: Arc<dyn TaskLog>,
+    /// The spans' exporter (`otlp_endpoint`), shared by the clients and workers made here.
+    pub tracer: Tracer,
 }
 
 fn backend_error(
@@ -86,7 +89,16 @@ impl Backends {
                 (None, Some(uri)) => Arc::new(postgres::open(uri, config).await?),
                 (None, None) => Arc::new(embedded.store().await?),
             };
-        Ok(Backends { broker, log })
+        let tracer = match &config.otlp_endpoint {
+            Some(endpoint) => Tracer::otlp(endpoint, "cogman")
+                .map_err(|error| crate::config::fail("otlp_endpoint", error.to_string()))?,
+            None => Tracer::disabled(),
+        };
+        Ok(Backends {
+            broker,
+            log,
+            tracer,
+        })
     }
 
     /// A client over these backends; closing it leaves the broker open.
@@ -94,7 +106,7 @@ impl Backends {
         Client::new(
             Arc::clone(&self.broker),
             Arc::clone(&self.log),
-            client_options(config),
+            self.client_options(config),
         )
     }
 
@@ -103,8 +115,19 @@ impl Backends {
         Client::owning(
             Arc::clone(&self.broker),
             Arc::clone(&self.log),
-            client_options(config),
+            self.client_options(config),
         )
+    }
+
+    /// The client settings of `config`, with this tracer.
+    fn client_options(&self, config: &Config) -> ClientOptions {
+        ClientOptions {
+            limits: config.limits(),
+            request_timeout: config.request_timeout,
+            send_buffer: config.send_buffer,
+            tracer: self.tracer.clone(),
+            ..ClientOptions::default()
+        }
     }
 
     /// A worker over these backends, sending retries through `client`.
@@ -166,16 +189,6 @@ fn retention_options(config: &Config) -> RetentionOptions {
     RetentionOptions {
         ttl,
         every: config.purge_interval,
-    }
-}
-
-/// The client settings of `config`.
-fn client_options(config: &Config) -> ClientOptions {
-    ClientOptions {
-        limits: config.limits(),
-        request_timeout: config.request_timeout,
-        send_buffer: config.send_buffer,
-        ..ClientOptions::default()
     }
 }
 

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::error::Error;
+use crate::telemetry::{SpanKind, Tracer};
 
 /// Where an accepted task is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,6 +77,9 @@ pub struct ClientOptions {
     /// How often the relay looks for unpublished tasks (it also runs at start and after a
     /// failed publish).
     pub relay_interval: Duration,
+    /// Records the spans of sends and publishes (and, through the worker that uses this
+    /// client, of runs). Default: disabled.
+    pub tracer: Tracer,
 }
 
 impl Default for ClientOptions {
@@ -85,6 +89,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(5),
             send_buffer: 10_000,
             relay_interval: Duration::from_secs(5),
+            tracer: Tracer::disabled(),
         }
     }
 }
@@ -182,21 +187,33 @@ impl Client {
         let now = Utc::now();
         self.validate(&spec)?;
         let key = spec.unique();
-        let task = Task::from_spec(spec, now);
+        let mut task = Task::from_spec(spec, now);
+        // The message carries the send span's context: the worker's spans are its children.
+        let mut span = self.inner.options.tracer.start(
+            "cogman.send",
+            SpanKind::Producer,
+            task.trace.as_ref(),
+            &task,
+        );
+        task.trace = span.context();
         let (name, queue) = (task.name.clone(), task.queue.clone());
-        let mut receipt = match key {
-            None => self.dispatch(task).await?,
-            Some(key) => match self.inner.log.create_unique(&task, &key).await? {
-                Claim::Created => self.publish_created(task).await?,
-                Claim::Held { by } => {
+        let sent = match key {
+            None => self.dispatch(task).await,
+            Some(key) => match self.inner.log.create_unique(&task, &key).await {
+                Ok(Claim::Created) => self.publish_created(task).await,
+                Ok(Claim::Held { by }) => {
+                    span.set("cogman.duplicate_of", || by.to_string());
                     return Ok(SendReceipt {
                         id: by,
                         status: SendStatus::Duplicate,
                         warning: None,
                     });
                 }
+                Err(error) => Err(error.into()),
             },
         };
+        let mut receipt = sent.inspect_err(|error| span.fail(error))?;
+        drop(span);
         receipt.warning = self
             .inner
             .coverage
@@ -411,6 +428,11 @@ impl Client {
         &self.inner.log
     }
 
+    /// The tracer of this client's spans (and of the spans of a worker that uses it).
+    pub fn tracer(&self) -> &Tracer {
+        &self.inner.options.tracer
+    }
+
     /// The broker this client publishes to.
     pub fn broker(&self) -> &Arc<dyn Broker> {
         &self.inner.broker
@@ -433,6 +455,7 @@ impl Client {
         if let Err(error) = self.inner.log.flush().await {
             tracing::warn!(%error, "could not write the state changes the task log held back");
         }
+        self.inner.options.tracer.flush().await;
         if self.inner.owns_broker
             && let Err(error) = self.inner.broker.close().await
         {
@@ -456,9 +479,18 @@ impl ClientInner {
     /// Publishes within the request timeout and records the queued/scheduled state.
     async fn publish(&self, task: &Task) -> Result<SendStatus, BrokerError> {
         let timeout = self.options.request_timeout;
+        let mut span = self.options.tracer.start(
+            "cogman.publish",
+            SpanKind::Client,
+            task.trace.as_ref(),
+            task,
+        );
         tokio::time::timeout(timeout, self.broker.publish(task))
             .await
-            .map_err(|_| BrokerError::ConfirmTimeout(timeout))??;
+            .map_err(|_| BrokerError::ConfirmTimeout(timeout))
+            .flatten()
+            .inspect_err(|error| span.fail(error))?;
+        drop(span);
         let state = task.enqueued_state(Utc::now());
         let enqueued = StateChange::new(task.id, state);
         if let Err(error) = self.log.record_transient(&enqueued).await {

@@ -7,8 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cogman_core::{Delivery, Handler, Output, TaskContext, TaskError, TaskLog, TaskState};
+use cogman_core::{
+    Delivery, Handler, Output, TaskContext, TaskError, TaskLog, TaskState, TraceContext,
+};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// How one handler call ended.
 #[derive(Debug)]
@@ -25,6 +28,20 @@ pub(crate) enum Attempt {
     CancelRequested,
     /// The worker is stopping hard: put the task back.
     Interrupted,
+}
+
+impl Attempt {
+    /// Why the attempt did not succeed, for its span; `None` for a success.
+    pub(crate) fn failure(&self) -> Option<String> {
+        match self {
+            Attempt::Succeeded(_) => None,
+            Attempt::Failed(error) => Some(error.message().to_owned()),
+            Attempt::Panicked(message) => Some(format!("handler panicked: {message}")),
+            Attempt::TimedOut(after) => Some(format!("timed out after {after:?}")),
+            Attempt::CancelRequested => Some("cancelled on request".to_owned()),
+            Attempt::Interrupted => Some("interrupted: the worker stopped".to_owned()),
+        }
+    }
 }
 
 /// What the executor needs besides the handler.
@@ -51,7 +68,15 @@ pub(crate) async fn run(
 ) -> Attempt {
     let token = ctx.cancellation.clone();
     let task_id = ctx.task_id;
-    let mut call = tokio::spawn(async move { handler.call(ctx, payload).await });
+    // The handler runs inside its task's span: what it logs names the task and its trace.
+    let span = tracing::info_span!(
+        "cogman.run",
+        %task_id,
+        name = %ctx.name,
+        attempt = ctx.attempt,
+        traceparent = ctx.trace.as_ref().map(TraceContext::traceparent),
+    );
+    let mut call = tokio::spawn(async move { handler.call(ctx, payload).await }.instrument(span));
     let deadline = tokio::time::sleep(watch.timeout);
     tokio::pin!(deadline);
     let mut ticker = tokio::time::interval(watch_interval(watch.lease));

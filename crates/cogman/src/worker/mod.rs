@@ -36,6 +36,7 @@ pub use stats::{StatsSnapshot, WorkerStats};
 
 use crate::metrics::WorkerMetrics;
 use crate::queue_pauses::{ActiveQueues, PAUSE_CHECK};
+use crate::telemetry::SpanKind;
 
 /// Told about every settled attempt (for metrics, or the CLI worker's one line per attempt).
 /// Must be quick: it runs on the worker's path.
@@ -503,6 +504,17 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
         no_handler::wait_or_fail(&inner, delivery).await;
         return;
     };
+    // From the delivery to the handler's start (the start recorded); a child of the span
+    // that sent the task (or of the run that scheduled this attempt).
+    let mut consume = inner.client.tracer().start(
+        "cogman.consume",
+        SpanKind::Consumer,
+        task.trace.as_ref(),
+        &task,
+    );
+    consume.set("cogman.delivery_count", || {
+        delivery.delivery_count().to_string()
+    });
     let start = StateChange::new(task.id, TaskState::InProgress).worker(inner.id.clone());
     match inner.record_until_taken(&start, Write::Transient).await {
         None => {
@@ -544,7 +556,15 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
     }
     inner.stats.started();
     inner.metrics.started(&task);
-    let ctx = TaskContext::for_task(&task, delivery.delivery_count(), CancellationToken::new());
+    let consumed = consume.context();
+    drop(consume);
+    let mut run =
+        inner
+            .client
+            .tracer()
+            .start("cogman.run", SpanKind::Internal, consumed.as_ref(), &task);
+    let mut ctx = TaskContext::for_task(&task, delivery.delivery_count(), CancellationToken::new());
+    ctx.trace = run.context();
     let timeout = task.timeout().unwrap_or(inner.options.task_timeout);
     let began = Instant::now();
     let watch = execute::Watch {
@@ -557,7 +577,12 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
     };
     let attempt = execute::run(handler, ctx, task.payload.clone(), watch).await;
     let ran_for = began.elapsed();
-    settle::settle(&inner, delivery, attempt, ran_for).await;
+    if let Some(failure) = attempt.failure() {
+        run.fail(failure);
+    }
+    let ran = run.context();
+    drop(run);
+    settle::settle(&inner, delivery, attempt, ran_for, ran).await;
     inner.stats.finished();
 }
 

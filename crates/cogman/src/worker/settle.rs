@@ -6,10 +6,13 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use cogman_core::{Delivery, Disposition, RecordOutcome, StateChange, Task, TaskState};
+use cogman_core::{
+    Delivery, Disposition, RecordOutcome, StateChange, Task, TaskState, TraceContext,
+};
 
 use super::WorkerInner;
 use super::execute::Attempt;
+use crate::telemetry::SpanKind;
 
 /// What to record for an attempt, and whether to retry.
 struct Verdict {
@@ -87,8 +90,16 @@ pub(crate) async fn settle(
     delivery: Delivery,
     attempt: Attempt,
     ran_for: Duration,
+    ran: Option<TraceContext>,
 ) {
     let task = delivery.task().clone();
+    // The outcome's record (and what comes with it: retry, next chain step, ack), a child of
+    // the run; the attempts it sends continue the trace from the run.
+    let mut span =
+        inner
+            .client
+            .tracer()
+            .start("cogman.record", SpanKind::Client, ran.as_ref(), &task);
     let Some(verdict) = verdict(inner, &task, attempt) else {
         if let Err(error) = delivery.requeue().await {
             tracing::warn!(task_id = %task.id, %error, "could not put an interrupted task back; it returns after its lease");
@@ -101,7 +112,8 @@ pub(crate) async fn settle(
     {
         let now = Utc::now();
         let run_at = now + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
-        let next = task.next_attempt(run_at, now);
+        let mut next = task.next_attempt(run_at, now);
+        next.trace.clone_from(&ran);
         next_attempt = Some(next.id);
         if let Err(error) = inner.client.dispatch(next).await {
             tracing::error!(task_id = %task.id, %error, "could not send the retry; the task will be delivered again");
@@ -116,8 +128,13 @@ pub(crate) async fn settle(
     // Workflow hook: a chain's next step is sent before the success is recorded (a crash may
     // duplicate it, never lose it).
     if verdict.state == TaskState::Success
-        && let Err(error) =
-            crate::workflow::before_success(&inner.client, &task, verdict.result.as_deref()).await
+        && let Err(error) = crate::workflow::before_success(
+            &inner.client,
+            &task,
+            verdict.result.as_deref(),
+            ran.as_ref(),
+        )
+        .await
     {
         tracing::error!(task_id = %task.id, %error, "could not send the next chain step; the task will be delivered again");
         inner.stats.record_error();
@@ -126,6 +143,7 @@ pub(crate) async fn settle(
         }
         return;
     }
+    span.set("cogman.task.state", || verdict.state.to_string());
     let mut change = StateChange::new(task.id, verdict.state)
         .duration(ran_for)
         .worker(inner.id.clone());

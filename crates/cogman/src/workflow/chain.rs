@@ -4,7 +4,7 @@
 //! step after a crash but never lose one. A step that finally fails or is cancelled ends it.
 
 use chrono::Utc;
-use cogman_core::{Task, TaskId, TaskSpec, WorkflowLink};
+use cogman_core::{Task, TaskId, TaskSpec, TraceContext, WorkflowLink};
 use serde::Serialize;
 
 use super::{
@@ -73,11 +73,12 @@ impl Client {
 
 /// Sends the step after `task` with `result` as its payload, when `task` is a chain step with
 /// steps left. A result too large to be a payload ends the chain: the next step is recorded
-/// failed with the reason.
+/// failed with the reason. The next step continues `trace` (the run of this step).
 pub(super) async fn send_next(
     client: &Client,
     task: &Task,
     result: Option<&[u8]>,
+    trace: Option<&TraceContext>,
 ) -> Result<(), Error> {
     let Some(link) = task
         .workflow
@@ -95,7 +96,11 @@ pub(super) async fn send_next(
         index: link.index.map(|i| i + 1),
         ..link.clone()
     };
-    let spec = spec_of(step, result.unwrap_or_default().to_vec(), next_link, now);
+    // The next step's spans are children of the run of this one.
+    let spec = TaskSpec {
+        trace_parent: trace.cloned(),
+        ..spec_of(step, result.unwrap_or_default().to_vec(), next_link, now)
+    };
     match spec.validate(client.limits(), now) {
         Ok(()) => send_produced(client, Task::from_spec(spec, now)).await,
         Err(error) => {

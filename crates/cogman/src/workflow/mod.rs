@@ -20,7 +20,7 @@ mod chord;
 mod group;
 
 use chrono::{DateTime, Utc};
-use cogman_core::{BrokerError, Task, TaskSpec, TaskState, ValidationError};
+use cogman_core::{BrokerError, Task, TaskSpec, TaskState, TraceContext, ValidationError};
 
 pub use chain::ChainReceipt;
 pub use chord::{ChordReceipt, ChordResult};
@@ -45,8 +45,9 @@ pub(crate) async fn before_success(
     client: &Client,
     task: &Task,
     result: Option<&[u8]>,
+    trace: Option<&TraceContext>,
 ) -> Result<(), Error> {
-    chain::send_next(client, task, result).await
+    chain::send_next(client, task, result, trace).await
 }
 
 /// Worker hook, run once an attempt's outcome is durable, and again when a finished task is
@@ -146,6 +147,7 @@ fn spec_of(step: &NextStep, payload: Vec<u8>, link: WorkflowLink, now: DateTime<
         .delay_ms
         .map(|ms| chrono::Duration::milliseconds(i64::try_from(ms).unwrap_or(i64::MAX)));
     TaskSpec {
+        trace_parent: None,
         name: step.name.clone(),
         queue: step.queue.clone(),
         payload,

@@ -48,6 +48,19 @@ fn variables(ctx: &TaskContext) -> impl Iterator<Item = (String, String)> {
         .map(|(name, value)| (format!("COGMAN_{name}"), value))
 }
 
+/// `TRACEPARENT` and `TRACESTATE` (the W3C names tools read) of the run's span, so what the
+/// command does joins the task's trace; removed when the task has none, so the worker's own
+/// variables never pose as the task's.
+fn trace_variables(command: &mut Command, ctx: &TaskContext) {
+    command.env_remove("TRACEPARENT").env_remove("TRACESTATE");
+    if let Some(trace) = &ctx.trace {
+        command.env("TRACEPARENT", trace.traceparent());
+        if let Some(state) = &trace.state {
+            command.env("TRACESTATE", state);
+        }
+    }
+}
+
 /// Bytes of the end of stderr kept from each run.
 const STREAM_TAIL: usize = 4096;
 /// Most stderr characters quoted in a failure message.
@@ -97,10 +110,10 @@ impl ShellHandler {
 
     /// `sh -c COMMAND` in a new process group, with the task's variables and piped stdio.
     fn spawn(&self, ctx: &TaskContext) -> Result<Child, TaskError> {
-        Command::new("sh")
-            .arg("-c")
-            .arg(&self.command)
-            .envs(variables(ctx))
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(&self.command).envs(variables(ctx));
+        trace_variables(&mut command, ctx);
+        command
             .process_group(0)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
