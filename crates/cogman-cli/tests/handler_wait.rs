@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use cogman::{Client, Config, TaskSpec, TaskState};
 use cogman_testkit::servers::SharedCleanup;
 use serde_json::Value;
-use support::{WAIT, WorkerProcess, cogman_in, stdout, wait_for};
-
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+use support::{AMQP, WAIT, WorkerProcess, cogman_in, stdout, wait_for};
 
 /// One test's setup: a scratch directory with the SQLite file, and RabbitMQ queues of its own
 /// when `amqp`.
@@ -58,15 +56,13 @@ impl Setup {
         ];
         let mut cleanup = None;
         if amqp {
-            let id = cogman::TaskId::new().as_uuid().simple().to_string();
-            let prefix = format!("hw_{label}_{}.", &id[id.len() - 12..]);
+            let (prefix, amqp_vars, amqp_cleanup) = support::amqp_vars(&format!("hw_{label}"));
             config.amqp = cogman::config::AmqpConfig {
-                queue_prefix: prefix.clone(),
+                queue_prefix: prefix,
                 ..cogman::config::AmqpConfig::new(AMQP)
             };
-            vars.push(("COGMAN_AMQP_URI", AMQP.to_owned()));
-            vars.push(("COGMAN_AMQP_QUEUE_PREFIX", prefix.clone()));
-            cleanup = Some(support::amqp_cleanup(AMQP, &prefix));
+            vars.extend(amqp_vars);
+            cleanup = Some(amqp_cleanup);
         }
         Setup {
             dir,

@@ -18,8 +18,6 @@ use cogman_testkit::servers::SharedCleanup;
 use serde_json::Value;
 use support::{WorkerProcess, cogman_in, run, stdout, wait_for};
 
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-
 /// A span as the receiver got it, with the `process.pid` of the process that exported it.
 #[derive(Debug, Clone)]
 struct Received {
@@ -191,11 +189,9 @@ impl Setup {
         ];
         let mut cleanup = None;
         if amqp {
-            let id = cogman::TaskId::new().as_uuid().simple().to_string();
-            let prefix = format!("trace_{}.", &id[id.len() - 12..]);
-            vars.push(("COGMAN_AMQP_URI", AMQP.to_owned()));
-            vars.push(("COGMAN_AMQP_QUEUE_PREFIX", prefix.clone()));
-            cleanup = Some(support::amqp_cleanup(AMQP, &prefix));
+            let (_, amqp_vars, amqp_cleanup) = support::amqp_vars("trace");
+            vars.extend(amqp_vars);
+            cleanup = Some(amqp_cleanup);
         }
         Setup {
             dir,

@@ -19,27 +19,27 @@ pub struct TraceId(pub [u8; 16]);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SpanId(pub [u8; 8]);
 
+/// Random bytes, not all zero (an all-zero id is invalid).
+fn random_id<const N: usize>() -> [u8; N] {
+    loop {
+        let id: [u8; N] = rand::random();
+        if id != [0; N] {
+            return id;
+        }
+    }
+}
+
 impl TraceId {
     /// A random trace id.
     pub fn random() -> Self {
-        loop {
-            let id: [u8; 16] = rand::random();
-            if id != [0; 16] {
-                return TraceId(id);
-            }
-        }
+        TraceId(random_id())
     }
 }
 
 impl SpanId {
     /// A random span id.
     pub fn random() -> Self {
-        loop {
-            let id: [u8; 8] = rand::random();
-            if id != [0; 8] {
-                return SpanId(id);
-            }
-        }
+        SpanId(random_id())
     }
 }
 

@@ -4,6 +4,9 @@
 use cogman_amqp::{AmqpConfig, Topology};
 use cogman_testkit::servers::SharedCleanup;
 
+/// The shared RabbitMQ of the tests.
+pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
 /// Removes the queues and exchanges of `prefix` on `uri` when dropped (chain more with the
 /// [`SharedCleanup`] builder).
 pub fn amqp_cleanup(uri: &str, prefix: &str) -> SharedCleanup {
@@ -35,4 +38,17 @@ pub fn amqp_cleanup_with(uri: &str, prefix: &str, named: &[&str]) -> SharedClean
         .chain([topology.delay_deliver_exchange()])
         .map(ToString::to_string);
     SharedCleanup::new().amqp(uri, queues, exchanges)
+}
+
+/// A queue prefix of its own on the shared RabbitMQ for a test labelled `label`: the prefix,
+/// the variables that point `cogman` at it, and the cleanup of its queues.
+pub fn amqp_vars(label: &str) -> (String, Vec<(&'static str, String)>, SharedCleanup) {
+    let id = cogman::TaskId::new().as_uuid().simple().to_string();
+    let prefix = format!("{label}_{}.", &id[id.len() - 12..]);
+    let vars = vec![
+        ("COGMAN_AMQP_URI", AMQP.to_owned()),
+        ("COGMAN_AMQP_QUEUE_PREFIX", prefix.clone()),
+    ];
+    let cleanup = amqp_cleanup(AMQP, &prefix);
+    (prefix, vars, cleanup)
 }
