@@ -4,8 +4,7 @@
 use cogman_amqp::{AmqpConfig, Topology};
 use cogman_testkit::servers::SharedCleanup;
 
-/// The shared RabbitMQ of the tests.
-pub const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+use super::AMQP;
 
 /// Removes the queues and exchanges of `prefix` on `uri` when dropped (chain more with the
 /// [`SharedCleanup`] builder).

@@ -17,7 +17,7 @@ mod amqp;
 mod dist;
 mod worker_process;
 #[allow(unused_imports)]
-pub use amqp::{AMQP, amqp_cleanup, amqp_cleanup_with, amqp_vars};
+pub use amqp::{amqp_cleanup, amqp_cleanup_with, amqp_vars};
 #[allow(unused_imports)]
 pub use dist::{AMQP, Dist, POSTGRES, REDIS};
 #[allow(unused_imports)]
