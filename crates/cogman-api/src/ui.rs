@@ -71,6 +71,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/views/send.js", JS),
     asset!("js/views/named_queues.js", JS),
     asset!("js/views/bulk.js", JS),
+    asset!("js/views/dead_letters.js", JS),
 ];
 
 /// A strong `ETag` per asset (same order as [`ASSETS`]): the first 128 bits of its SHA-256.

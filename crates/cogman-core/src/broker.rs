@@ -118,8 +118,9 @@ pub trait Broker: Send + Sync + fmt::Debug {
 
     /// Starts taking the dead letters this broker holds outside the task log (RabbitMQ's
     /// dead-letter queue), so they can be stored in the log's
-    /// [`DeadLetterStore`](crate::DeadLetterStore). `None` for brokers whose dead letters
-    /// already are in the log (the embedded SQLite file).
+    /// [`DeadLetterStore`](crate::DeadLetterStore), or that the embedded SQLite queue holds
+    /// when the log is another store. `None` for brokers whose dead letters already are in the
+    /// log (the embedded SQLite file that is also the log).
     ///
     /// # Errors
     /// [`BrokerError::Unavailable`] when the broker cannot be reached.

@@ -41,6 +41,11 @@ pub struct SqliteOptions {
     /// How often an idle consumer checks for work published by other processes (work published
     /// by this process wakes it at once). Default 200 ms.
     pub poll_interval: Duration,
+    /// The task log is another store (PostgreSQL, Redis): the queue's dead letters are handed
+    /// over through [`Broker::dead_letter_feed`](cogman_core::Broker::dead_letter_feed) to be
+    /// stored there, and deleted from the file once stored. Default `false`: the file is the
+    /// task log and keeps them.
+    pub hand_over_dead_letters: bool,
 }
 
 impl SqliteOptions {
@@ -52,6 +57,7 @@ impl SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_deliveries: 10,
             poll_interval: Duration::from_millis(200),
+            hand_over_dead_letters: false,
         }
     }
 
@@ -80,6 +86,14 @@ impl SqliteOptions {
     #[must_use]
     pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
         self.poll_interval = poll_interval;
+        self
+    }
+
+    /// Hands the queue's dead letters over to another task log (see
+    /// [`SqliteOptions::hand_over_dead_letters`]).
+    #[must_use]
+    pub fn with_hand_over_dead_letters(mut self, hand_over: bool) -> Self {
+        self.hand_over_dead_letters = hand_over;
         self
     }
 }

@@ -6,8 +6,10 @@
 //!   malformed and poison messages, and messages RabbitMQ dead-lettered itself), stores each
 //!   in the log, records its task `failed` with the reason (creating the record of a task the
 //!   log never saw), and only then acks it. Storing is idempotent by the message's key, so a
-//!   message handed over twice is listed once. The embedded queue moves dead letters straight
-//!   into the log's file (and fails the task in the same transaction), so it needs no collector.
+//!   message handed over twice is listed once. The embedded queue moves dead letters into its
+//!   file (and fails the task in the same transaction): when that file is the log, nothing is
+//!   left to collect; when the log is PostgreSQL or Redis, the queue hands them over the same
+//!   way (stored and failed in the log, then deleted from the file).
 //! - [`Inspector::dead_letters`](crate::Inspector) lists them; [`Client::requeue_dead_letter`]
 //!   sends the task again as a new attempt of its chain, [`Client::remove_dead_letter`] and
 //!   [`Client::purge_dead_letters`] delete them.

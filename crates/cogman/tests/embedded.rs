@@ -674,3 +674,89 @@ async fn a_poison_task_is_failed_listed_requeued_and_purged() {
     worker.stop().await;
     client.close().await;
 }
+
+/// The embedded queue in `dir` with the task log on the shared PostgreSQL and/or Redis (a
+/// schema and namespace of its own, dropped with the returned cleanup), `max_deliveries` 2.
+fn embedded_queue_with_log(
+    dir: &tempfile::TempDir,
+    redis: bool,
+    postgres: bool,
+) -> (Config, cogman_testkit::servers::SharedCleanup) {
+    const REDIS: &str = "redis://127.0.0.1:6379";
+    const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+    let id = TaskId::new().as_uuid().simple().to_string();
+    let name = format!("e_dl_{}", &id[id.len() - 12..]);
+    let mut cleanup = cogman_testkit::servers::SharedCleanup::new();
+    let mut config = Config {
+        max_deliveries: 2,
+        ..config(dir)
+    };
+    if redis {
+        config.redis.uri = Some(REDIS.to_owned());
+        config.redis.namespace.clone_from(&name);
+        cleanup = cleanup.redis_namespace(REDIS, &name);
+    }
+    if postgres {
+        config.postgres.uri = Some(POSTGRES.to_owned());
+        config.postgres.schema.clone_from(&name);
+        cleanup = cleanup.postgres_schema(POSTGRES, &name);
+    }
+    (config, cleanup)
+}
+
+/// The poison flow on the embedded queue with another task log: the dead letter the queue
+/// moved into its file is handed over to the configured log (listed and failed there), and
+/// deleted from the file.
+async fn embedded_queue_hands_dead_letters_to(config: &Config) {
+    use support::dead_letters::{
+        POISON, a_poison_task_is_failed_listed_requeued_and_purged, counting,
+    };
+    let client = cogman::Client::connect(config).await.expect("client");
+    let worker = a_poison_task_is_failed_listed_requeued_and_purged(&client, |runs| {
+        let config = config.clone();
+        async move {
+            let worker = cogman::Worker::connect(&config).await.expect("worker");
+            worker.register(POISON, counting(runs)).expect("register");
+            worker.start().await.expect("start");
+            worker
+        }
+    })
+    .await;
+    let file = cogman_sqlite::SqliteStore::open(cogman_sqlite::SqliteOptions::new(
+        config.sqlite.path.clone(),
+    ))
+    .expect("open the queue's file");
+    wait_until("the file to keep no dead letter", WAIT, || {
+        let file = file.clone();
+        async move {
+            cogman::DeadLetterStore::dead_letters(&file, None, 10)
+                .await
+                .expect("list the file's dead letters")
+                .items
+                .is_empty()
+        }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        client.purge_dead_letters().await.expect("purge"),
+        0,
+        "nothing left"
+    );
+    worker.stop().await;
+    client.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_queue_hands_dead_letters_to_a_postgres_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, _cleanup) = embedded_queue_with_log(&dir, false, true);
+    embedded_queue_hands_dead_letters_to(&config).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_queue_hands_dead_letters_to_a_redis_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (config, _cleanup) = embedded_queue_with_log(&dir, true, false);
+    embedded_queue_hands_dead_letters_to(&config).await;
+}

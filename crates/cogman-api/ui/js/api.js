@@ -98,4 +98,8 @@ export const api = {
   resumeQueue: (name) => request('POST', `/named-queues/${id(name)}/resume`),
   workers: () => request('GET', '/workers'),
   counts: (params) => request('GET', '/counts', { params }),
+  deadLetters: (params) => request('GET', '/dead-letters', { params }),
+  requeueDeadLetter: (deadId) => request('POST', `/dead-letters/${id(deadId)}/requeue`),
+  removeDeadLetter: (deadId) => request('DELETE', `/dead-letters/${id(deadId)}`),
+  purgeDeadLetters: () => request('DELETE', '/dead-letters'),
 };

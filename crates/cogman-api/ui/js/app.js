@@ -1,11 +1,12 @@
 // Entry point: the token box, the auth notice, and the hash router that mounts one view at a
-// time (#/ dashboard, #/tasks list, #/tasks/<id> detail, #/send form).
+// time (#/ dashboard, #/tasks list, #/tasks/<id> detail, #/send form, #/dead-letters).
 
 import { setToken, token } from './api.js';
 import { fill, h } from './dom.js';
 import { onLiveEvent, onLiveState, reconnectLive } from './live.js';
 import { currentRole, onRoleChange, probe, ROLE_LABELS } from './session.js';
 import { dashboard } from './views/dashboard.js';
+import { deadLetters } from './views/dead_letters.js';
 import { send } from './views/send.js';
 import { taskDetail } from './views/task.js';
 import { tasks } from './views/tasks.js';
@@ -20,7 +21,7 @@ const livePill = document.getElementById('live');
 const NOTICES = {
   missing: 'This server needs an API token: enter it in the box at the top right.',
   invalid: 'The server rejected this token (401): check it, or enter another one at the top right.',
-  read: 'Read-only token: you can look at everything, but sending, retrying and cancelling are refused (403).',
+  read: 'Read-only token: you can look at everything, but sending, retrying, cancelling and changing dead letters are refused (403).',
   offline: 'The cogman server cannot be reached.',
 };
 
@@ -55,6 +56,7 @@ function resolve(hash) {
   if (parts[0] === 'tasks' && parts.length === 1) return ['tasks', (el) => tasks(el, params)];
   if (parts[0] === 'tasks' && parts.length === 2) return ['task', (el) => taskDetail(el, params, parts[1])];
   if (parts[0] === 'send' && parts.length === 1) return ['send', (el) => send(el, params)];
+  if (parts[0] === 'dead-letters' && parts.length === 1) return ['dead-letters', (el) => deadLetters(el)];
   return ['missing', (el) => fill(el, h('div', { class: 'panel' }, h('h1', {}, 'Nothing here'),
     h('p', {}, 'No view at this address. ', h('a', { href: '#/' }, 'Go to the dashboard.'))))];
 }

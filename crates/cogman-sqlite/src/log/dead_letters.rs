@@ -52,19 +52,65 @@ fn dead_letter(row: StoredRow) -> Result<DeadLetter, SqliteError> {
         })?;
         return Ok(DeadLetter { id, entry });
     }
+    Ok(DeadLetter {
+        id,
+        entry: entry_of_columns(row),
+    })
+}
+
+/// The entry of a row the embedded queue moved aside, read from its columns.
+fn entry_of_columns(row: StoredRow) -> NewDeadLetter {
     let task = codec::decode(&row.task_id, &row.task, row.payload.clone()).ok();
-    let entry = NewDeadLetter {
+    NewDeadLetter {
         key: None,
         task_id: row.task_id.parse().ok(),
         name: task.as_ref().map(|t| t.name.clone()),
+        queue: task.as_ref().map(|t| t.queue.clone()),
         task,
-        queue: None,
         reason: row.reason,
         dead_lettered_at: from_ns(row.at),
         headers: BTreeMap::from([("x-cogman-deliveries".to_owned(), row.deliveries.to_string())]),
         body: row.payload,
+    }
+}
+
+/// The oldest row, as the entry to store in another task log, with its `seq` (see
+/// `queue::hand_over`). Its key is the row's own, else one made of the row's task id, `seq`
+/// and time (unique to this row), so that storing it twice stores it once. A row whose stored
+/// JSON no longer reads is handed over from its columns rather than blocking the rest.
+pub(crate) fn oldest_to_hand_over(
+    conn: &rusqlite::Connection,
+) -> Result<Option<(i64, NewDeadLetter)>, SqliteError> {
+    let row = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM dead_letters ORDER BY seq LIMIT 1"
+        ))?
+        .query_row([], stored_row)
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
     };
-    Ok(DeadLetter { id, entry })
+    let (seq, key) = (
+        row.seq,
+        format!("sqlite:{}:{}:{}", row.task_id, row.seq, row.at),
+    );
+    let stored = row
+        .entry
+        .as_deref()
+        .and_then(|json| serde_json::from_str::<NewDeadLetter>(json).ok());
+    let mut entry = match stored {
+        Some(entry) => entry,
+        None => entry_of_columns(row),
+    };
+    entry.key.get_or_insert(key);
+    Ok(Some((seq, entry)))
+}
+
+/// Deletes row `seq` (a second delete of a handed-over row deletes nothing).
+pub(crate) fn delete(conn: &rusqlite::Connection, seq: i64) -> Result<usize, SqliteError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM dead_letters WHERE seq = ?1")?
+        .execute([seq])?)
 }
 
 fn seq_of(id: u64) -> i64 {
@@ -148,14 +194,7 @@ impl DeadLetterStore for SqliteStore {
 
     async fn remove_dead_letter(&self, id: u64) -> Result<bool, TaskLogError> {
         let seq = seq_of(id);
-        let removed = self
-            .writer()
-            .run(move |conn| {
-                Ok(conn
-                    .prepare_cached("DELETE FROM dead_letters WHERE seq = ?1")?
-                    .execute([seq])?)
-            })
-            .await?;
+        let removed = self.writer().run(move |conn| delete(conn, seq)).await?;
         Ok(removed > 0)
     }
 

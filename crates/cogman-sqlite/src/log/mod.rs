@@ -3,7 +3,7 @@
 //! row mapping in [`row`], the optional abilities in [`outbox`], [`workers`], [`dead_letters`]
 //! and [`schedules`].
 
-mod dead_letters;
+pub(crate) mod dead_letters;
 mod outbox;
 mod pauses;
 pub(crate) mod read;

@@ -1,17 +1,20 @@
 //! The [`Broker`] side of [`SqliteStore`]: `publish` inserts a `queue` row (idempotent on the
 //! task id) and wakes this process's consumers; `consume` returns a [`SqliteConsumer`]; queue
 //! statistics come from one grouped query. Claiming lives in [`claim`], settling in
-//! [`delivery`], the row format in [`codec`], dead letters in [`dead_letter`].
+//! [`delivery`], the row format in [`codec`], dead letters in [`dead_letter`], and their hand-over
+//! to another task log in [`hand_over`].
 
 mod claim;
 pub(crate) mod codec;
 mod consumer;
 pub(crate) mod dead_letter;
 mod delivery;
+mod hand_over;
 
 use async_trait::async_trait;
 use cogman_core::{
-    Broker, BrokerError, ConsumeOptions, Consumer, Priority, QueueStats, QueueStatsSource, Task,
+    Broker, BrokerError, ConsumeOptions, Consumer, DeadLetterFeed, Priority, QueueStats,
+    QueueStatsSource, Task,
 };
 use rusqlite::params;
 
@@ -65,6 +68,19 @@ impl Broker for SqliteStore {
 
     fn queue_stats_source(&self) -> Option<&dyn QueueStatsSource> {
         Some(self)
+    }
+
+    /// The file's dead letters when the task log is another store
+    /// ([`SqliteOptions::hand_over_dead_letters`](crate::SqliteOptions)); `None` when the file
+    /// is the log and keeps them.
+    async fn dead_letter_feed(&self) -> Result<Option<Box<dyn DeadLetterFeed>>, BrokerError> {
+        if self.is_closed() {
+            return Err(BrokerError::Closed);
+        }
+        if !self.options().hand_over_dead_letters {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(hand_over::HandOverFeed::new(self.clone()))))
     }
 }
 

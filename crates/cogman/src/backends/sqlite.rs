@@ -47,10 +47,12 @@ impl SqliteConfig {
     }
 }
 
-/// Opens (creating if needed) the SQLite file of `config`.
+/// Opens (creating if needed) the SQLite file of `config`. When the task log is PostgreSQL or
+/// Redis, the file's queue hands its dead letters over to it.
 pub(super) async fn open(config: &Config) -> Result<SqliteStore, Error> {
     let mut options = SqliteOptions::new(config.sqlite.path.clone());
     options.max_deliveries = config.max_deliveries;
+    options.hand_over_dead_letters = config.redis.uri.is_some() || config.postgres.uri.is_some();
     tokio::task::spawn_blocking(move || SqliteStore::open(options))
         .await
         .map_err(|e| backend_error("sqlite", e))?
