@@ -1,11 +1,14 @@
 //! Behaviours of named queues: a consumer gets the tasks of the queues it serves and no other,
 //! high priority first across them, and a delayed task sent to a named queue arrives there.
 
-use cogman_core::Priority;
+use cogman_core::{Broker, Priority};
 
-use super::{ABSENCE_WINDOW, consume, consume_queues, must_receive, publish, queued_task};
+use super::{
+    ABSENCE_WINDOW, DELIVERY_DEADLINE, consume, consume_queues, must_receive, publish, queued_task,
+};
 use crate::delivery::expect_no_delivery;
 use crate::sample;
+use crate::wait::wait_until;
 use crate::{BrokerFactory, BrokerFixture as _};
 
 /// Tasks on `conf.a`, `conf.b` and `default`: a consumer of `conf.a` gets only those of
@@ -44,6 +47,7 @@ pub async fn a_consumer_gets_only_the_named_queues_it_serves(factory: impl Broke
     publish(&*broker, &a_high).await;
     publish(&*broker, &b_high).await;
     let mut both = consume_queues(&*broker, 10, &["conf.b", "conf.a"]).await;
+    handed_out(&*broker, &["conf.a", "conf.b"]).await;
     let mut got = Vec::new();
     for _ in 0..3 {
         let delivery = must_receive(&mut *both, "a task of conf.a or conf.b").await;
@@ -70,6 +74,30 @@ pub async fn a_consumer_gets_only_the_named_queues_it_serves(factory: impl Broke
     let delivery = must_receive(&mut *default, "the default task").await;
     assert_eq!(delivery.task().id, on_default.id);
     delivery.ack().await.expect("ack");
+}
+
+/// Waits until the broker has handed every ready task of `queues` to a consumer (when it can
+/// count them), so the consumer's choice between high and low is made among all of them,
+/// not among those that happened to arrive first.
+async fn handed_out(broker: &dyn Broker, queues: &[&str]) {
+    let Some(source) = broker.queue_stats_source() else {
+        return;
+    };
+    wait_until(
+        "the served queues' tasks to be handed out",
+        DELIVERY_DEADLINE,
+        || async {
+            source
+                .queue_stats()
+                .await
+                .unwrap_or_else(|err| panic!("queue_stats: {err}"))
+                .iter()
+                .filter(|q| q.priority.is_some() && queues.iter().any(|n| q.name.contains(n)))
+                .all(|q| q.ready == 0)
+        },
+    )
+    .await
+    .unwrap_or_else(|err| panic!("{err}"));
 }
 
 /// A task sent to a named queue with a 1 s delay arrives on that queue after its run time.
