@@ -39,6 +39,16 @@ fn a_worker_killed_mid_task_loses_nothing_rabbitmq_redelivers() {
     wait_for("the first run to start", || {
         (lines(&started).len() == 1).then_some(())
     });
+    // The durable log writes the start of a run up to its merge window later (see
+    // docs/reliability.md); wait for it, so the history has the first run to show.
+    wait_for("the first run to be in the durable history", || {
+        let task = dist.status(&id)?;
+        let history = task["history"].as_array()?;
+        history
+            .iter()
+            .any(|entry| entry["state"] == "in_progress")
+            .then_some(())
+    });
     first.kill9();
     kill_orphans(&pids);
     let _second = dist.worker(&handler, &[]);

@@ -1,7 +1,7 @@
 //! A worker never fails a task only because it lacks that handler: `cogman worker` processes
 //! with disjoint handlers on one queue run every task of both names, a task no worker handles
 //! is handed back at a growing pause (no busy loop) and fails after `handler_wait` with an
-//! error naming its name and queue — in the embedded mode and with `--amqp` (RabbitMQ, the
+//! error naming its name and queue, its history noting the wait once — in the embedded mode and with `--amqp` (RabbitMQ, the
 //! log in the SQLite file).
 
 mod support;
@@ -166,6 +166,16 @@ fn two_worker_processes_with_disjoint_handlers_run_every_task_amqp() {
     disjoint_handlers_share_a_queue(true);
 }
 
+/// How many `waiting_for_handler` notes the history of `status --json` holds.
+fn waiting_notes(status: &Value) -> usize {
+    status["history"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry["note"] == "waiting_for_handler")
+        .count()
+}
+
 /// A task no running worker handles stays queued while it is handed back at a growing pause
 /// (a handful of deliveries, not a busy loop), then fails after `handler_wait` (3 s) with an
 /// error naming its name and queue; a task of a handled name sent behind it is not held up.
@@ -193,6 +203,11 @@ fn unhandled_task_waits_then_fails(amqp: bool) {
         waiting["task"]["status"], "queued",
         "waits, not failed: {waiting}"
     );
+    assert_eq!(
+        waiting["waiting_for_handler"], true,
+        "status says it waits for a handler: {waiting}"
+    );
+    assert_eq!(waiting_notes(&waiting), 1, "the history says so: {waiting}");
     wait_for("the task behind it", || {
         (setup.status(&behind)["task"]["status"] == "success").then_some(())
     });
@@ -211,6 +226,12 @@ fn unhandled_task_waits_then_fails(amqp: bool) {
         "{failed}"
     );
     assert_eq!(failed["chain_status"], "failed", "not retried: {failed}");
+    assert_eq!(failed["waiting_for_handler"], false, "{failed}");
+    assert_eq!(
+        waiting_notes(&failed),
+        1,
+        "one note for the whole wait, not one per hand-back: {failed}"
+    );
     // 1 s, 2 s, then the deadline: a few deliveries over 3 s, not thousands.
     let deliveries = worker.log_count(handed_back);
     assert!(

@@ -14,6 +14,8 @@
 //!   dead-letter methods consume it so nothing is acked twice.
 //! - [`task_log`]: the [`TaskLog`] trait (record a state change — at once, transient or held
 //!   back — get, list, count, purge) and its typed filters and cursor paging.
+//! - [`note`]: [`HistoryNote`], a history entry that is not a state change (a rerun, a wait
+//!   for a handler), and the bound on how many a task keeps.
 //! - [`outbox`]: the [`Outbox`] ability of durable logs (re-enqueue of tasks accepted while the
 //!   broker was unreachable).
 //! - [`unique`]: [`UniqueKey`] and [`Claim`], what a send with a unique key asks of the log.
@@ -34,6 +36,7 @@ pub mod broker;
 pub mod dead_letters;
 pub mod group_commit;
 pub mod handler;
+pub mod note;
 pub mod outbox;
 pub mod outcome;
 pub mod queue_pause;
@@ -56,6 +59,7 @@ pub use broker::{
 pub use dead_letters::{DeadLetter, DeadLetterPage, DeadLetterStore, NewDeadLetter};
 pub use group_commit::{GroupCommit, Weighed, run_batches};
 pub use handler::{Handler, HandlerFn, Output, TaskContext, handler_fn};
+pub use note::{HistoryNote, NoteKind, NoteOutcome, UnknownNoteKind};
 pub use outbox::Outbox;
 pub use outcome::{Disposition, TaskError};
 pub use queue_pause::{PausedQueue, QueuePauses};

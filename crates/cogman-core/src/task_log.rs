@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::broker::BoxError;
+use crate::note::{HistoryNote, NoteKind, NoteOutcome};
 use crate::state::TaskState;
 use crate::task::{Task, TaskId, ValidationError};
 use crate::unique::{Claim, UniqueKey};
@@ -79,6 +80,10 @@ pub struct StateChange {
     pub duration: Option<f64>,
     /// Which worker made the change.
     pub worker: Option<String>,
+    /// Set on a history note ([`TaskLog::note`]): an entry that records something that
+    /// happened while the state stayed `state`, not a change of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<NoteKind>,
 }
 
 impl StateChange {
@@ -92,6 +97,7 @@ impl StateChange {
             result: None,
             duration: None,
             worker: None,
+            note: None,
         }
     }
 
@@ -107,6 +113,7 @@ impl StateChange {
             result: task.result.clone(),
             duration: task.duration,
             worker: None,
+            note: None,
         }
     }
 
@@ -455,6 +462,15 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
         Ok(())
     }
 
+    /// Appends `note` to the task's history, with the state the task is in, without changing
+    /// the record. A task keeps at most [`HistoryNote::MAX_PER_TASK`] notes: past that, notes
+    /// are dropped. A log that holds changes back ([`TaskLog::record_behind`]) applies them
+    /// first, so the note follows them in the history.
+    ///
+    /// # Errors
+    /// [`TaskLogError::Unavailable`] when the store cannot be reached.
+    async fn note(&self, note: &HistoryNote) -> Result<NoteOutcome, TaskLogError>;
+
     /// The task with this id, if recorded.
     ///
     /// # Errors
@@ -474,7 +490,8 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
     /// [`TaskLogError::InvalidQuery`] for a bad range; [`TaskLogError::Unavailable`].
     async fn counts(&self, query: &CountQuery) -> Result<Vec<BucketCount>, TaskLogError>;
 
-    /// Every recorded change of the task, oldest first.
+    /// Every recorded change of the task, oldest first, with its notes (entries whose
+    /// [`StateChange::note`] is set) in between.
     ///
     /// # Errors
     /// [`TaskLogError::Unavailable`] when the store cannot be reached.

@@ -27,6 +27,7 @@
 //! - `read`, `list`, `counts`, `purge`: reading one task and its history, listing with cursor
 //!   paging, counts per bucket and state, and the TTL purge (`purge_before`, one at a time
 //!   across processes under an advisory lock; the `cogman` facade's `Retention` runs it).
+//! - `note`: history notes, appended to `task_events` after the held changes are flushed.
 //! - `outbox`, `workers`: the optional abilities.
 //! - `row`, `bounds`, `error`: row decoding, timestamp bounds, error mapping and retries.
 //!
@@ -67,6 +68,7 @@ mod hold;
 mod list;
 mod log;
 mod migrate;
+mod note;
 mod op;
 mod outbox;
 mod pauses;

@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "paused_queues",
         include_str!("../migrations/0011_paused_queues.sql"),
     ),
+    (
+        12,
+        "history_notes",
+        include_str!("../migrations/0012_history_notes.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

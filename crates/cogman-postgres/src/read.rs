@@ -25,7 +25,7 @@ pub(crate) async fn history(db: &Db, id: TaskId) -> Result<Vec<StateChange>, Tas
     let pool = db.pool().await?;
     let rows = retry("history", db.retries(), || {
         sqlx_core::query::query(
-            "SELECT task_id, status, at, error, result, duration, worker \
+            "SELECT task_id, status, at, error, result, duration, worker, note \
              FROM task_events WHERE task_id = $1 ORDER BY seq",
         )
         .bind(id.as_uuid())

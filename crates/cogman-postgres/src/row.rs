@@ -86,6 +86,15 @@ pub(crate) fn change(row: &PgRow) -> Result<StateChange, TaskLogError> {
         result: row.try_get("result").map_err(other)?,
         duration: row.try_get("duration").map_err(other)?,
         worker: row.try_get("worker").map_err(other)?,
+        note: row
+            .try_get::<Option<String>, _>("note")
+            .map_err(other)?
+            .map(|kind| kind.parse())
+            .transpose()
+            .map_err(|e: cogman_core::UnknownNoteKind| TaskLogError::Corrupt {
+                id: task_id.to_string(),
+                reason: e.to_string(),
+            })?,
     })
 }
 
@@ -112,6 +121,6 @@ pub(crate) fn worker(row: &PgRow) -> Result<WorkerInfo, TaskLogError> {
     })
 }
 
-fn other(error: sqlx_core::Error) -> TaskLogError {
+pub(crate) fn other(error: sqlx_core::Error) -> TaskLogError {
     TaskLogError::Other(Box::new(error))
 }

@@ -7,12 +7,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, Claim, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
-    TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerRegistry,
+    BucketCount, Claim, CountQuery, HistoryNote, NoteOutcome, Outbox, Page, PageRequest,
+    RecordOutcome, StateChange, Task, TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey,
+    WorkerRegistry,
 };
 
 use crate::log::PostgresLog;
-use crate::{counts, list, purge, read, unique};
+use crate::{counts, list, note, purge, read, unique};
 
 #[async_trait]
 impl TaskLog for PostgresLog {
@@ -41,6 +42,12 @@ impl TaskLog for PostgresLog {
 
     async fn flush(&self) -> Result<(), TaskLogError> {
         self.writer().flush().await
+    }
+
+    async fn note(&self, note: &HistoryNote) -> Result<NoteOutcome, TaskLogError> {
+        self.db().ready().await?;
+        self.writer().flush().await?;
+        note::note(self.db(), note).await
     }
 
     async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {

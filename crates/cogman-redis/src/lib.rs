@@ -50,6 +50,7 @@ mod keys;
 mod list;
 mod log;
 mod namespace;
+mod note;
 mod pauses;
 mod purge;
 mod read;

@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use cogman_core::{Priority, StateChange, Task, TaskId, TaskLogError, TaskState};
+use cogman_core::{
+    HistoryNote, NoteKind, Priority, StateChange, Task, TaskId, TaskLogError, TaskState,
+};
 use serde::{Deserialize, Serialize};
 
 /// Field/value pairs of a task hash.
@@ -68,8 +70,14 @@ pub(crate) fn history_field(state: TaskState) -> String {
     format!("history:{state}")
 }
 
+/// The hash field holding a task's `n`th history note (1-based; mirrored in `lua/note.lua`).
+fn note_field(n: usize) -> String {
+    format!("note:{n}")
+}
+
 /// `HMGET` of every possible history field of the task hash `key`, in [`TaskState::ALL`]
-/// order, then of its [`OUTCOME_FIELDS`] (which final entries refer to).
+/// order, then of its [`OUTCOME_FIELDS`] (which final entries refer to), then of every
+/// possible note field.
 pub(crate) fn history_command(key: &str) -> redis::Cmd {
     let mut cmd = redis::cmd("HMGET");
     cmd.arg(key);
@@ -77,6 +85,9 @@ pub(crate) fn history_command(key: &str) -> redis::Cmd {
         cmd.arg(history_field(state));
     }
     cmd.arg(&OUTCOME_FIELDS[..]);
+    for n in 1..=HistoryNote::MAX_PER_TASK {
+        cmd.arg(note_field(n));
+    }
     cmd
 }
 
@@ -201,18 +212,27 @@ struct StoredChange {
     /// are the record's `fail_error`, `result` and `duration`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     o: String,
+    /// The kind of a note (only in `note:<n>` fields).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    k: Option<NoteKind>,
+}
+
+/// The entry of a history note, as `lua/note.lua` stores it after the task's state.
+pub(crate) fn note_entry(note: &HistoryNote) -> String {
+    let stored = StoredChange {
+        w: note.worker.clone(),
+        k: Some(note.kind),
+        ..StoredChange::at(note.at)
+    };
+    serde_json::to_string(&stored).expect("invariant: a history note serializes")
 }
 
 /// The history entry for a change.
 pub(crate) fn history_entry(change: &StateChange) -> String {
     let mut stored = StoredChange {
-        t: change.at.timestamp_nanos_opt(),
         w: change.worker.clone(),
-        ..StoredChange::default()
+        ..StoredChange::at(change.at)
     };
-    if stored.t.is_none() {
-        stored.a = Some(change.at);
-    }
     if change.state.is_final() {
         for (letter, present) in [
             ('e', change.error.is_some()),
@@ -239,6 +259,16 @@ struct StoredOutcome {
 }
 
 impl StoredChange {
+    /// An entry made at `at`: in nanoseconds when they fit, as RFC 3339 otherwise.
+    fn at(at: DateTime<Utc>) -> Self {
+        let t = at.timestamp_nanos_opt();
+        StoredChange {
+            t,
+            a: t.is_none().then_some(at),
+            ..StoredChange::default()
+        }
+    }
+
     /// The change this entry records, for task `id` entering `state`.
     fn into_change(
         self,
@@ -262,6 +292,7 @@ impl StoredChange {
             result: result.or(self.r),
             duration: duration.or(self.d),
             worker: self.w,
+            note: self.k,
         })
     }
 
@@ -290,7 +321,8 @@ pub(crate) fn parse_history(
     mut values: Vec<Option<Vec<u8>>>,
     limit: usize,
 ) -> Result<Vec<StateChange>, TaskLogError> {
-    let outcome = values.split_off(TaskState::ALL.len().min(values.len()));
+    let mut outcome = values.split_off(TaskState::ALL.len().min(values.len()));
+    let notes = outcome.split_off(OUTCOME_FIELDS.len().min(outcome.len()));
     let mut outcome = outcome.into_iter();
     let text = |value: Option<Vec<u8>>, field: &str| {
         value
@@ -320,10 +352,31 @@ pub(crate) fn parse_history(
                 .into_change(id, state, &record)
         })
         .collect::<Result<Vec<_>, _>>()?;
+    for note in notes.into_iter().flatten() {
+        history.push(parse_note(id, &note, &record)?);
+    }
     history.sort_by_key(|change| (change.state.rank(), change.at));
     let skip = history.len().saturating_sub(limit);
     history.drain(..skip);
     Ok(history)
+}
+
+/// Reads a `note:<n>` field back: the task's state when the note was made, a space, the entry.
+fn parse_note(
+    id: TaskId,
+    stored: &[u8],
+    record: &StoredOutcome,
+) -> Result<StateChange, TaskLogError> {
+    let text = std::str::from_utf8(stored).map_err(|_| corrupt(id, "note is not UTF-8".into()))?;
+    let (state, entry) = text
+        .split_once(' ')
+        .ok_or_else(|| corrupt(id, "note has no state".into()))?;
+    let state: TaskState = state
+        .parse()
+        .map_err(|e| corrupt(id, format!("note state: {e}")))?;
+    serde_json::from_str::<StoredChange>(entry)
+        .map_err(|e| corrupt(id, format!("note entry: {e}")))?
+        .into_change(id, state, record)
 }
 
 /// Reads a task hash back (see [`stored_fields`]); `None` when it holds nothing (no record).

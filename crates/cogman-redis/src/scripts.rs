@@ -1,6 +1,7 @@
 //! The Lua scripts: `write` (a batch of creates and state changes, each under the transition
 //! rule; see [`crate::writer`]), `page` (one page of an index in list order), `purge`, and
-//! `claim` and `release` of unique keys (see [`crate::unique`]). The
+//! `claim` and `release` of unique keys (see [`crate::unique`]), and `note` (a history note,
+//! see [`crate::note`]). The
 //! write and purge scripts are the shared prelude (`lua/prelude.lua`: the rank table and the
 //! index names) followed by their body, so the rank table exists once in Lua and mirrors
 //! [`cogman_core::TaskState::rank`] (checked by a test below).
@@ -23,6 +24,8 @@ pub(crate) struct Scripts {
     pub(crate) claim: Script,
     /// Releases a unique key held by a given value (`lua/release.lua`).
     pub(crate) release: Script,
+    /// Appends a history note (`lua/note.lua`; see [`crate::note`]).
+    pub(crate) note: Script,
 }
 
 impl Scripts {
@@ -33,6 +36,7 @@ impl Scripts {
             claim_attempt: Script::new(include_str!("lua/claim_attempt.lua")),
             claim: Script::new(include_str!("lua/claim.lua")),
             release: Script::new(include_str!("lua/release.lua")),
+            note: Script::new(include_str!("lua/note.lua")),
         }
     }
 }

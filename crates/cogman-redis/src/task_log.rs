@@ -5,12 +5,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, Claim, CountQuery, Page, PageRequest, RecordOutcome, StateChange, Task,
-    TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerRegistry,
+    BucketCount, Claim, CountQuery, HistoryNote, NoteOutcome, Page, PageRequest, RecordOutcome,
+    StateChange, Task, TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerRegistry,
 };
 
 use crate::log::RedisLog;
-use crate::{attempts, counts, list, purge, read, unique};
+use crate::{attempts, counts, list, note, purge, read, unique};
 
 #[async_trait]
 impl TaskLog for RedisLog {
@@ -29,6 +29,10 @@ impl TaskLog for RedisLog {
 
     async fn record(&self, change: &StateChange) -> Result<RecordOutcome, TaskLogError> {
         self.writer().record(change).await
+    }
+
+    async fn note(&self, note: &HistoryNote) -> Result<NoteOutcome, TaskLogError> {
+        note::note(self.namespace(), note).await
     }
 
     async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {

@@ -31,7 +31,7 @@
 //! - `tasks`: one row per task, every [`Task`](cogman_core::Task) field; indexed by id,
 //!   status, name, primary key, original task id and creation time; `(original_task_id,
 //!   attempt)` is unique (a chain's attempt numbers never repeat, even for racing retries).
-//! - `history`: every applied state change, in order.
+//! - `history`: every applied state change, and the notes (reruns, waits for a handler), in order.
 //! - `queue`: task id, priority (0 High, 1 Low), run time, `visible_at` (run time, then lease
 //!   end), enqueue order, lease owner and token, delivery counts, the task as JSON (payload in
 //!   its own BLOB column).

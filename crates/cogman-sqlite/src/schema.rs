@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_handler_wait.sql"),
     include_str!("../migrations/0007_unique_keys.sql"),
     include_str!("../migrations/0008_paused_queues.sql"),
+    include_str!("../migrations/0009_history_notes.sql"),
 ];
 
 /// The schema version this build writes.

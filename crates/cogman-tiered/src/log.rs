@@ -5,8 +5,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, Claim, CountQuery, Outbox, Page, PageRequest, RecordOutcome, StateChange, Task,
-    TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerRegistry,
+    BucketCount, Claim, CountQuery, HistoryNote, NoteOutcome, Outbox, Page, PageRequest,
+    RecordOutcome, StateChange, Task, TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey,
+    WorkerRegistry,
 };
 
 use crate::tiered::TieredLog;
@@ -77,6 +78,11 @@ impl TaskLog for TieredLog {
 
     async fn flush(&self) -> Result<(), TaskLogError> {
         self.durable().flush().await
+    }
+
+    /// The history is the durable log's, so its notes are too.
+    async fn note(&self, note: &HistoryNote) -> Result<NoteOutcome, TaskLogError> {
+        self.durable().note(note).await
     }
 
     async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {

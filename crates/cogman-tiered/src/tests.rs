@@ -8,8 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, CountQuery, Page, PageRequest, RecordOutcome, StateChange, Task, TaskFilter,
-    TaskId, TaskLog, TaskLogError, TaskSpec, TaskState, apply_change,
+    BucketCount, CountQuery, HistoryNote, NoteKind, NoteOutcome, Page, PageRequest, RecordOutcome,
+    StateChange, Task, TaskFilter, TaskId, TaskLog, TaskLogError, TaskSpec, TaskState,
+    apply_change,
 };
 
 use crate::TieredLog;
@@ -22,6 +23,8 @@ struct MemoryLog {
     calls: std::sync::atomic::AtomicUsize,
     /// Changes given to `record_behind`, applied on `flush`.
     held: Mutex<Vec<StateChange>>,
+    /// Notes given to `note`.
+    notes: Mutex<Vec<HistoryNote>>,
 }
 
 impl MemoryLog {
@@ -84,6 +87,16 @@ impl TaskLog for MemoryLog {
             self.record(&change).await?;
         }
         Ok(())
+    }
+
+    async fn note(&self, note: &HistoryNote) -> Result<NoteOutcome, TaskLogError> {
+        self.check()?;
+        if self.state(note.task_id).is_none() {
+            return Ok(NoteOutcome::Missing);
+        }
+        let mut notes = self.notes.lock().expect("invariant: not poisoned");
+        notes.push(note.clone());
+        Ok(NoteOutcome::Added)
     }
 
     async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {
@@ -375,4 +388,15 @@ async fn a_transient_change_goes_durable_first_when_the_hot_record_is_gone() {
     );
     assert_eq!(durable.state(task.id), Some(TaskState::Queued));
     hot_reaches(&hot, task.id, TaskState::Queued).await;
+}
+
+#[tokio::test]
+async fn notes_go_to_the_durable_log_which_holds_the_history() {
+    let (hot, durable, tiered) = logs();
+    let task = task();
+    tiered.create(&task).await.unwrap();
+    let note = HistoryNote::new(task.id, NoteKind::Rerun, "w2");
+    assert_eq!(tiered.note(&note).await.unwrap(), NoteOutcome::Added);
+    assert_eq!(*durable.notes.lock().unwrap(), vec![note]);
+    assert!(hot.notes.lock().unwrap().is_empty());
 }

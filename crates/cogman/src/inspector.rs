@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use cogman_core::{
-    Broker, BucketCount, CountQuery, Page, PageRequest, QueueStats, StateChange, StatusCounts,
-    Task, TaskFilter, TaskId, TaskLog, TaskState, WorkerInfo,
+    Broker, BucketCount, CountQuery, NoteKind, Page, PageRequest, QueueStats, StateChange,
+    StatusCounts, Task, TaskFilter, TaskId, TaskLog, TaskState, WorkerInfo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -40,7 +40,8 @@ pub struct TaskDetails {
     /// Every attempt sharing its `original_task_id` (itself included), newest first, at most
     /// [`MAX_ATTEMPTS`].
     pub attempts: Vec<Task>,
-    /// Its recorded state changes, oldest first.
+    /// Its recorded state changes, oldest first, with its history notes (reruns, waits for
+    /// a handler) in between.
     pub history: Vec<StateChange>,
 }
 
@@ -182,6 +183,17 @@ impl Inspector {
 }
 
 impl TaskDetails {
+    /// True while the task waits for a worker with a handler for its name: a worker without
+    /// one handed it back (the last history entry says so) and no worker has started it since.
+    pub fn waiting_for_handler(&self) -> bool {
+        !self.task.status.is_final()
+            && self.task.status != TaskState::InProgress
+            && self
+                .history
+                .last()
+                .is_some_and(|entry| entry.note == Some(NoteKind::WaitingForHandler))
+    }
+
     /// The attempt that decided the task, once one has: the newest attempt, when it is final
     /// and does not hand over to a further attempt (`success`, `failed` or `cancelled`).
     /// `None` while an attempt waits or runs. `cogman send --wait` waits for it.

@@ -25,7 +25,7 @@ pub use bulk::{BulkAction, BulkRequest, BulkResponse, BulkSkip};
 pub use dead_letters::{DeadLetterList, DeadLetterParams, DeadLetterView, PurgedDeadLetters};
 pub use events::{LiveCounts, LiveTask};
 pub use list::ListParams;
-pub use names::{PriorityName, SendStatusName, StatusName};
+pub use names::{NoteName, PriorityName, SendStatusName, StatusName};
 pub use overview::{
     AccessRole, BucketView, CountsParams, CountsResponse, Health, NamedQueueList, NamedQueueView,
     QueueList, QueueView, Whoami, WorkerList, WorkerView,

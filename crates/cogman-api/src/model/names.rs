@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use cogman::{Priority, SendStatus, TaskState};
+use cogman::{NoteKind, Priority, SendStatus, TaskState};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -37,6 +37,26 @@ impl PartialSchema for StatusName {
 impl ToSchema for StatusName {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("TaskState")
+    }
+}
+
+/// What a history note says: `rerun` or `waiting_for_handler`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NoteName(pub NoteKind);
+
+impl PartialSchema for NoteName {
+    fn schema() -> RefOr<Schema> {
+        string_enum(
+            NoteKind::ALL.map(NoteKind::as_str),
+            "What a history note says (see docs/api.md).",
+        )
+    }
+}
+
+impl ToSchema for NoteName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("NoteKind")
     }
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::names::{PriorityName, StatusName};
+use super::names::{NoteName, PriorityName, StatusName};
 
 /// Why a response could not be turned back into core types (what an HTTP client of the API
 /// meets when a body is malformed).
@@ -186,6 +186,11 @@ pub struct StateChangeView {
     pub duration: Option<f64>,
     /// Which worker made the change.
     pub worker: Option<String>,
+    /// Set on a history note: an entry that records something that happened while the task
+    /// stayed in `state` (`rerun`: it runs again after an earlier run was cut short;
+    /// `waiting_for_handler`: `worker` has no handler for its name and handed it back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<NoteName>,
 }
 
 impl From<&StateChange> for StateChangeView {
@@ -198,6 +203,7 @@ impl From<&StateChange> for StateChangeView {
             result_base64: encode_opt(change.result.as_deref()),
             duration: change.duration,
             worker: change.worker.clone(),
+            note: change.note.map(NoteName),
         }
     }
 }
@@ -214,6 +220,7 @@ impl TryFrom<StateChangeView> for StateChange {
             result: decode_opt("result_base64", view.result_base64.as_deref())?,
             duration: view.duration,
             worker: view.worker,
+            note: view.note.map(|name| name.0),
         })
     }
 }
@@ -230,8 +237,11 @@ pub struct TaskDetails {
     pub latest_attempt: Uuid,
     /// Every attempt sharing its `original_task_id` (itself included), newest first.
     pub attempts: Vec<TaskView>,
-    /// Its recorded state changes, oldest first.
+    /// Its recorded state changes and notes, oldest first.
     pub history: Vec<StateChangeView>,
+    /// True while the task waits for a worker with a handler for its name on its queue (a
+    /// worker without one handed it back; see `handler_wait` in docs/configuration.md).
+    pub waiting_for_handler: bool,
 }
 
 impl From<&cogman::TaskDetails> for TaskDetails {
@@ -242,6 +252,7 @@ impl From<&cogman::TaskDetails> for TaskDetails {
             latest_attempt: details.latest_attempt.as_uuid(),
             attempts: details.attempts.iter().map(TaskView::from).collect(),
             history: details.history.iter().map(StateChangeView::from).collect(),
+            waiting_for_handler: details.waiting_for_handler(),
         }
     }
 }

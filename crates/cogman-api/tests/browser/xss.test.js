@@ -38,6 +38,12 @@ test('markup in a task is rendered as text', async () => {
   assert.equal(await page.textContent('[data-testid="payload"]'), EVIL);
   assert.match(await page.textContent('[data-testid="error"]'), /<img src=x onerror=alert\(1\)>/);
   assert.equal(await page.locator('#view img, #view script').count(), 0);
+  // Before it failed, the worker handed it back for want of the handler: the history notes
+  // that once, and no longer says it waits.
+  const waited = page.locator('[data-testid="history"] li[data-note="waiting_for_handler"]');
+  assert.equal(await waited.count(), 1);
+  assert.match(await waited.locator('[data-testid="note"]').textContent(), /handed back/);
+  assert.equal(await page.locator('[data-testid="waiting-for-handler"]').count(), 0);
 
   await page.evaluate((h) => { window.location.hash = h; }, `#/tasks/${jsonId}`);
   await page.locator(`[data-testid="task-id"]:text-is("${jsonId}")`).waitFor();

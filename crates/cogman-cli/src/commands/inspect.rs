@@ -40,6 +40,7 @@ pub(crate) async fn status(
         outln!("{}", serde_json::to_string_pretty(&shown)?)?;
         return Ok(());
     }
+    let waiting = details.waiting_for_handler();
     let TaskDetails {
         task,
         chain_status,
@@ -55,7 +56,13 @@ pub(crate) async fn status(
         write_raw(bytes)?;
         return Ok(());
     }
-    let chain = format!("{chain_status} (newest attempt {latest_attempt})");
+    let mut chain = format!("{chain_status} (newest attempt {latest_attempt})");
+    if waiting {
+        chain.push_str(&format!(
+            "; waiting for a worker with a handler for {:?} on queue {:?}",
+            task.name, task.queue
+        ));
+    }
     print_task(&task, &chain, &attempts, &history)
 }
 
@@ -131,12 +138,13 @@ fn print_task(task: &Task, chain: &str, attempts: &[Task], history: &[StateChang
                 display::time(c.at),
                 c.state.to_string(),
                 c.worker.clone().unwrap_or_default(),
+                c.note.map(|kind| kind.to_string()).unwrap_or_default(),
             ]
         })
         .collect();
     outln!(
         "\nhistory\n{}",
-        table::render(&["at", "state", "worker"], &history_rows)
+        table::render(&["at", "state", "worker", "note"], &history_rows)
     )?;
     outln!("(--json or --raw for the whole payload and result)")?;
     Ok(())

@@ -92,7 +92,8 @@ pub fn lines(path: &Path) -> Vec<String> {
 }
 
 /// After a worker was killed mid-task: the same attempt ran again to success (no retry
-/// spent), and the handler started exactly twice for it.
+/// spent), the handler started exactly twice for it, and the history (`status --json`) shows
+/// both runs: `in_progress` by the killed worker, then a `rerun` note by the one that finished.
 pub fn assert_ran_again_after_kill(task: &Value, started: &Path, id: &str) {
     assert_eq!(
         task["task"]["attempt"], 0,
@@ -102,6 +103,28 @@ pub fn assert_ran_again_after_kill(task: &Value, started: &Path, id: &str) {
         lines(started),
         vec![id.to_owned(), id.to_owned()],
         "started twice: killed once, then finished"
+    );
+    let history = task["history"].as_array().cloned().unwrap_or_default();
+    let entry = |state: &str| history.iter().filter(move |e| e["state"] == state);
+    let runs: Vec<&Value> = entry("in_progress").collect();
+    assert_eq!(runs.len(), 2, "the history shows both runs: {history:#?}");
+    assert!(
+        runs[0].get("note").is_none(),
+        "the first run started it: {history:#?}"
+    );
+    assert_eq!(
+        runs[1]["note"], "rerun",
+        "the second run is a rerun note: {history:#?}"
+    );
+    assert_ne!(
+        runs[0]["worker"], runs[1]["worker"],
+        "each run names its own worker: {history:#?}"
+    );
+    let finished: Vec<&Value> = entry("success").collect();
+    assert_eq!(
+        finished.first().map(|e| &e["worker"]),
+        Some(&runs[1]["worker"]),
+        "the rerun's worker finished it: {history:#?}"
     );
 }
 

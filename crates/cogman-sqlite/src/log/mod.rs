@@ -16,8 +16,9 @@ pub(crate) mod write;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, Claim, CountQuery, Outbox, Page, PageRequest, RecordOutcome, ScheduleStore,
-    StateChange, Task, TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerRegistry,
+    BucketCount, Claim, CountQuery, HistoryNote, NoteOutcome, Outbox, Page, PageRequest,
+    RecordOutcome, ScheduleStore, StateChange, Task, TaskFilter, TaskId, TaskLog, TaskLogError,
+    UniqueKey, WorkerRegistry,
 };
 
 use crate::store::SqliteStore;
@@ -54,6 +55,14 @@ impl TaskLog for SqliteStore {
         Ok(self
             .writer()
             .run(move |conn| write::record(conn, &change))
+            .await?)
+    }
+
+    async fn note(&self, note: &HistoryNote) -> Result<NoteOutcome, TaskLogError> {
+        let note = note.clone();
+        Ok(self
+            .writer()
+            .run(move |conn| write::note(conn, &note))
             .await?)
     }
 

@@ -158,7 +158,7 @@ pub(crate) fn counts(
 pub(crate) fn history(conn: &Connection, id: TaskId) -> Result<Vec<StateChange>, SqliteError> {
     let key = id.to_string();
     let mut stmt = conn.prepare_cached(
-        "SELECT state, at, error, result, duration, worker FROM history \
+        "SELECT state, at, error, result, duration, worker, note FROM history \
          WHERE task_id = ?1 ORDER BY seq",
     )?;
     let rows = stmt
@@ -170,11 +170,18 @@ pub(crate) fn history(conn: &Connection, id: TaskId) -> Result<Vec<StateChange>,
                 row.get(3)?,
                 row.get(4)?,
                 row.get(5)?,
+                row.get::<_, Option<String>>(6)?,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter()
-        .map(|(state, at, error, result, duration, worker)| {
+        .map(|(state, at, error, result, duration, worker, note)| {
+            let note = note.map(|kind| kind.parse()).transpose().map_err(
+                |e: cogman_core::UnknownNoteKind| SqliteError::Corrupt {
+                    id: key.clone(),
+                    reason: e.to_string(),
+                },
+            )?;
             Ok(StateChange {
                 task_id: id,
                 state: parse_state(&key, &state)?,
@@ -183,6 +190,7 @@ pub(crate) fn history(conn: &Connection, id: TaskId) -> Result<Vec<StateChange>,
                 result,
                 duration,
                 worker,
+                note,
             })
         })
         .collect()

@@ -3,7 +3,9 @@
 //! The broker's poison handling calls [`record`] too, in the same transaction as its
 //! dead-lettering.
 
-use cogman_core::{RecordOutcome, StateChange, Task, TaskState, apply_change};
+use cogman_core::{
+    HistoryNote, NoteOutcome, RecordOutcome, StateChange, Task, TaskState, apply_change,
+};
 use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
 
 use super::row::{insert_task, parse_state};
@@ -129,6 +131,36 @@ pub(crate) fn record(
         change.worker,
     ])?;
     Ok(outcome)
+}
+
+/// Appends `note` to the task's history with the task's current state, if it has room.
+pub(crate) fn note(conn: &Connection, note: &HistoryNote) -> Result<NoteOutcome, SqliteError> {
+    let id = note.task_id.to_string();
+    let status: Option<String> = conn
+        .prepare_cached("SELECT status FROM tasks WHERE id = ?1")?
+        .query_row([&id], |row| row.get(0))
+        .optional()?;
+    let Some(status) = status else {
+        return Ok(NoteOutcome::Missing);
+    };
+    let held: i64 = conn
+        .prepare_cached("SELECT count(*) FROM history WHERE task_id = ?1 AND note IS NOT NULL")?
+        .query_row([&id], |row| row.get(0))?;
+    if !cogman_core::note::has_room(usize::try_from(held).unwrap_or(usize::MAX)) {
+        return Ok(NoteOutcome::Full);
+    }
+    let entry = note.entry(parse_state(&id, &status)?);
+    conn.prepare_cached(
+        "INSERT INTO history (task_id, state, at, worker, note) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        id,
+        entry.state.as_str(),
+        to_ns(entry.at),
+        entry.worker,
+        note.kind.as_str(),
+    ])?;
+    Ok(NoteOutcome::Added)
 }
 
 /// Deletes final tasks created before `cutoff_ns` whose chain of attempts has none unfinished,

@@ -39,9 +39,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cogman_core::{
-    BucketCount, Claim, CountQuery, Cursor, Outbox, Page, PageRequest, RecordOutcome, StateChange,
-    StatusCounts, Task, TaskFilter, TaskId, TaskLog, TaskLogError, UniqueKey, WorkerInfo,
-    WorkerRegistry, apply_change,
+    BucketCount, Claim, CountQuery, Cursor, HistoryNote, NoteOutcome, Outbox, Page, PageRequest,
+    RecordOutcome, StateChange, StatusCounts, Task, TaskFilter, TaskId, TaskLog, TaskLogError,
+    UniqueKey, WorkerInfo, WorkerRegistry, apply_change,
 };
 
 use held::HeldChanges;
@@ -165,6 +165,28 @@ impl State {
         outcome
     }
 
+    /// Appends `note` with the task's state, after the changes held for it (so it follows
+    /// them in the history), while the task has room for it.
+    fn note(&mut self, note: &HistoryNote) -> NoteOutcome {
+        for earlier in self.held.take(note.task_id) {
+            self.apply(&earlier);
+        }
+        let Some(task) = self.tasks.get(&note.task_id) else {
+            return NoteOutcome::Missing;
+        };
+        let held = self
+            .history
+            .iter()
+            .filter(|c| c.task_id == note.task_id && c.note.is_some())
+            .count();
+        if !cogman_core::note::has_room(held) {
+            return NoteOutcome::Full;
+        }
+        let entry = note.entry(task.status);
+        self.history.push(entry);
+        NoteOutcome::Added
+    }
+
     /// The record of `id` as this log's readers see it: with its held changes applied.
     fn read(&self, id: TaskId) -> Option<Task> {
         let mut task = self.tasks.get(&id)?.clone();
@@ -218,6 +240,10 @@ impl TaskLog for MemoryLog {
             state.apply(&change);
         }
         Ok(())
+    }
+
+    async fn note(&self, note: &HistoryNote) -> Result<NoteOutcome, TaskLogError> {
+        Ok(self.state().note(note))
     }
 
     async fn get(&self, id: TaskId) -> Result<Option<Task>, TaskLogError> {

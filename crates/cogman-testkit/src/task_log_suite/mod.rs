@@ -18,6 +18,7 @@ mod dead_letters;
 mod held;
 mod history;
 mod listing;
+mod notes;
 mod outbox;
 mod pauses;
 mod record;
@@ -43,6 +44,10 @@ pub use listing::{
     list_filters_by_creation_time, list_filters_by_name_key_and_original, list_filters_by_status,
     list_pages_newest_first_without_gaps, list_refuses_filters_no_task_can_match,
     oldest_returns_the_oldest_matching_tasks_first,
+};
+pub use notes::{
+    a_note_follows_the_changes_held_before_it, notes_are_bounded_per_task_and_need_a_record,
+    notes_are_kept_in_the_history_in_order,
 };
 pub use outbox::{
     outbox_claim_is_leased, outbox_claims_only_old_initiated_tasks,

@@ -24,8 +24,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cogman_core::{
-    Backoff, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, Handler, RecordOutcome,
-    StateChange, Task, TaskContext, TaskLog, TaskState,
+    Backoff, Broker, BrokerError, ConsumeOptions, Consumer, Delivery, Handler, HistoryNote,
+    NoteKind, RecordOutcome, StateChange, Task, TaskContext, TaskId, TaskLog, TaskState,
 };
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -544,6 +544,12 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
             }
             return;
         }
+        Some(RecordOutcome::Unchanged) => {
+            // Started before and never finished: the run that started it was cut short (its
+            // worker died, or lost the delivery). The state stays `in_progress`, so only a note
+            // shows this second run in the history.
+            inner.note(task.id, NoteKind::Rerun).await;
+        }
         Some(RecordOutcome::Missing) => {
             // No record: a foreign producer's task, or one lost (expired or flushed). Write it
             // from the delivery.
@@ -659,6 +665,16 @@ impl WorkerInner {
             }
         }
         None
+    }
+
+    /// Appends a history note about `task_id` by this worker. Best effort: the task's run
+    /// does not depend on it, so a note the log cannot take is only logged.
+    pub(crate) async fn note(&self, task_id: TaskId, kind: NoteKind) {
+        let note = HistoryNote::new(task_id, kind, self.id.clone());
+        if let Err(error) = self.log.note(&note).await {
+            self.stats.record_error();
+            tracing::warn!(%task_id, %kind, %error, "could not add a note to the task's history");
+        }
     }
 
     /// Records `change` as `write` says, retrying while the log is unreachable, until it is

@@ -2,13 +2,14 @@
 //! The worker makes sure the task has a log record (a foreign producer may have sent it
 //! without one), then hands it back to the broker ([`Delivery::defer`]) to be delivered again
 //! after a growing pause ([`HandlerWait::pause`]), so another worker can take it — no busy
-//! loop, and the tasks behind it are not held up. Once it has waited `handler_wait` since its
+//! loop, and the tasks behind it are not held up. The first deferral adds a
+//! [`NoteKind::WaitingForHandler`] note to the task's history. Once it has waited `handler_wait` since its
 //! first deferral, it fails (no retry) with an error naming the task name and the queue.
 
 use std::time::Duration;
 
 use chrono::Utc;
-use cogman_core::{Delivery, HandlerWait, StateChange, Task, TaskState};
+use cogman_core::{Delivery, HandlerWait, NoteKind, StateChange, Task, TaskState};
 
 use super::{WorkerInner, Write};
 
@@ -50,6 +51,9 @@ pub(crate) async fn wait_or_fail(inner: &WorkerInner, delivery: Delivery) {
             let _ = delivery.requeue().await;
             return;
         }
+        // Once per wait: later hand-backs (by any worker) add nothing, so the history says
+        // the task waits without growing with every deferral.
+        inner.note(task.id, NoteKind::WaitingForHandler).await;
     }
     let waits = previous.map_or(0, |wait| wait.waits).saturating_add(1);
     let deadline = since + chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX);

@@ -1,6 +1,7 @@
 // Task detail: every field, the payload and result (JSON, text or base64), the error, the
-// chain of attempts, the history timeline, and Retry / Cancel when the state and the role
-// allow them. Reloads on live events about its chain (every 2 s while the live feed is down).
+// chain of attempts, the history timeline (with its notes: reruns, waits for a handler), and
+// Retry / Cancel when the state and the role allow them. Reloads on live events about its
+// chain (every 2 s while the live feed is down).
 
 import { api } from '../api.js';
 import { fill, h } from '../dom.js';
@@ -60,6 +61,10 @@ function fields(details) {
     ['Duration', seconds(task.duration)],
     ['Worker', worker ? h('span', { class: 'mono' }, worker) : h('span', { class: 'faint' }, '—')],
   ];
+  if (details.waiting_for_handler) {
+    rows.splice(4, 0, ['Waiting', h('span', { dataset: { testid: 'waiting-for-handler' } },
+      `for a worker with a handler for “${task.name}” on queue “${task.queue}”`)]);
+  }
   if (task.workflow) rows.push(['Workflow', h('pre', { class: 'data' }, JSON.stringify(task.workflow, null, 2))]);
   return h('dl', { class: 'fields' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
 }
@@ -76,6 +81,12 @@ function attemptsChain(task, attempts) {
   return h('div', { class: 'chain', dataset: { testid: 'attempts' } }, items);
 }
 
+// What a history note says (an entry that records an event, not a change of state).
+const NOTE_TEXT = {
+  rerun: 'ran again: an earlier run was cut short',
+  waiting_for_handler: 'handed back: this worker has no handler for the task; waiting for one that has',
+};
+
 function timeline(history) {
   let previous = null;
   const items = history.map((c) => {
@@ -85,9 +96,11 @@ function timeline(history) {
     const meta = [];
     if (c.worker) meta.push(`worker ${c.worker}`);
     if (c.duration !== null && c.duration !== undefined) meta.push(`ran ${seconds(c.duration)}`);
-    return h('li', { class: `state-${c.state}`, dataset: { state: c.state } },
+    const note = c.note ? { state: c.state, note: c.note } : { state: c.state };
+    return h('li', { class: `state-${c.state}${c.note ? ' note' : ''}`, dataset: note },
       h('i', { class: 'dot' }),
       badge(c.state), h('span', { class: 'when' }, `${fullTime(c.at)}${delta}`),
+      c.note ? h('div', { class: 'meta', dataset: { testid: 'note' } }, NOTE_TEXT[c.note] ?? c.note) : null,
       meta.length ? h('div', { class: 'meta' }, meta.join(' · ')) : null,
       c.error ? h('div', { class: 'meta err' }, c.error) : null);
   });
