@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
-use crate::common::{Harness, history_states, item_count};
+use crate::common::{Harness, WAIT, history_states, item_count};
 
 #[tokio::test]
 async fn a_sent_task_can_be_read_back_with_its_attempts_and_history() {
@@ -234,5 +234,59 @@ async fn a_send_with_a_held_unique_key_answers_200_with_the_holder() {
             .await;
         assert_eq!(reply.status.as_u16(), 422, "{bad}");
     }
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn a_task_no_worker_handles_shows_that_it_waits_for_a_handler() {
+    let register = |worker: &cogman::Worker| {
+        worker
+            .register(
+                "echo",
+                cogman::handler_fn(|_ctx, payload: Vec<u8>| async move {
+                    Ok::<_, cogman::TaskError>(payload)
+                }),
+            )
+            .expect("registered");
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = cogman::Config::embedded(dir.path().join("cogman.db"));
+    let api =
+        Harness::from_config(config, cogman_api::ApiOptions::default(), Some(&register)).await;
+    let id = api.send(json!({"name": "resize", "payload": "x"})).await;
+    cogman_testkit::wait_until("the worker to hand the task back", WAIT, || async {
+        api.details(&id).await["waiting_for_handler"] == true
+    })
+    .await
+    .expect("waiting");
+    let details = api.details(&id).await;
+    assert_eq!(details["task"]["status"], "queued", "{details}");
+    let history = details["history"].as_array().expect("history");
+    let last = history.last().expect("an entry");
+    assert_eq!(last["note"], "waiting_for_handler", "{details}");
+    assert_eq!(last["state"], "queued", "{details}");
+    assert!(
+        last["worker"].as_str().is_some_and(|w| !w.is_empty()),
+        "names the worker that handed it back: {details}"
+    );
+    assert!(
+        history[..history.len() - 1]
+            .iter()
+            .all(|entry| entry.get("note").is_none()),
+        "state changes carry no note: {details}"
+    );
+
+    // A task the worker handles: no note, not waiting.
+    let handled = api.send(json!({"name": "echo", "payload": "x"})).await;
+    let done = cogman_testkit::wait_for_final(
+        api.client.log().as_ref(),
+        handled.parse().expect("id"),
+        WAIT,
+    )
+    .await
+    .expect("final");
+    assert_eq!(done.status, cogman::TaskState::Success);
+    let handled = api.details(&handled).await;
+    assert_eq!(handled["waiting_for_handler"], false, "{handled}");
     api.stop().await;
 }

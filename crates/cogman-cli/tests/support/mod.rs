@@ -105,8 +105,10 @@ pub fn assert_ran_again_after_kill(task: &Value, started: &Path, id: &str) {
         "started twice: killed once, then finished"
     );
     let history = task["history"].as_array().cloned().unwrap_or_default();
-    let entry = |state: &str| history.iter().filter(move |e| e["state"] == state);
-    let runs: Vec<&Value> = entry("in_progress").collect();
+    fn in_state<'a>(history: &'a [Value], state: &str) -> Vec<&'a Value> {
+        history.iter().filter(|e| e["state"] == state).collect()
+    }
+    let runs = in_state(&history, "in_progress");
     assert_eq!(runs.len(), 2, "the history shows both runs: {history:#?}");
     assert!(
         runs[0].get("note").is_none(),
@@ -120,7 +122,7 @@ pub fn assert_ran_again_after_kill(task: &Value, started: &Path, id: &str) {
         runs[0]["worker"], runs[1]["worker"],
         "each run names its own worker: {history:#?}"
     );
-    let finished: Vec<&Value> = entry("success").collect();
+    let finished = in_state(&history, "success");
     assert_eq!(
         finished.first().map(|e| &e["worker"]),
         Some(&runs[1]["worker"]),
