@@ -113,6 +113,8 @@ pub(crate) enum Command {
     Schedule(crate::commands::schedule::ScheduleArgs),
     /// Pause, resume and list paused named queues (docs/scheduling.md).
     Queue(crate::commands::queue::QueueArgs),
+    /// Rate and concurrency limits per task name, shared by every worker (docs/scheduling.md).
+    Limit(crate::commands::limit::LimitArgs),
     /// List, requeue and purge dead letters: messages that can never run (malformed, poison),
     /// with the reason, on every backend.
     #[command(name = "dead-letters", subcommand)]

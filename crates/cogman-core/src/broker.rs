@@ -191,6 +191,10 @@ pub trait DeliveryHandle: Send + Sync + fmt::Debug {
         until: DateTime<Utc>,
         wait: HandlerWait,
     ) -> Result<(), BrokerError>;
+    /// The task must wait (a rate or concurrency limit): settle this delivery and deliver the
+    /// task again (to any consumer) no earlier than `until` — the same task id, fields and
+    /// headers (a handler wait it carries is kept), not counted as an unsettled delivery.
+    async fn postpone(self: Box<Self>, until: DateTime<Utc>) -> Result<(), BrokerError>;
     /// Keep the task claimed for `by` longer (brokers with leases).
     async fn extend_lease(&self, by: Duration) -> Result<(), BrokerError> {
         let _ = by;
@@ -300,6 +304,15 @@ impl Delivery {
     /// When the broker cannot be reached; the task comes back anyway (lease or channel close).
     pub async fn defer(self, until: DateTime<Utc>, wait: HandlerWait) -> Result<(), BrokerError> {
         self.handle.defer(until, wait).await
+    }
+
+    /// Settles this delivery and has the broker deliver the task again no earlier than
+    /// `until` (the task waits for a limit); not a failure, and no retry is spent.
+    ///
+    /// # Errors
+    /// When the broker cannot be reached; the task comes back anyway (lease or channel close).
+    pub async fn postpone(self, until: DateTime<Utc>) -> Result<(), BrokerError> {
+        self.handle.postpone(until).await
     }
 
     /// Extends the claim on the task (no-op for brokers without leases).

@@ -36,6 +36,7 @@ pub mod broker;
 pub mod dead_letters;
 pub mod group_commit;
 pub mod handler;
+pub mod limits;
 pub mod note;
 pub mod outbox;
 pub mod outcome;
@@ -59,6 +60,7 @@ pub use broker::{
 pub use dead_letters::{DeadLetter, DeadLetterPage, DeadLetterStore, NewDeadLetter};
 pub use group_commit::{GroupCommit, Weighed, run_batches};
 pub use handler::{Handler, HandlerFn, Output, TaskContext, handler_fn};
+pub use limits::{Admission, LimitError, LimitStore, Rate, TaskLimit, WaitReason};
 pub use note::{HistoryNote, NoteKind, NoteOutcome, UnknownNoteKind};
 pub use outbox::Outbox;
 pub use outcome::{Disposition, TaskError};

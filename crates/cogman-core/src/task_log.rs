@@ -531,6 +531,11 @@ pub trait TaskLog: Send + Sync + fmt::Debug {
         None
     }
 
+    /// The rate and concurrency limit ability, for logs that support it.
+    fn limit_store(&self) -> Option<&dyn crate::limits::LimitStore> {
+        None
+    }
+
     /// The (at most) `limit` oldest tasks matching `filter`, oldest first — for example the
     /// oldest queued task, whose age the API exports as a metric. The default pages through
     /// [`TaskLog::list`] to the end; logs that can read in ascending order should override it.

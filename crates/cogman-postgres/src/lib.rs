@@ -65,6 +65,7 @@ mod dead_letters;
 mod error;
 mod gate;
 mod hold;
+mod limits;
 mod list;
 mod log;
 mod migrate;

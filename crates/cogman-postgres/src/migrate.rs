@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "history_notes",
         include_str!("../migrations/0012_history_notes.sql"),
     ),
+    (
+        13,
+        "task_limits",
+        include_str!("../migrations/0013_task_limits.sql"),
+    ),
 ];
 
 /// First key of the advisory lock; the second is a hash of the schema name.

@@ -97,4 +97,8 @@ impl TaskLog for PostgresLog {
     fn queue_pauses(&self) -> Option<&dyn cogman_core::QueuePauses> {
         Some(self)
     }
+
+    fn limit_store(&self) -> Option<&dyn cogman_core::LimitStore> {
+        Some(self)
+    }
 }

@@ -18,6 +18,10 @@
 //! | `{ns}:dead_letters:keys` | hash | an entry's idempotency key → its id |
 //! | `{ns}:dead_letters:seq` | string | the last dead-letter id given |
 //! | `{ns}:paused_queues` | hash | paused named queue → when it was paused (RFC 3339); no TTL |
+//! | `{ns}:limits` | hash | task name → its rate and concurrency limit (JSON); no TTL |
+//! | `{ns}:limit:tat:{bucket}` | string | a limit bucket's rate state (µs; see `limits`) |
+//! | `{ns}:limit:leases:{bucket}` | zset | holders running in a bucket, scored by lease expiry (µs) |
+//! | `{ns}:limit:reserved:{bucket}` | hash | holder → its reserved start (µs) |
 
 use cogman_core::{TaskId, TaskState};
 
@@ -81,6 +85,15 @@ impl Keys {
 
     pub(crate) fn unique(&self, key: &str) -> String {
         format!("{}:unique:{key}", self.ns)
+    }
+
+    pub(crate) fn limits(&self) -> String {
+        format!("{}:limits", self.ns)
+    }
+
+    /// The rate state, leases and reservations of a limit bucket.
+    pub(crate) fn limit_bucket(&self, bucket: &str) -> [String; 3] {
+        ["tat", "leases", "reserved"].map(|part| format!("{}:limit:{part}:{bucket}", self.ns))
     }
 
     pub(crate) fn paused_queues(&self) -> String {

@@ -47,6 +47,7 @@ mod counts;
 mod dead_letters;
 mod index;
 mod keys;
+mod limits;
 mod list;
 mod log;
 mod namespace;

@@ -26,6 +26,10 @@ pub(crate) struct Scripts {
     pub(crate) release: Script,
     /// Appends a history note (`lua/note.lua`; see [`crate::note`]).
     pub(crate) note: Script,
+    /// Admits a task under a limit (`lua/acquire.lua`, see [`crate::limits`]).
+    pub(crate) acquire: Script,
+    /// Extends a limit lease (`lua/renew_lease.lua`).
+    pub(crate) renew_lease: Script,
 }
 
 impl Scripts {
@@ -37,6 +41,8 @@ impl Scripts {
             claim: Script::new(include_str!("lua/claim.lua")),
             release: Script::new(include_str!("lua/release.lua")),
             note: Script::new(include_str!("lua/note.lua")),
+            acquire: Script::new(include_str!("lua/acquire.lua")),
+            renew_lease: Script::new(include_str!("lua/renew_lease.lua")),
         }
     }
 }

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_unique_keys.sql"),
     include_str!("../migrations/0008_paused_queues.sql"),
     include_str!("../migrations/0009_history_notes.sql"),
+    include_str!("../migrations/0010_task_limits.sql"),
 ];
 
 /// The schema version this build writes.

@@ -59,6 +59,10 @@ macro_rules! task_log_conformance {
             unique_key_is_released_by_its_holder_only,
             unique_key_held_for_a_time_expires,
             queue_pauses_pause_list_resume,
+            limits_put_list_remove,
+            limits_rate_admits_the_burst_then_reserves,
+            limits_concurrency_holds_leases,
+            limits_concurrent_acquirers_respect_the_concurrency,
         );
     };
 }

@@ -137,4 +137,9 @@ impl TaskLog for TieredLog {
     fn queue_pauses(&self) -> Option<&dyn cogman_core::QueuePauses> {
         self.durable().queue_pauses()
     }
+
+    /// Limits and their buckets live in the durable log (PostgreSQL), with the pauses.
+    fn limit_store(&self) -> Option<&dyn cogman_core::LimitStore> {
+        self.durable().limit_store()
+    }
 }

@@ -77,6 +77,15 @@ pub enum Error {
     /// The task log keeps no dead letters.
     #[error("this task log keeps no dead letters")]
     DeadLettersUnsupported,
+    /// The task log keeps no rate or concurrency limits.
+    #[error("this task log keeps no rate or concurrency limits")]
+    LimitsUnsupported,
+    /// No limit is set for this task name.
+    #[error("no limit for task name {0:?}")]
+    LimitNotFound(String),
+    /// A limit was refused; nothing was stored.
+    #[error(transparent)]
+    Limit(#[from] cogman_core::LimitError),
     /// The task log keeps no queue pauses.
     #[error("this task log cannot pause queues")]
     QueuePausesUnsupported,

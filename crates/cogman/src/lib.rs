@@ -52,6 +52,7 @@ pub mod queue_pauses;
 pub mod registry;
 pub mod retention;
 pub mod scheduler;
+pub mod task_limits;
 pub mod telemetry;
 pub mod worker;
 pub mod workflow;
@@ -67,7 +68,7 @@ pub use registry::Registry;
 pub use retention::{Retention, RetentionOptions};
 pub use scheduler::{ScheduleConfig, ScheduleView, Scheduler, SchedulerOptions};
 pub use telemetry::Tracer;
-pub use worker::{StatsSnapshot, TaskObserver, Worker, WorkerOptions};
+pub use worker::{LIMIT_CHECK, StatsSnapshot, TaskObserver, Worker, WorkerOptions};
 pub use workflow::{
     ChainReceipt, ChordReceipt, ChordResult, GroupReceipt, GroupStatus, WorkflowKind,
 };

@@ -2,7 +2,8 @@
 //! checked basic.ack, `requeue` a basic.nack with requeue (the redelivery is counted, see
 //! `queue::screen`), `dead_letter` copies the message to the dead-letter queue with the
 //! reason and then acks it, so it never comes back; `defer` sends a copy through the delay
-//! ladder back to the queue it came from, with its handler wait in headers, then acks it.
+//! ladder back to the queue it came from, with its handler wait in headers, then acks it;
+//! `postpone` (a limit makes the task wait) the same with its headers as they are.
 
 use std::fmt;
 use std::sync::Arc;
@@ -65,5 +66,15 @@ impl DeliveryHandle for AmqpDeliveryHandle {
             let _ = settle(&self.message.acker, Settlement::Requeue).await;
         }
         deferred
+    }
+
+    async fn postpone(self: Box<Self>, until: DateTime<Utc>) -> Result<(), BrokerError> {
+        let delay = (until - Utc::now()).to_std().unwrap_or_default();
+        let moved = self.context.courier.redelay(&self.message, delay).await;
+        if moved.is_err() {
+            // Not moved: put it back rather than leave it unsettled on an open channel.
+            let _ = settle(&self.message.acker, Settlement::Requeue).await;
+        }
+        moved
     }
 }

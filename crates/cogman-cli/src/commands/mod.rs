@@ -5,6 +5,7 @@ mod bench;
 mod dead_letters;
 mod demo;
 mod inspect;
+pub(crate) mod limit;
 pub(crate) mod queue;
 mod report;
 pub(crate) mod schedule;
@@ -91,7 +92,8 @@ fn remote_args(command: &Command) -> Option<&RemoteArgs> {
         | Command::Bench(_)
         | Command::Serve(_)
         | Command::Schedule(_)
-        | Command::Queue(_) => None,
+        | Command::Queue(_)
+        | Command::Limit(_) => None,
     }
 }
 
@@ -115,6 +117,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Cancel(args) => actions::cancel(config, args, remote).await,
         Command::Schedule(args) => schedule::run(config, args).await,
         Command::Queue(args) => queue::run(config, args).await,
+        Command::Limit(args) => limit::run(config, args).await,
         Command::DeadLetters(command) => dead_letters::run(config, command, remote).await,
     }
 }

@@ -4,6 +4,7 @@
 //! and [`schedules`].
 
 pub(crate) mod dead_letters;
+mod limits;
 mod outbox;
 mod pauses;
 pub(crate) mod read;
@@ -129,6 +130,10 @@ impl TaskLog for SqliteStore {
     }
 
     fn queue_pauses(&self) -> Option<&dyn cogman_core::QueuePauses> {
+        Some(self)
+    }
+
+    fn limit_store(&self) -> Option<&dyn cogman_core::LimitStore> {
         Some(self)
     }
 }

@@ -2,7 +2,8 @@
 //! token the claim set: after the lease ran out and another consumer claimed the task, the old
 //! handle changes nothing and reports [`SqliteError::LeaseLost`]. A deferred row is released
 //! with its run time moved to the deferral's end, its wait counted, and its unsettled
-//! deliveries reset (a deferral is a settlement, not a crash).
+//! deliveries reset (a deferral is a settlement, not a crash); a postponed row (a limit makes
+//! its task wait) likewise, its handler wait kept.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -130,6 +131,17 @@ impl DeliveryHandle for SqliteDelivery {
         if changed == 0 {
             return Err(SqliteError::LeaseLost.into());
         }
+        self.store.wake_consumers();
+        Ok(())
+    }
+
+    async fn postpone(self: Box<Self>, until: DateTime<Utc>) -> Result<(), BrokerError> {
+        self.fenced(
+            "UPDATE queue SET run_at = ?3, visible_at = ?3, lease_token = NULL, \
+             lease_owner = NULL, unsettled = 0 WHERE seq = ?1 AND lease_token = ?2",
+            Some(to_ns(until)),
+        )
+        .await?;
         self.store.wake_consumers();
         Ok(())
     }

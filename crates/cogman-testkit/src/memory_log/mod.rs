@@ -27,6 +27,7 @@
 mod abilities;
 mod dead_letters;
 mod held;
+mod limits;
 mod pauses;
 mod schedules;
 mod unique;
@@ -79,6 +80,8 @@ struct State {
     unique: UniqueKeys,
     /// Paused named queues and since when.
     paused_queues: BTreeMap<String, DateTime<Utc>>,
+    /// Rate and concurrency limits and their buckets.
+    limits: limits::Limits,
 }
 
 impl Default for MemoryLog {
@@ -335,6 +338,10 @@ impl TaskLog for MemoryLog {
     }
 
     fn queue_pauses(&self) -> Option<&dyn cogman_core::QueuePauses> {
+        Some(self)
+    }
+
+    fn limit_store(&self) -> Option<&dyn cogman_core::LimitStore> {
         Some(self)
     }
 }

@@ -17,6 +17,7 @@ mod counts;
 mod dead_letters;
 mod held;
 mod history;
+mod limits;
 mod listing;
 mod notes;
 mod outbox;
@@ -39,6 +40,10 @@ pub use held::{
 pub use history::{
     history_lists_applied_changes_oldest_first, purge_deletes_only_old_final_tasks,
     purge_keeps_old_attempts_while_the_chain_runs,
+};
+pub use limits::{
+    limits_concurrency_holds_leases, limits_concurrent_acquirers_respect_the_concurrency,
+    limits_put_list_remove, limits_rate_admits_the_burst_then_reserves,
 };
 pub use listing::{
     list_filters_by_creation_time, list_filters_by_name_key_and_original, list_filters_by_status,

@@ -5,6 +5,8 @@
 //! - `settle`: outcome → state, retry with backoff, record, ack.
 //! - `no_handler`: a task this worker has no handler for is handed back for another worker,
 //!   and fails only after `handler_wait`.
+//! - `limits`: a task over its rate or concurrency limit is handed back until the limiter
+//!   says; one admitted under a concurrency holds a lease while it runs.
 //! - `heartbeat`: worker announcements for the API and CLI.
 //! - `stats`: the counters a worker keeps; its Prometheus metrics are
 //!   [`WorkerMetrics`](crate::metrics::WorkerMetrics) (module `metrics`).
@@ -16,6 +18,7 @@
 
 mod execute;
 mod heartbeat;
+mod limits;
 mod no_handler;
 mod settle;
 mod stats;
@@ -32,6 +35,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use limits::LIMIT_CHECK;
 pub use stats::{StatsSnapshot, WorkerStats};
 
 use crate::metrics::WorkerMetrics;
@@ -133,6 +137,8 @@ pub(crate) struct WorkerInner {
     retention: Option<Retention>,
     scheduler: Option<Scheduler>,
     pub(crate) observer: std::sync::OnceLock<Arc<dyn TaskObserver>>,
+    /// The rate and concurrency limits, as last read from the log.
+    limits: limits::LimitCache,
     /// Stop claiming new work.
     pub(crate) stop: CancellationToken,
     /// Interrupt running handlers.
@@ -213,6 +219,7 @@ impl Worker {
                 metrics: Arc::new(WorkerMetrics::new(Arc::clone(&stats))),
                 stats,
                 observer: std::sync::OnceLock::new(),
+                limits: limits::LimitCache::default(),
                 stop: CancellationToken::new(),
                 hard_stop: CancellationToken::new(),
                 tasks: TaskTracker::new(),
@@ -504,6 +511,16 @@ async fn process(inner: Arc<WorkerInner>, delivery: Delivery, permit: OwnedSemap
         no_handler::wait_or_fail(&inner, delivery).await;
         return;
     };
+    // Over its limit, the task is handed back until the limiter says; the slot of a
+    // concurrency limit is held until this function returns.
+    let (delivery, _slot) =
+        match limits::admit(&inner.limits, &inner.log, delivery, inner.options.lease).await {
+            Some(admitted) => admitted,
+            None => {
+                inner.stats.record_deferred();
+                return;
+            }
+        };
     // From the delivery to the handler's start (the start recorded); a child of the span
     // that sent the task (or of the run that scheduled this attempt).
     let mut consume = inner.client.tracer().start(
