@@ -215,6 +215,11 @@ impl From<cogman::Error> for ApiError {
             error @ (cogman::Error::DeadLetterNotRequeueable { .. }
             | cogman::Error::DeadLettersUnsupported
             | cogman::Error::QueuePausesUnsupported) => ApiError::Conflict(error.to_string()),
+            cogman::Error::ScheduleNotFound(id) => {
+                ApiError::NotFound(format!("no schedule with id {id:?}"))
+            }
+            error @ cogman::Error::SchedulesUnsupported => ApiError::Conflict(error.to_string()),
+            cogman::Error::Schedule(error) => ApiError::InvalidField(error.to_string()),
             cogman::Error::UnknownTask(name) => {
                 ApiError::InvalidField(format!("no handler is registered for task name {name:?}"))
             }

@@ -29,6 +29,7 @@ pub const BEARER: &str = "bearer";
     tags(
         (name = "tasks", description = "Send, inspect, retry and cancel tasks"),
         (name = "dead-letters", description = "Messages that can never run: list, requeue, purge"),
+        (name = "schedules", description = "Periodic tasks: list, add, pause, resume, remove"),
         (name = "overview", description = "Queues, workers and counts"),
         (name = "queues", description = "Named queues: list, pause, resume"),
         (name = "system", description = "Health, the caller's role, metrics and this document"),
@@ -70,10 +71,10 @@ const ERROR_TABLE: [(u16, &str); 10] = [
     (400, "Malformed JSON, id, cursor or query parameter"),
     (401, "Missing or unknown bearer token"),
     (403, "A read-only token on a write"),
-    (404, "No task (or dead letter) with this id"),
+    (404, "No task (or dead letter, or schedule) with this id"),
     (
         409,
-        "The task's state does not allow this, or the dead letter holds no task to requeue",
+        "The task's state does not allow this, the dead letter holds no task to requeue, or the task log keeps no schedules",
     ),
     (413, "Request body over the limit"),
     (415, "Content-Type is not application/json"),
@@ -120,7 +121,7 @@ impl IntoResponses for QueryErrors {
     }
 }
 
-/// A request about one task or dead letter: 400 (malformed id) and 404.
+/// A request about one task, dead letter or schedule: 400 (malformed id) and 404.
 #[derive(Debug)]
 pub struct TaskErrors;
 

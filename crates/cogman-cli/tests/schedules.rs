@@ -1,6 +1,6 @@
 //! Periodic tasks through the `cogman` binary: three `cogman worker` processes run the
-//! scheduler on one log — the embedded SQLite file or PostgreSQL (`--postgres`; Redis keeps
-//! no schedules yet, docs/scheduling.md) — and an `every 1s` schedule added with
+//! scheduler on one log — the embedded SQLite file, PostgreSQL or Redis — and an `every 1s`
+//! schedule added with
 //! `cogman schedule add` is sent once per slot: 10 ± 1 runs in 10 s, no slot twice; after the leader is killed with SIGKILL another
 //! process sends the next slots within the lease time, none doubled. Handlers append
 //! `$COGMAN_PRIMARY_KEY $COGMAN_TASK_ID` (the key names the slot) to a file. Also: a bad cron
@@ -18,6 +18,7 @@ use cogman_testkit::servers::SharedCleanup;
 use support::{WorkerProcess, cogman, lines, print_logs, run, stderr, stdout, wait_for};
 
 const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+const REDIS: &str = "redis://127.0.0.1:6379";
 /// The scheduler lease of the test's processes.
 const LEASE: Duration = Duration::from_secs(3);
 
@@ -26,6 +27,7 @@ const LEASE: Duration = Duration::from_secs(3);
 enum Log {
     Sqlite,
     Postgres,
+    Redis,
 }
 
 struct Setup {
@@ -48,6 +50,11 @@ impl Setup {
                 vars.push(("COGMAN_POSTGRES_URI", POSTGRES.to_owned()));
                 vars.push(("COGMAN_POSTGRES_SCHEMA", name.clone()));
                 Some(SharedCleanup::new().postgres_schema(POSTGRES, &name))
+            }
+            Log::Redis => {
+                vars.push(("COGMAN_REDIS_URI", REDIS.to_owned()));
+                vars.push(("COGMAN_REDIS_NAMESPACE", name.clone()));
+                Some(SharedCleanup::new().redis_namespace(REDIS, &name))
             }
         };
         Setup {
@@ -192,6 +199,11 @@ fn three_sqlite_workers_send_each_slot_once_and_fail_over() {
 #[test]
 fn three_postgres_workers_send_each_slot_once_and_fail_over() {
     three_workers_send_each_slot_once(Log::Postgres);
+}
+
+#[test]
+fn three_redis_workers_send_each_slot_once_and_fail_over() {
+    three_workers_send_each_slot_once(Log::Redis);
 }
 
 #[test]

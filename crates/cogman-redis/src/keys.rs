@@ -11,6 +11,10 @@
 //! | `{ns}:idx:original:{id}` | zset | ids of the retries of that original task (the original itself is found by its id) |
 //! | `{ns}:attempt:{original}:{n}` | string | the id of the record that holds attempt `n` of that chain (set if absent, the record's TTL; retries only; purged with the record) |
 //! | `{ns}:unique:{key}` | string | the id of the task holding the unique key (see `unique`) |
+//! | `{ns}:schedules` | zset | every schedule id, score 0 (so read in id order) |
+//! | `{ns}:schedule:{id}` | hash | a schedule: `definition` (JSON), `paused`, `since`, `last_slot`, `last_at` (ms), `last_task` (see `schedules`) |
+//! | `{ns}:schedule_slots:{id}` | zset | the schedule's claimed slots (ms), the last 7 days of them |
+//! | `{ns}:lease:{name}` | string | the lease's holder, expiring with the lease (`PX`) |
 //! | `{ns}:workers` | hash | worker id → heartbeat JSON |
 //! | `{ns}:workers:seen` | zset | worker id, scored by last heartbeat (ms) |
 //! | `{ns}:dead_letters` | hash | dead-letter id → entry JSON |
@@ -100,6 +104,24 @@ impl Keys {
         format!("{}:paused_queues", self.ns)
     }
 
+    /// Every schedule id.
+    pub(crate) fn schedules(&self) -> String {
+        format!("{}:schedules", self.ns)
+    }
+
+    pub(crate) fn schedule(&self, id: &str) -> String {
+        format!("{}:schedule:{id}", self.ns)
+    }
+
+    /// The claimed slots of schedule `id`.
+    pub(crate) fn schedule_slots(&self, id: &str) -> String {
+        format!("{}:schedule_slots:{id}", self.ns)
+    }
+
+    pub(crate) fn lease(&self, name: &str) -> String {
+        format!("{}:lease:{name}", self.ns)
+    }
+
     pub(crate) fn workers(&self) -> String {
         format!("{}:workers", self.ns)
     }
@@ -137,6 +159,10 @@ mod tests {
             keys.original(id),
             keys.workers(),
             keys.workers_seen(),
+            keys.schedules(),
+            keys.schedule("s"),
+            keys.schedule_slots("s"),
+            keys.lease("scheduler"),
         ] {
             assert!(key.starts_with("ns1:"), "{key}");
         }

@@ -23,7 +23,9 @@
 //! - `record`: how a task and its history are stored in a hash and read back.
 //! - `log`: the [`RedisLog`] handle; `namespace`: the connection, key names and scripts of
 //!   one namespace, which the reading helpers take.
-//! - `task_log`: the `TaskLog` implementation; `workers`: the `WorkerRegistry` implementation.
+//! - `task_log`: the `TaskLog` implementation; `workers`: the `WorkerRegistry` implementation;
+//!   `schedules`: the `ScheduleStore` implementation (schedules, the scheduler's lease, slot
+//!   claims).
 //! - `read`, `index`, `list`, `counts`, `purge`: reading one task and its history, reading
 //!   indexes in list order, listing, counting and purging.
 //!
@@ -56,6 +58,7 @@ mod pauses;
 mod purge;
 mod read;
 mod record;
+mod schedules;
 mod scripts;
 mod task_log;
 mod unique;

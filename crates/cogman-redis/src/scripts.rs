@@ -2,6 +2,8 @@
 //! rule; see [`crate::writer`]), `page` (one page of an index in list order), `purge`, and
 //! `claim` and `release` of unique keys (see [`crate::unique`]), and `note` (a history note,
 //! see [`crate::note`]). The
+//! `claim` and `release` of unique keys (see [`crate::unique`]), and the schedule scripts
+//! `lease`, `claim_slot`, `record_slot` and `pause_schedule` (see [`crate::schedules`]). The
 //! write and purge scripts are the shared prelude (`lua/prelude.lua`: the rank table and the
 //! index names) followed by their body, so the rank table exists once in Lua and mirrors
 //! [`cogman_core::TaskState::rank`] (checked by a test below).
@@ -30,6 +32,14 @@ pub(crate) struct Scripts {
     pub(crate) acquire: Script,
     /// Extends a limit lease (`lua/renew_lease.lua`).
     pub(crate) renew_lease: Script,
+    /// Takes or renews a lease (`lua/lease.lua`).
+    pub(crate) lease: Script,
+    /// Claims a schedule's slot once (`lua/claim_slot.lua`).
+    pub(crate) claim_slot: Script,
+    /// Records a claimed slot's task (`lua/record_slot.lua`).
+    pub(crate) record_slot: Script,
+    /// Pauses or resumes a schedule (`lua/pause_schedule.lua`).
+    pub(crate) pause_schedule: Script,
 }
 
 impl Scripts {
@@ -43,6 +53,10 @@ impl Scripts {
             note: Script::new(include_str!("lua/note.lua")),
             acquire: Script::new(include_str!("lua/acquire.lua")),
             renew_lease: Script::new(include_str!("lua/renew_lease.lua")),
+            lease: Script::new(include_str!("lua/lease.lua")),
+            claim_slot: Script::new(include_str!("lua/claim_slot.lua")),
+            record_slot: Script::new(include_str!("lua/record_slot.lua")),
+            pause_schedule: Script::new(include_str!("lua/pause_schedule.lua")),
         }
     }
 }

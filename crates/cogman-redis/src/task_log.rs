@@ -63,6 +63,10 @@ impl TaskLog for RedisLog {
         Some(self)
     }
 
+    fn schedule_store(&self) -> Option<&dyn cogman_core::ScheduleStore> {
+        Some(self)
+    }
+
     fn dead_letter_store(&self) -> Option<&dyn cogman_core::DeadLetterStore> {
         Some(self)
     }

@@ -10,6 +10,7 @@
 //! - [`bulk`]: the body and answer of `POST /tasks/bulk`.
 //! - [`events`]: what `GET /events` pushes.
 //! - [`search`]: the query and answer of `GET /search`.
+//! - [`schedules`]: schedules, their list and the add/replace request.
 
 pub mod bulk;
 pub mod dead_letters;
@@ -17,6 +18,7 @@ pub mod events;
 pub mod list;
 pub mod names;
 pub mod overview;
+pub mod schedules;
 pub mod search;
 pub mod send;
 pub mod task;
@@ -30,6 +32,7 @@ pub use overview::{
     AccessRole, BucketView, CountsParams, CountsResponse, Health, NamedQueueList, NamedQueueView,
     QueueList, QueueView, Whoami, WorkerList, WorkerView,
 };
+pub use schedules::{LastRunView, ScheduleBody, ScheduleList, ScheduleRequest, SchedulerLeader};
 pub use search::{SearchPage, SearchParams};
 pub use send::{RetryRequest, SendResponse, SendTaskRequest};
 pub use task::{StateChangeView, TaskDetails, TaskPage, TaskView, ViewError};

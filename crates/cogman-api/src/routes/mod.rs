@@ -9,6 +9,7 @@
 //! - [`actions`]: retry, cancel.
 //! - [`bulk`]: retry or cancel many tasks.
 //! - [`dead_letters`]: list, requeue, delete, purge.
+//! - [`schedules`]: list, add or replace, get, remove, pause, resume.
 //! - [`overview`]: queues, workers, counts.
 //! - [`pauses`]: named queues, pause, resume.
 //! - [`events`]: the live feed (server-sent events).
@@ -21,6 +22,7 @@ mod dead_letters;
 mod events;
 mod overview;
 mod pauses;
+mod schedules;
 mod search;
 mod system;
 mod tasks;
@@ -55,6 +57,10 @@ fn protected() -> OpenApiRouter<ApiState> {
         ))
         .routes(routes!(dead_letters::requeue_dead_letter))
         .routes(routes!(dead_letters::delete_dead_letter))
+        .routes(routes!(schedules::list_schedules, schedules::put_schedule))
+        .routes(routes!(schedules::get_schedule, schedules::delete_schedule))
+        .routes(routes!(schedules::pause_schedule))
+        .routes(routes!(schedules::resume_schedule))
         .routes(routes!(overview::queues))
         .routes(routes!(pauses::named_queues))
         .routes(routes!(pauses::pause_queue))

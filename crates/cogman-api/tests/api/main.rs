@@ -17,5 +17,6 @@ mod overview;
 mod pauses;
 mod queues;
 mod same_site;
+mod schedules;
 mod search;
 mod tasks;

@@ -10,7 +10,7 @@ use tower::ServiceExt as _;
 use crate::common::Harness;
 
 /// Every endpoint the API offers.
-const ENDPOINTS: [(&str, &str); 22] = [
+const ENDPOINTS: [(&str, &str); 28] = [
     ("post", "/api/v1/tasks"),
     ("get", "/api/v1/tasks"),
     ("get", "/api/v1/tasks/{id}"),
@@ -22,6 +22,12 @@ const ENDPOINTS: [(&str, &str); 22] = [
     ("delete", "/api/v1/dead-letters"),
     ("post", "/api/v1/dead-letters/{id}/requeue"),
     ("delete", "/api/v1/dead-letters/{id}"),
+    ("get", "/api/v1/schedules"),
+    ("post", "/api/v1/schedules"),
+    ("get", "/api/v1/schedules/{id}"),
+    ("delete", "/api/v1/schedules/{id}"),
+    ("post", "/api/v1/schedules/{id}/pause"),
+    ("post", "/api/v1/schedules/{id}/resume"),
     ("get", "/api/v1/queues"),
     ("get", "/api/v1/named-queues"),
     ("post", "/api/v1/named-queues/{name}/pause"),

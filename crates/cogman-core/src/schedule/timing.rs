@@ -340,6 +340,99 @@ mod tests {
         assert!(none.is_empty());
     }
 
+    /// Europe/Paris, 2026: on 29 March 02:00 CET jumps to 03:00 CEST (01:00 UTC), so 02:30
+    /// does not exist; on 25 October 03:00 CEST falls back to 02:00 CET (01:00 UTC), so 02:30
+    /// happens twice. The clock is injected: slots are computed from the given instants.
+    #[test]
+    fn a_daily_cron_runs_once_across_both_dst_changes() {
+        let daily = Timing::parse("0 30 2 * * *").unwrap();
+        let paris = parse_tz("Europe/Paris").unwrap();
+        let walk = |from: &str, n: usize| {
+            let mut at = at(from);
+            (0..n)
+                .map(|_| {
+                    at = daily.next_after(at, paris).unwrap();
+                    at
+                })
+                .collect::<Vec<_>>()
+        };
+        // Skipped 02:30: it runs at the first instant after the gap, 03:00 CEST, once.
+        assert_eq!(
+            walk("2026-03-27T12:00:00Z", 3),
+            [
+                at("2026-03-28T01:30:00Z"),
+                at("2026-03-29T01:00:00Z"),
+                at("2026-03-30T00:30:00Z")
+            ]
+        );
+        // Repeated 02:30: only its first occurrence (still summer time) runs.
+        assert_eq!(
+            walk("2026-10-23T12:00:00Z", 3),
+            [
+                at("2026-10-24T00:30:00Z"),
+                at("2026-10-25T00:30:00Z"),
+                at("2026-10-26T01:30:00Z")
+            ]
+        );
+        // The scheduler walks back with prev_before: the same slots, each once.
+        let due = daily.due_slots(
+            paris,
+            at("2026-10-24T12:00:00Z"),
+            at("2026-10-26T12:00:00Z"),
+            Duration::from_secs(30),
+            MissedSlots::CatchUp(10),
+        );
+        assert_eq!(
+            due,
+            [at("2026-10-25T00:30:00Z"), at("2026-10-26T01:30:00Z")]
+        );
+        let due = daily.due_slots(
+            paris,
+            at("2026-03-28T12:00:00Z"),
+            at("2026-03-29T12:00:00Z"),
+            Duration::from_secs(30),
+            MissedSlots::CatchUp(10),
+        );
+        assert_eq!(due, [at("2026-03-29T01:00:00Z")]);
+    }
+
+    /// A pattern over every hour follows real time: the skipped hour has no slots (nothing
+    /// doubles at 03:00), the repeated hour has its slots twice (once per real half hour).
+    #[test]
+    fn an_hourly_cron_follows_real_time_across_dst_changes() {
+        let half_hourly = Timing::parse("0 */30 * * * *").unwrap();
+        let paris = parse_tz("Europe/Paris").unwrap();
+        let slots = |from: &str, to: &str| {
+            half_hourly.due_slots(
+                paris,
+                at(from),
+                at(to),
+                Duration::from_secs(30),
+                MissedSlots::CatchUp(100),
+            )
+        };
+        // 01:30 CET is followed by 03:00 CEST: 30 minutes of real time, one slot.
+        assert_eq!(
+            slots("2026-03-29T00:00:00Z", "2026-03-29T01:40:00Z"),
+            [
+                at("2026-03-29T00:30:00Z"),
+                at("2026-03-29T01:00:00Z"),
+                at("2026-03-29T01:30:00Z")
+            ]
+        );
+        // 02:00 and 02:30 happen twice: every real half hour has its slot.
+        assert_eq!(
+            slots("2026-10-24T23:30:00Z", "2026-10-25T02:10:00Z"),
+            [
+                at("2026-10-25T00:00:00Z"),
+                at("2026-10-25T00:30:00Z"),
+                at("2026-10-25T01:00:00Z"),
+                at("2026-10-25T01:30:00Z"),
+                at("2026-10-25T02:00:00Z")
+            ]
+        );
+    }
+
     #[test]
     fn missed_policy_parses() {
         assert_eq!("skip".parse::<MissedSlots>().unwrap(), MissedSlots::Skip);
