@@ -443,3 +443,31 @@ fn dead_letters_are_listed_requeued_and_purged_locally_and_over_http() {
     let _ = worker.kill();
     let _ = worker.wait();
 }
+
+#[test]
+fn schedules_are_listed_over_http_with_their_runs_and_leader() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let added =
+        run(cogman(dir.path()).args(["schedule", "add", "tick", "--task", "t", "--every", "1s"]));
+    assert_eq!(stdout(&added), "tick");
+    // `cogman serve` runs the scheduler, with or without a worker.
+    let server = serve(dir.path(), &["--no-worker"]);
+    let listed = wait_for("a slot sent by the server's scheduler", || {
+        let listed = json(&run(
+            remote(dir.path(), &server.url, READER).args(["schedule", "list", "--json"])
+        ));
+        (listed["items"][0]["last_run"]["task_id"].is_string() && listed["leader"].is_object())
+            .then_some(listed)
+    });
+    assert_eq!(listed["items"][0]["id"], "tick");
+    assert_eq!(listed["items"][0]["every"], "1s");
+    assert!(listed["items"][0]["next_run"].is_string(), "{listed}");
+    let table = stdout(&run(
+        remote(dir.path(), &server.url, READER).args(["schedule", "list"])
+    ));
+    assert!(
+        table.contains("tick") && table.contains("every 1s"),
+        "{table}"
+    );
+    assert!(table.contains("active"), "{table}");
+}

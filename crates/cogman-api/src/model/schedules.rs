@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::names::PriorityName;
+use super::send::payload_bytes;
 use crate::error::ApiError;
 
 /// A schedule to add, or to replace the one with its id. Give `cron` or `every`, not both;
@@ -84,16 +85,7 @@ impl ScheduleRequest {
             _ => return Err(invalid("give cron or every, exactly one of them")),
         }
         .map_err(|e| invalid(e.to_string()))?;
-        let payload = match (self.payload, self.payload_base64) {
-            (Some(_), Some(_)) => return Err(invalid("give payload or payload_base64, not both")),
-            (Some(value), None) => {
-                serde_json::to_vec(&value).map_err(|e| invalid(format!("payload: {e}")))?
-            }
-            (None, Some(text)) => STANDARD
-                .decode(text.as_bytes())
-                .map_err(|e| invalid(format!("payload_base64 is not base64: {e}")))?,
-            (None, None) => Vec::new(),
-        };
+        let payload = payload_bytes(self.payload, self.payload_base64)?;
         let mut task = ScheduledTask::new(self.task, payload);
         task.queue = self.queue;
         task.retry = self.retry.unwrap_or(0);

@@ -114,16 +114,7 @@ impl SendTaskRequest {
     /// # Errors
     /// [`ApiError::InvalidField`] for a bad priority, payload or time.
     pub fn into_spec(self, now: DateTime<Utc>) -> Result<TaskSpec, ApiError> {
-        let payload = match (self.payload, self.payload_base64) {
-            (Some(_), Some(_)) => return Err(invalid("give payload or payload_base64, not both")),
-            (Some(value), None) => {
-                serde_json::to_vec(&value).map_err(|e| invalid(format!("payload: {e}")))?
-            }
-            (None, Some(text)) => STANDARD
-                .decode(text.as_bytes())
-                .map_err(|e| invalid(format!("payload_base64 is not base64: {e}")))?,
-            (None, None) => Vec::new(),
-        };
+        let payload = payload_bytes(self.payload, self.payload_base64)?;
         let mut spec = TaskSpec::new(self.name, payload).retry(self.retry.unwrap_or(0));
         if let Some(queue) = self.queue {
             spec = spec.queue(queue);
@@ -156,6 +147,26 @@ impl SendTaskRequest {
         spec.unique_key = self.unique_key;
         spec.unique_for = self.unique_for_ms.map(Duration::from_millis);
         Ok(spec)
+    }
+}
+
+/// The bytes of a payload given as JSON (its text) or as base64, not both; neither is empty.
+///
+/// # Errors
+/// [`ApiError::InvalidField`] for both, or bad base64.
+pub(crate) fn payload_bytes(
+    json: Option<Value>,
+    base64: Option<String>,
+) -> Result<Vec<u8>, ApiError> {
+    match (json, base64) {
+        (Some(_), Some(_)) => Err(invalid("give payload or payload_base64, not both")),
+        (Some(value), None) => {
+            serde_json::to_vec(&value).map_err(|e| invalid(format!("payload: {e}")))
+        }
+        (None, Some(text)) => STANDARD
+            .decode(text.as_bytes())
+            .map_err(|e| invalid(format!("payload_base64 is not base64: {e}"))),
+        (None, None) => Ok(Vec::new()),
     }
 }
 

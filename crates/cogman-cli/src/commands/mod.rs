@@ -87,11 +87,11 @@ fn remote_args(command: &Command) -> Option<&RemoteArgs> {
         Command::Retry(args) => Some(&args.remote),
         Command::Cancel(args) => Some(&args.remote),
         Command::DeadLetters(command) => Some(command.remote()),
+        Command::Schedule(args) => args.remote(),
         Command::Demo(_)
         | Command::Worker(_)
         | Command::Bench(_)
         | Command::Serve(_)
-        | Command::Schedule(_)
         | Command::Queue(_)
         | Command::Limit(_) => None,
     }
@@ -115,7 +115,7 @@ pub(crate) async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(config, args).await,
         Command::Retry(args) => actions::retry(config, args, remote).await,
         Command::Cancel(args) => actions::cancel(config, args, remote).await,
-        Command::Schedule(args) => schedule::run(config, args).await,
+        Command::Schedule(args) => schedule::run(config, args, remote).await,
         Command::Queue(args) => queue::run(config, args).await,
         Command::Limit(args) => limit::run(config, args).await,
         Command::DeadLetters(command) => dead_letters::run(config, command, remote).await,

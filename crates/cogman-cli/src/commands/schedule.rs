@@ -1,13 +1,17 @@
-//! `cogman schedule add|list|show|pause|resume|remove`: periodic tasks, stored in the task log
-//! and sent by whichever worker or `cogman serve` leads (docs/scheduling.md).
+//! `cogman schedule add|list|pause|resume|remove`: periodic tasks, stored in the task log
+//! and sent by whichever worker or `cogman serve` leads (docs/scheduling.md). `list --server`
+//! reads them through the REST API and prints the same table.
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use cogman::{Config, MissedSlots, Priority, Schedule, ScheduleView, ScheduledTask, Timing};
+use cogman::{Config, MissedSlots, Priority, Schedule, ScheduledTask, Timing};
+use cogman_api::model::ScheduleBody;
 
 use super::{require_existing_database, with_client};
+use crate::cli::RemoteArgs;
 use crate::display;
 use crate::output::outln;
+use crate::remote::RemoteClient;
 use crate::table;
 
 #[derive(Debug, Args)]
@@ -68,9 +72,21 @@ pub(crate) struct AddArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
-    /// Print JSON instead of a table.
+    /// Print JSON instead of a table (with --server: the API's body, `{items, leader}`).
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
+}
+
+impl ScheduleArgs {
+    /// The `--server`/`--token` options, which only `list` takes.
+    pub(crate) fn remote(&self) -> Option<&RemoteArgs> {
+        match &self.action {
+            ScheduleAction::List(list) => Some(&list.remote),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -103,7 +119,11 @@ impl AddArgs {
     }
 }
 
-pub(crate) async fn run(config: Config, args: ScheduleArgs) -> Result<()> {
+pub(crate) async fn run(
+    config: Config,
+    args: ScheduleArgs,
+    remote: Option<RemoteClient>,
+) -> Result<()> {
     match args.action {
         ScheduleAction::Add(args) => {
             let schedule = args.schedule()?;
@@ -122,13 +142,22 @@ pub(crate) async fn run(config: Config, args: ScheduleArgs) -> Result<()> {
             Ok(())
         }
         ScheduleAction::List(list) => {
+            if let Some(remote) = remote {
+                let listed = remote.schedules().await?;
+                if list.json {
+                    outln!("{}", serde_json::to_string_pretty(&listed)?)?;
+                } else {
+                    print_table(&listed.items)?;
+                }
+                return Ok(());
+            }
             require_existing_database(&config)?;
             let views =
                 with_client(&config, async |client| client.inspector().schedules().await).await?;
             if list.json {
                 outln!("{}", serde_json::to_string_pretty(&views)?)?;
             } else {
-                print_table(&views)?;
+                print_table(&views.iter().map(ScheduleBody::from).collect::<Vec<_>>())?;
             }
             Ok(())
         }
@@ -153,22 +182,27 @@ async fn set_paused(config: &Config, id: &str, paused: bool) -> Result<()> {
     Ok(())
 }
 
-fn print_table(views: &[ScheduleView]) -> Result<()> {
-    let rows: Vec<Vec<String>> = views
+fn print_table(schedules: &[ScheduleBody]) -> Result<()> {
+    let dash = || "-".to_owned();
+    let rows: Vec<Vec<String>> = schedules
         .iter()
-        .map(|v| {
-            let s = &v.record.schedule;
-            let last = v.record.last_run.as_ref();
+        .map(|s| {
+            let timing = match (&s.cron, &s.every) {
+                (Some(cron), _) => cron.clone(),
+                (None, Some(every)) => format!("every {every}"),
+                (None, None) => dash(),
+            };
+            let last = s.last_run.as_ref();
             vec![
                 s.id.clone(),
-                s.timing.to_string(),
+                timing,
                 s.timezone.clone(),
-                s.task.name.clone(),
+                s.task.clone(),
                 if s.paused { "paused" } else { "active" }.to_owned(),
-                v.next_run.map_or_else(|| "-".to_owned(), display::time),
-                last.map_or_else(|| "-".to_owned(), |r| display::time(r.slot)),
+                s.next_run.map_or_else(dash, display::time),
+                last.map_or_else(dash, |r| display::time(r.slot)),
                 last.and_then(|r| r.task_id)
-                    .map_or_else(|| "-".to_owned(), |id| id.to_string()),
+                    .map_or_else(dash, |id| id.to_string()),
             ]
         })
         .collect();

@@ -1,5 +1,5 @@
 //! [`RemoteClient`]: the REST API over HTTP (reqwest), for the `--server` mode of send, status,
-//! tasks, retry, cancel and dead-letters. It speaks the server's bodies ([`cogman_api::model`]) and hands
+//! tasks, retry, cancel, dead-letters and schedule list. It speaks the server's bodies ([`cogman_api::model`]) and hands
 //! back core types (`Task`, `TaskDetails`, `Page`, `SendReceipt`), so commands print remote and
 //! local results the same way. It lives in the binary so that users of the library crates
 //! compile no HTTP client.
@@ -12,8 +12,8 @@ use reqwest::{Method, RequestBuilder};
 use serde::de::DeserializeOwned;
 
 use cogman_api::model::{
-    DeadLetterList, PurgedDeadLetters, RetryRequest, SendResponse, SendTaskRequest, TaskPage,
-    TaskView, ViewError,
+    DeadLetterList, PurgedDeadLetters, RetryRequest, ScheduleList, SendResponse, SendTaskRequest,
+    TaskPage, TaskView, ViewError,
 };
 use cogman_api::{ErrorBody, PREFIX};
 
@@ -236,6 +236,14 @@ impl RemoteClient {
     pub(crate) async fn remove_dead_letter(&self, id: u64) -> Result<(), RemoteError> {
         let builder = self.request(Method::DELETE, &format!("/dead-letters/{id}"));
         Self::call_empty(builder).await
+    }
+
+    /// Every schedule and the scheduler's leader (`GET /schedules`).
+    ///
+    /// # Errors
+    /// Any transport error, or 409 when the server's task log keeps no schedules.
+    pub(crate) async fn schedules(&self) -> Result<ScheduleList, RemoteError> {
+        Self::call(self.request(Method::GET, "/schedules")).await
     }
 
     /// Deletes every dead letter (`DELETE /dead-letters`); returns how many.
