@@ -82,4 +82,8 @@ impl DeliveryHandle for HandedOver {
     ) -> Result<(), BrokerError> {
         Ok(())
     }
+
+    async fn postpone(self: Box<Self>, _until: DateTime<Utc>) -> Result<(), BrokerError> {
+        Ok(())
+    }
 }
