@@ -13,28 +13,20 @@ use std::time::{Duration, Instant};
 use cogman::{Client, Config, TaskSpec, TaskState};
 use cogman_testkit::servers::SharedCleanup;
 use serde_json::Value;
-use support::{AMQP, WAIT, WorkerProcess, cogman_in, stdout, wait_for};
+use support::{AMQP, Scratch, WAIT, WorkerProcess, cogman_in, stdout, wait_for};
 
 /// One test's setup: a scratch directory with the SQLite file, and RabbitMQ queues of its own
 /// when `amqp`.
 struct Setup {
-    dir: tempfile::TempDir,
+    dir: Scratch,
     config: Config,
     vars: Vec<(&'static str, String)>,
     _cleanup: Option<SharedCleanup>,
 }
 
-impl Drop for Setup {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            support::print_logs(self.dir.path());
-        }
-    }
-}
-
 impl Setup {
     fn new(label: &str, amqp: bool, handler_wait: &str) -> Setup {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = Scratch::new();
         let mut config = Config {
             sqlite: cogman::config::SqliteConfig {
                 path: dir.path().join("cogman.db"),

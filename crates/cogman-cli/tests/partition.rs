@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use cogman::{Client, Config, Priority, TaskId, TaskSpec, TaskState};
 use cogman_testkit::servers::{PrivateRabbit, SharedCleanup};
-use support::{WorkerProcess, lines, wait_for};
+use support::{Scratch, WorkerProcess, lines, wait_for};
 use tokio::runtime::Runtime;
 
 /// The shared PostgreSQL over TCP, for the processes outside the namespace.
@@ -145,23 +145,6 @@ fn start_worker(
     WorkerProcess::spawn(command, log)
 }
 
-/// The test's scratch directory; prints the workers' logs (`*.log`) when the test fails.
-struct Scratch(tempfile::TempDir);
-
-impl Scratch {
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.path().join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            support::print_logs(self.0.path());
-        }
-    }
-}
-
 /// The task's `success` entries in its history: (worker, result).
 fn successes(runtime: &Runtime, client: &Client, id: TaskId) -> Vec<(String, String)> {
     let history = runtime
@@ -212,7 +195,7 @@ fn a_worker_cut_off_from_rabbitmq_loses_its_tasks_to_another_then_reconnects_wit
         &TaskId::new().as_uuid().simple().to_string()[20..]
     );
     let _cleanup = SharedCleanup::new().postgres_schema(POSTGRES, &name);
-    let dir = Scratch(tempfile::tempdir().expect("temp dir"));
+    let dir = Scratch::new();
     let heartbeat = format!("?heartbeat={HEARTBEAT_SECS}");
     let host_vars = vec![
         ("COGMAN_AMQP_URI", format!("{}{heartbeat}", rabbit.uri())),

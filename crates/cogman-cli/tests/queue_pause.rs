@@ -10,75 +10,36 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use cogman_testkit::servers::SharedCleanup;
 use serde_json::Value;
-use support::{WorkerProcess, cogman, json, lines, run, stdout, wait_for};
-
-const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-const REDIS: &str = "redis://127.0.0.1:6379";
-const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+use support::{
+    Backends, OnBackends, Scratch, WorkerProcess, cogman, json, lines, run, stdout, wait_for,
+};
 
 /// Tasks sent to the paused queue at each step.
 const N: usize = 8;
 
-#[derive(Clone, Copy, PartialEq)]
-enum Mode {
-    Embedded,
-    Redis,
-    Postgres,
-    Tiered,
-}
-
+/// One test's directory and backends; every `cogman` it runs uses both.
 struct Setup {
-    dir: tempfile::TempDir,
-    vars: Vec<(&'static str, String)>,
-    _cleanup: Option<SharedCleanup>,
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            support::print_logs(self.dir.path());
-        }
-    }
+    dir: Scratch,
+    on: OnBackends,
 }
 
 impl Setup {
-    fn new(mode: Mode) -> Setup {
-        let id = cogman::TaskId::new().as_uuid().simple().to_string();
-        let name = format!("qp_{}", &id[id.len() - 12..]);
-        let mut vars = vec![("COGMAN_LOG", "warn,cogman::worker=info".to_owned())];
-        let mut cleanup = None;
-        if mode != Mode::Embedded {
-            vars.push(("COGMAN_AMQP_URI", AMQP.to_owned()));
-            vars.push(("COGMAN_AMQP_QUEUE_PREFIX", format!("{name}.")));
-            let mut c = support::amqp_cleanup_with(AMQP, &format!("{name}."), &["work"]);
-            if matches!(mode, Mode::Redis | Mode::Tiered) {
-                vars.push(("COGMAN_REDIS_URI", REDIS.to_owned()));
-                vars.push(("COGMAN_REDIS_NAMESPACE", name.clone()));
-                c = c.redis_namespace(REDIS, &name);
-            }
-            if matches!(mode, Mode::Postgres | Mode::Tiered) {
-                vars.push(("COGMAN_POSTGRES_URI", POSTGRES.to_owned()));
-                vars.push(("COGMAN_POSTGRES_SCHEMA", name.clone()));
-                c = c.postgres_schema(POSTGRES, &name);
-            }
-            cleanup = Some(c);
-        }
-        Setup {
-            dir: tempfile::tempdir().expect("temp dir"),
-            vars,
-            _cleanup: cleanup,
-        }
+    fn new(backends: Backends) -> Setup {
+        let dir = Scratch::new();
+        let mut on = backends.setup("qp", &dir.file("cogman.db"), &["work"]);
+        on.vars
+            .push(("COGMAN_LOG", "warn,cogman::worker=info".to_owned()));
+        Setup { dir, on }
     }
 
     fn file(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.dir.file(name)
     }
 
     fn cogman(&self) -> Command {
         let mut command = cogman(self.dir.path());
-        command.envs(self.vars.iter().map(|(k, v)| (*k, v.as_str())));
+        command.envs(self.on.vars.iter().map(|(k, v)| (*k, v.as_str())));
         command
     }
 
@@ -139,8 +100,8 @@ impl Setup {
     }
 }
 
-fn pause_survives_restarts_and_resume_runs_all(mode: Mode) {
-    let setup = Setup::new(mode);
+fn pause_survives_restarts_and_resume_runs_all(backends: Backends) {
+    let setup = Setup::new(backends);
     setup.queue("pause");
     assert_eq!(setup.paused(), ["work"]);
     for i in 0..N {
@@ -186,27 +147,27 @@ fn pause_survives_restarts_and_resume_runs_all(mode: Mode) {
 
 #[test]
 fn embedded_pause_survives_restarts_and_resume_runs_all() {
-    pause_survives_restarts_and_resume_runs_all(Mode::Embedded);
+    pause_survives_restarts_and_resume_runs_all(Backends::Embedded);
 }
 
 #[test]
 fn rabbitmq_redis_pause_survives_restarts_and_resume_runs_all() {
-    pause_survives_restarts_and_resume_runs_all(Mode::Redis);
+    pause_survives_restarts_and_resume_runs_all(Backends::Redis);
 }
 
 #[test]
 fn rabbitmq_postgres_pause_survives_restarts_and_resume_runs_all() {
-    pause_survives_restarts_and_resume_runs_all(Mode::Postgres);
+    pause_survives_restarts_and_resume_runs_all(Backends::Postgres);
 }
 
 #[test]
 fn rabbitmq_tiered_pause_survives_restarts_and_resume_runs_all() {
-    pause_survives_restarts_and_resume_runs_all(Mode::Tiered);
+    pause_survives_restarts_and_resume_runs_all(Backends::Tiered);
 }
 
 #[test]
 fn a_bad_queue_name_is_refused() {
-    let setup = Setup::new(Mode::Embedded);
+    let setup = Setup::new(Backends::Embedded);
     let refused = run(setup.cogman().args(["queue", "pause", "no spaces"]));
     assert!(!refused.status.success());
     assert!(

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use cogman_testkit::servers::SharedCleanup;
 use serde_json::Value;
-use support::{WorkerProcess, cogman_in, run, stdout, wait_for};
+use support::{Scratch, WorkerProcess, cogman_in, run, stdout, wait_for};
 
 /// A span as the receiver got it, with the `process.pid` of the process that exported it.
 #[derive(Debug, Clone)]
@@ -163,22 +163,14 @@ fn serve(stream: TcpStream, kept: &Mutex<Vec<Received>>) {
 /// A scratch directory, the variables every `cogman` of the test gets (the embedded SQLite
 /// file, the OTLP endpoint; RabbitMQ with a queue prefix of its own when `amqp`).
 struct Setup {
-    dir: tempfile::TempDir,
+    dir: Scratch,
     vars: Vec<(&'static str, String)>,
     _cleanup: Option<SharedCleanup>,
 }
 
-impl Drop for Setup {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            support::print_logs(self.dir.path());
-        }
-    }
-}
-
 impl Setup {
     fn new(receiver: &Receiver, amqp: bool) -> Setup {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = Scratch::new();
         let mut vars = vec![
             (
                 "COGMAN_SQLITE_PATH",

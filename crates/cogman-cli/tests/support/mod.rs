@@ -14,10 +14,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod amqp;
+mod backends;
 mod dist;
 mod worker_process;
 #[allow(unused_imports)]
 pub use amqp::{amqp_cleanup, amqp_cleanup_with, amqp_vars};
+#[allow(unused_imports)]
+pub use backends::{Backends, OnBackends, Scratch};
 #[allow(unused_imports)]
 pub use dist::{AMQP, Dist, POSTGRES, REDIS};
 #[allow(unused_imports)]
