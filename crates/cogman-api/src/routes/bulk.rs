@@ -13,7 +13,7 @@ use super::search::{find, selection};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::model::{BulkAction, BulkRequest, BulkResponse, BulkSkip};
-use crate::openapi::WriteErrors;
+use crate::openapi::{TaskErrors, WriteErrors};
 use crate::state::ApiState;
 
 /// Most tasks one request acts on.
@@ -34,6 +34,7 @@ const MAX_TASKS: u32 = 1000;
     responses(
         (status = 200, description = "What was done (or, with dry_run, would be)", body = BulkResponse),
         WriteErrors,
+        TaskErrors,
     )
 )]
 pub(crate) async fn bulk(

@@ -23,7 +23,9 @@ test('changes are pushed to the list and the task page while the feed is live', 
   await page.locator('[data-testid="tasks"] .empty-row').waitFor();
   const before = await events(page);
 
-  const id = await sendTask({ name: 'echo', payload: { key }, primary_key: key });
+  // Due in 1.5 s, so a reload already scheduled when it was sent (the first `counts` event
+  // starts one) cannot show it finished: only a reload after a later push can.
+  const id = await sendTask({ name: 'echo', payload: { key }, primary_key: key, delay_ms: 1500 });
   await page.locator(`tr[data-id="${id}"][data-state="success"]`).waitFor();
   assert.ok(await events(page) > before, 'the list reloaded after pushed events');
   assert.equal(await page.locator('#live').getAttribute('data-live'), 'live');
