@@ -35,6 +35,7 @@
 pub mod broker_suite;
 pub mod delivery;
 pub mod fixture;
+pub mod http;
 mod macros;
 pub mod memory_log;
 pub mod read_back;

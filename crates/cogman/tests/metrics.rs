@@ -27,16 +27,7 @@ async fn request(addr: std::net::SocketAddr, method: &str, path: &str) -> (u16, 
         .read_to_string(&mut answer)
         .await
         .expect("answer read");
-    let code = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status code");
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (code, body)
+    cogman_testkit::http::status_and_body(&answer)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -158,14 +158,5 @@ pub fn http_get(url: &str, token: Option<&str>) -> (u16, String) {
     .expect("request sent");
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("answer read");
-    let code = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status code");
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (code, body)
+    cogman_testkit::http::status_and_body(&answer)
 }
